@@ -1,0 +1,75 @@
+/**
+ * mt19937 seeded as torch's CPU generator seeds it (only the low 32 bits of the seed count).
+ * Outputs are produced 624 at a time into a tempered buffer, so bulk draws are cheap.
+ */
+const N = 624;
+const M = 397;
+const MATRIX_A = 0x9908b0df;
+const UPPER = 0x80000000;
+const LOWER = 0x7fffffff;
+
+export class MT19937 {
+  private readonly state = new Uint32Array(N);
+  private readonly out = new Uint32Array(N);
+  private pos = N;
+
+  constructor(seed: number) {
+    const st = this.state;
+    st[0] = low32(seed);
+    for (let j = 1; j < N; j++) {
+      const prev = st[j - 1];
+      st[j] = (Math.imul(1812433253, prev ^ (prev >>> 30)) + j) >>> 0;
+    }
+  }
+
+  /** One 32-bit output (genrand_int32). */
+  next(): number {
+    if (this.pos >= N) this.twist();
+    return this.out[this.pos++];
+  }
+
+  /** Fills `dest[from..to)` with consecutive 32-bit outputs. */
+  fill(dest: Uint32Array, from = 0, to = dest.length): void {
+    let i = from;
+    while (i < to) {
+      if (this.pos >= N) this.twist();
+      const take = Math.min(to - i, N - this.pos);
+      dest.set(this.out.subarray(this.pos, this.pos + take), i);
+      this.pos += take;
+      i += take;
+    }
+  }
+
+  private twist(): void {
+    const mt = this.state;
+    let k = 0;
+    for (; k < N - M; k++) {
+      const y = (mt[k] & UPPER) | (mt[k + 1] & LOWER);
+      mt[k] = mt[k + M] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    }
+    for (; k < N - 1; k++) {
+      const y = (mt[k] & UPPER) | (mt[k + 1] & LOWER);
+      mt[k] = mt[k + M - N] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    }
+    const y = (mt[N - 1] & UPPER) | (mt[0] & LOWER);
+    mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    const out = this.out;
+    for (let i = 0; i < N; i++) {
+      let v = mt[i];
+      v ^= v >>> 11;
+      v ^= (v << 7) & 0x9d2c5680;
+      v ^= (v << 15) & 0xefc60000;
+      v ^= v >>> 18;
+      out[i] = v >>> 0;
+    }
+    this.pos = 0;
+  }
+}
+
+/** The low 32 bits of a non-negative safe integer (torch keeps only these of a seed). */
+export function low32(seed: number): number {
+  if (!Number.isSafeInteger(seed) || seed < 0) {
+    throw new RangeError(`seed must be a non-negative safe integer, got ${seed}`);
+  }
+  return seed % 4294967296;
+}
