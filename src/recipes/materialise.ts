@@ -1,0 +1,71 @@
+/**
+ * Rebuilds a candidate's noise from its recipe with the same code everywhere (coordinator, worker,
+ * `sweep noise`). SES base-noise wavelet splits are cached per (seed, shape, wavelet, level), so
+ * an SES candidate costs one waverec2.
+ */
+import { torchRandn } from "../noise/torch-generator.js";
+import { wavedec2, waverec2, type Decomposition, type Planes } from "../wavelets/dwt.js";
+import { numel, type NoiseShape, type Recipe } from "./recipe.js";
+
+export class NoiseFactory {
+  private readonly splits = new Map<string, Decomposition>();
+
+  constructor(private readonly maxCachedSplits = 64) {}
+
+  materialise(recipe: Recipe, shape: NoiseShape): Float32Array {
+    switch (recipe.kind) {
+      case "random":
+        return torchRandn(recipe.seed, numel(shape));
+      case "tensor":
+        if (recipe.data.length !== numel(shape)) {
+          throw new Error(`tensor recipe has ${recipe.data.length} values, shape [${shape}] needs ${numel(shape)}`);
+        }
+        return recipe.data;
+      case "ses":
+        return this.sesNoise(recipe, shape);
+    }
+  }
+
+  private baseSplit(seed: number, shape: NoiseShape, wavelet: string, level: number): Decomposition {
+    const key = `${seed}|${shape.join(",")}|${wavelet}|${level}`;
+    let split = this.splits.get(key);
+    if (split) {
+      this.splits.delete(key);
+    } else {
+      split = wavedec2(toPlanes(torchRandn(seed, numel(shape)), shape), wavelet, level);
+      if (this.splits.size >= this.maxCachedSplits) this.splits.delete(this.splits.keys().next().value!);
+    }
+    this.splits.set(key, split);
+    return split;
+  }
+
+  private sesNoise(recipe: Extract<Recipe, { kind: "ses" }>, shape: NoiseShape): Float32Array {
+    const base = this.baseSplit(recipe.baseSeed, shape, recipe.wavelet, recipe.level);
+    if (recipe.low.length !== base.cA.data.length) {
+      throw new Error(`SES recipe has ${recipe.low.length} low-band values, expected ${base.cA.data.length}`);
+    }
+    const cA: Planes = { ...base.cA, data: recipe.low };
+    return cropTo(waverec2({ cA, details: base.details }, recipe.wavelet), shape);
+  }
+}
+
+export function toPlanes(data: Float32Array, shape: NoiseShape): Planes {
+  const rows = shape[2];
+  const cols = shape[3];
+  return { data, batch: data.length / (rows * cols), rows, cols };
+}
+
+/** waverec2 of odd sizes is one longer; the reference crops to the latent size. */
+function cropTo(p: Planes, shape: NoiseShape): Float32Array {
+  const rows = shape[2];
+  const cols = shape[3];
+  if (p.rows === rows && p.cols === cols) return p.data;
+  const out = new Float32Array(p.batch * rows * cols);
+  for (let b = 0; b < p.batch; b++) {
+    for (let r = 0; r < rows; r++) {
+      const from = (b * p.rows + r) * p.cols;
+      out.set(p.data.subarray(from, from + cols), (b * rows + r) * cols);
+    }
+  }
+  return out;
+}
