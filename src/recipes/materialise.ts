@@ -5,12 +5,15 @@
  */
 import { torchRandn } from "../noise/torch-generator.js";
 import { wavedec2, waverec2, type Decomposition, type Planes } from "../wavelets/dwt.js";
+import { Lru } from "../util/lru.js";
 import { numel, type NoiseShape, type Recipe } from "./recipe.js";
 
 export class NoiseFactory {
-  private readonly splits = new Map<string, Decomposition>();
+  private readonly splits: Lru<string, Decomposition>;
 
-  constructor(private readonly maxCachedSplits = 64) {}
+  constructor(maxCachedSplits = 64) {
+    this.splits = new Lru(maxCachedSplits);
+  }
 
   materialise(recipe: Recipe, shape: NoiseShape): Float32Array {
     switch (recipe.kind) {
@@ -27,16 +30,8 @@ export class NoiseFactory {
   }
 
   private baseSplit(seed: number, shape: NoiseShape, wavelet: string, level: number): Decomposition {
-    const key = `${seed}|${shape.join(",")}|${wavelet}|${level}`;
-    let split = this.splits.get(key);
-    if (split) {
-      this.splits.delete(key);
-    } else {
-      split = wavedec2(toPlanes(torchRandn(seed, numel(shape)), shape), wavelet, level);
-      if (this.splits.size >= this.maxCachedSplits) this.splits.delete(this.splits.keys().next().value!);
-    }
-    this.splits.set(key, split);
-    return split;
+    return this.splits.getOrCreate(`${seed}|${shape.join(",")}|${wavelet}|${level}`,
+      () => wavedec2(toPlanes(torchRandn(seed, numel(shape)), shape), wavelet, level));
   }
 
   private sesNoise(recipe: Extract<Recipe, { kind: "ses" }>, shape: NoiseShape): Float32Array {

@@ -1,0 +1,105 @@
+/** The `sweep` command line: run, plan, noise. Returns an exit code (0 ok, 1 failed searches, 2 bad input, 130 interrupted). */
+import { existsSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import yargs, { type Argv } from "yargs";
+import { ConfigError } from "./config/config-error.js";
+import { loadSweep } from "./config/load.js";
+import { writeNpy } from "./io/npy.js";
+import { roundToBfloat16 } from "./noise/bfloat16.js";
+import { torchRandn } from "./noise/torch-generator.js";
+import { planSweep } from "./plan/plan.js";
+import { textTable } from "./report/text-table.js";
+import { RunDirError } from "./results/run-dir.js";
+import { runSweep } from "./run/run-sweep.js";
+import { VERSION } from "./version.js";
+
+/** The built-in default sweep, shipped with the package. */
+export const QUICKSTART = fileURLToPath(new URL("../configs/quickstart.yaml", import.meta.url));
+
+class UsageError extends Error {}
+
+function withConfig<T>(y: Argv<T>) {
+  return y
+    .positional("config", { type: "string", describe: "Sweep YAML file", default: path.relative(process.cwd(), QUICKSTART) })
+    .option("set", { type: "string", array: true, default: [] as string[], describe: "Override a field: path=value (YAML value), e.g. budgets=[10,20]" });
+}
+
+function parseShape(text: string): number[] {
+  const dims = text.split(/[,x ]+/).filter(Boolean).map(Number);
+  if (dims.length === 0 || dims.some((d) => !Number.isInteger(d) || d < 1)) {
+    throw new UsageError(`--shape: expected positive integers separated by commas, e.g. 1,128,64,64 (got '${text}')`);
+  }
+  return dims;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  let exitCode = 0;
+  const parser = yargs(argv)
+    .scriptName("sweep")
+    .version(VERSION)
+    .strict()
+    .demandCommand(1, "name a command: run, plan or noise")
+    .exitProcess(false)
+    .fail((msg, err) => {
+      throw err ?? new UsageError(msg);
+    })
+    .command("run [config]", "Run a sweep: every search, every evaluation recorded", (y) => withConfig(y)
+      .option("run-dir", { type: "string", describe: "Run folder (default: <output>/<name>/<run id>)" })
+      .option("threads", { type: "number", describe: "Local evaluation threads (default: config threads, else CPU cores)" })
+      .option("log-every", { type: "number", default: 10, describe: "Seconds between progress lines when not on a terminal" }),
+    async (args) => {
+      if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1)) {
+        throw new UsageError(`--threads: expected a positive integer (got ${args.threads})`);
+      }
+      const sweep = await loadSweep(args.config, { overrides: args.set });
+      const outcome = await runSweep(sweep, { runDir: args["run-dir"], threads: args.threads, logEvery: args["log-every"] });
+      exitCode = outcome.exitCode;
+    })
+    .command("plan [config]", "Count the trials, searches and evaluations of a sweep", (y) => withConfig(y), async (args) => {
+      const sweep = await loadSweep(args.config, { overrides: args.set });
+      const plan = planSweep(sweep);
+      const rows = sweep.strategies.map((s) => {
+        const searches = plan.searches.filter((x) => x.strategy.label === s.label);
+        return [s.label, String(searches.length), String(searches.reduce((n, x) => n + x.trialBudgets.length, 0)), String(searches.reduce((n, x) => n + x.budget, 0))];
+      });
+      const saved = plan.evaluationsWithoutSharing - plan.evaluations;
+      process.stdout.write([
+        `sweep ${sweep.name}: ${sweep.prompts.length} prompts x ${sweep.strategies.length} strategies x ${sweep.seeds.length} seeds x ${sweep.budgets.length} budgets [${sweep.budgets.join(", ")}]`,
+        textTable(["strategy", "searches", "trials", "evaluations"], rows),
+        `total: ${plan.trials} trials, ${plan.searches.length} searches, ${plan.evaluations} evaluations`,
+        `sharing searches across budgets saves ${saved} of ${plan.evaluationsWithoutSharing} evaluations (${plan.evaluationsWithoutSharing > 0 ? ((100 * saved) / plan.evaluationsWithoutSharing).toFixed(1) : "0"}%)`,
+        `fingerprint: ${sweep.fingerprint}`,
+        "",
+      ].join("\n"));
+    })
+    .command("noise", "Write torch-compatible CPU noise as a .npy file (DiffSynth's initial_noise)", (y) => y
+      .option("seed", { type: "number", demandOption: true, describe: "torch CPU seed" })
+      .option("shape", { type: "string", default: "1,128,64,64", describe: "Comma-separated shape" })
+      .option("dtype", { choices: ["float32", "bfloat16"] as const, default: "float32" as const, describe: "bfloat16: rounded as torch >= 2.13 draws it, stored widened to float32" })
+      .option("out", { type: "string", demandOption: true, describe: "Output .npy file" }),
+    (args) => {
+      if (!Number.isSafeInteger(args.seed) || args.seed < 0) throw new UsageError(`--seed: expected a non-negative integer (got ${args.seed})`);
+      const shape = parseShape(args.shape);
+      const noise = torchRandn(args.seed, shape.reduce((a, b) => a * b, 1));
+      if (!existsSync(path.dirname(path.resolve(args.out)))) throw new UsageError(`--out: folder ${path.dirname(args.out)} does not exist`);
+      writeNpy(args.out, args.dtype === "bfloat16" ? roundToBfloat16(noise) : noise, shape);
+      process.stderr.write(`wrote ${args.out}: torch.randn([${shape}], generator=torch.Generator("cpu").manual_seed(${args.seed}))${args.dtype === "bfloat16" ? " rounded to bfloat16" : ""}\n`);
+    })
+    .help();
+
+  try {
+    await parser.parseAsync();
+  } catch (e) {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof UsageError || e instanceof RunDirError || (e as Error).name === "YError") {
+      process.stderr.write(`sweep: ${(e as Error).message}\nRun 'sweep --help' for usage.\n`);
+      return 2;
+    }
+    throw e;
+  }
+  return exitCode;
+}

@@ -1,0 +1,259 @@
+/**
+ * Reads a sweep YAML: parse (with positions), apply --set overrides, validate against the schema
+ * and the cross-field rules, resolve files relative to the config. Any mistake throws ConfigError
+ * naming file:line:col, the field and what was expected; nothing is written.
+ */
+import { createHash } from "node:crypto";
+import { existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { pathToFileURL } from "node:url";
+import { LineCounter, parse as parseYaml, parseDocument, isMap } from "yaml";
+import type { z } from "zod";
+import type { NoiseShape } from "../recipes/recipe.js";
+import { lowBandLength } from "../strategies/ses.js";
+import { dwtMaxLevel, filterBank } from "../wavelets/filter-bank.js";
+import { ConfigError, type ConfigProblem } from "./config-error.js";
+import { makeLocator, type FieldPath } from "./locate.js";
+import { sweepSchema, type SweepSpec } from "./schema.js";
+
+export type ResolvedStrategy =
+  | { name: "random"; label: string }
+  | { name: "ses"; label: string; popsize: number; elites: number; wavelet: string; level: number };
+
+export type EvaluatorSpec =
+  | { kind: "synthetic"; shape: NoiseShape; timeout_s: number; retries: number; latency_ms: number; jitter_ms: number }
+  | { kind: "module"; shape: NoiseShape; timeout_s: number; retries: number; path: string; module_sha256: string };
+
+/** A validated sweep with every default applied and every file resolved. */
+export interface Sweep {
+  name: string;
+  description?: string;
+  prompts: string[];
+  seeds: number[];
+  /** Ascending, unique. */
+  budgets: number[];
+  strategies: ResolvedStrategy[];
+  evaluator: EvaluatorSpec;
+  threads?: number;
+  output: string;
+  /** sha256 of what determines the scores (prompts, seeds, budgets, strategies, evaluator). */
+  fingerprint: string;
+  source: { file: string; overrides: string[] };
+}
+
+interface Override { path: FieldPath; expr: string; value: unknown }
+
+function parseOverride(expr: string, problems: ConfigProblem[]): Override | undefined {
+  const eq = expr.indexOf("=");
+  if (eq <= 0) {
+    problems.push({ where: `--set ${expr}`, field: "", message: "expected path=value, e.g. budgets=[10,20] or strategies.1.popsize=20" });
+    return undefined;
+  }
+  const pathText = expr.slice(0, eq).trim();
+  const valueText = expr.slice(eq + 1);
+  try {
+    const value = valueText.trim() === "" ? "" : parseYaml(valueText);
+    const fieldPath = pathText.split(".").map((s) => (/^\d+$/.test(s) ? Number(s) : s));
+    return { path: fieldPath, expr, value };
+  } catch (e) {
+    problems.push({ where: `--set ${expr}`, field: pathText, message: `value is not valid YAML: ${(e as Error).message}` });
+    return undefined;
+  }
+}
+
+function describeInput(input: unknown): string {
+  if (input === undefined) return "";
+  const text = JSON.stringify(input);
+  return text === undefined ? "" : ` (got ${text.length > 60 ? `${text.slice(0, 57)}...` : text})`;
+}
+
+function issueMessage(issue: z.core.$ZodIssue): string {
+  const input = (issue as { input?: unknown }).input;
+  if (issue.code === "invalid_type" && input === undefined) return `missing required field (expected ${issue.expected})`;
+  if (issue.code === "invalid_union" || issue.code === "unrecognized_keys") return issue.message;
+  return `${issue.message}${describeInput(input)}`;
+}
+
+function fieldName(p: FieldPath): string {
+  return p.map(String).join(".");
+}
+
+export interface LoadOptions {
+  overrides?: string[];
+}
+
+export async function loadSweep(file: string, options: LoadOptions = {}): Promise<Sweep> {
+  const where = file;
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    throw new ConfigError([{ where, field: "", message: `cannot read the sweep file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+  }
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(doc.errors.map((e) => {
+      const pos = e.linePos?.[0];
+      return { where: pos ? `${file}:${pos.line}:${pos.col}` : file, field: "", message: `YAML syntax error: ${e.message.split("\n")[0]}` };
+    }));
+  }
+  if (!isMap(doc.contents)) {
+    throw new ConfigError([{ where, field: "", message: "expected a mapping of sweep fields (name, prompts, seeds, budgets, strategies, evaluator)" }]);
+  }
+
+  const problems: ConfigProblem[] = [];
+  const overrides = (options.overrides ?? []).map((o) => parseOverride(o, problems)).filter((o): o is Override => !!o);
+  for (const o of overrides) {
+    try {
+      doc.setIn(o.path as unknown[], doc.createNode(o.value));
+    } catch (e) {
+      problems.push({ where: `--set ${o.expr}`, field: fieldName(o.path), message: `cannot set this path: ${(e as Error).message}` });
+    }
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const locate = makeLocator(file, doc, lines, overrides);
+  const parsed = sweepSchema.safeParse(doc.toJS(), { reportInput: true });
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      if (issue.code === "unrecognized_keys") {
+        for (const key of issue.keys) {
+          problems.push({ where: locate(issue.path, key), field: fieldName([...issue.path, key]), message: "unknown field" });
+        }
+      } else {
+        problems.push({ where: locate(issue.path), field: fieldName(issue.path), message: issueMessage(issue) });
+      }
+    }
+    throw new ConfigError(problems);
+  }
+
+  const spec = parsed.data;
+  const dir = path.dirname(path.resolve(file));
+  const report = (p: FieldPath, message: string) => problems.push({ where: locate(p), field: fieldName(p), message });
+  const prompts = resolvePrompts(spec, dir, report);
+  checkUnique(spec.seeds, ["seeds"], "seed", report);
+  checkUnique(spec.budgets, ["budgets"], "budget", report);
+  const strategies = resolveStrategies(spec, report);
+  const evaluator = await resolveEvaluator(spec, dir, report);
+  if (problems.length > 0 || !prompts || !evaluator) throw new ConfigError(problems);
+
+  const budgets = [...spec.budgets].sort((a, b) => a - b);
+  const determining = { prompts, seeds: spec.seeds, budgets, strategies, evaluator: fingerprintedEvaluator(evaluator) };
+  return {
+    name: spec.name ?? defaultName(file),
+    description: spec.description,
+    prompts,
+    seeds: spec.seeds,
+    budgets,
+    strategies,
+    evaluator,
+    threads: spec.threads,
+    output: spec.output,
+    fingerprint: createHash("sha256").update(canonicalJson(determining)).digest("hex"),
+    source: { file: path.resolve(file), overrides: options.overrides ?? [] },
+  };
+}
+
+type Report = (p: FieldPath, message: string) => void;
+
+function resolvePrompts(spec: SweepSpec, dir: string, report: Report): string[] | undefined {
+  if (spec.prompts && spec.prompts_file) {
+    report(["prompts_file"], "give prompts or prompts_file, not both");
+    return undefined;
+  }
+  if (spec.prompts) return spec.prompts;
+  if (!spec.prompts_file) {
+    report([], "missing prompts: give prompts (a list) or prompts_file (one prompt per line)");
+    return undefined;
+  }
+  const file = path.resolve(dir, spec.prompts_file);
+  let text: string;
+  try {
+    text = readFileSync(file, "utf8");
+  } catch (e) {
+    report(["prompts_file"], `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
+    return undefined;
+  }
+  const prompts = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  if (prompts.length === 0) {
+    report(["prompts_file"], `${file} has no prompts (expected one prompt per line)`);
+    return undefined;
+  }
+  return prompts;
+}
+
+function checkUnique(values: number[], p: FieldPath, what: string, report: Report): void {
+  const seen = new Map<number, number>();
+  values.forEach((v, i) => {
+    if (seen.has(v)) report([...p, i], `duplicate ${what} ${v} (also at index ${seen.get(v)})`);
+    else seen.set(v, i);
+  });
+}
+
+function resolveStrategies(spec: SweepSpec, report: Report): ResolvedStrategy[] {
+  const labels = new Map<string, number>();
+  const [, , rows, cols] = spec.evaluator.shape;
+  return spec.strategies.map((s, i) => {
+    const label = s.label ?? s.name;
+    if (labels.has(label)) {
+      report(["strategies", i, ...(s.label ? ["label"] : [])],
+        `duplicate label '${label}' (also strategies.${labels.get(label)}); give each entry a distinct label`);
+    } else {
+      labels.set(label, i);
+    }
+    if (s.name === "random") return { name: "random", label };
+    const max = dwtMaxLevel(Math.min(rows, cols), filterBank(s.wavelet).length);
+    if (s.level > max) {
+      report(["strategies", i, "level"], `level ${s.level} is deeper than ${s.wavelet} allows on a ${rows}x${cols} noise (at most ${max})`);
+    } else if (lowBandLength(spec.evaluator.shape, s.wavelet, s.level) < 1) {
+      report(["strategies", i, "level"], "the low band would be empty");
+    }
+    return { name: "ses", label, popsize: s.popsize, elites: s.elites, wavelet: s.wavelet, level: s.level };
+  });
+}
+
+async function resolveEvaluator(spec: SweepSpec, dir: string, report: Report): Promise<EvaluatorSpec | undefined> {
+  const e = spec.evaluator;
+  const shape = e.shape as NoiseShape;
+  if (e.kind === "synthetic") {
+    return { kind: "synthetic", shape, timeout_s: e.timeout_s, retries: e.retries, latency_ms: e.latency_ms, jitter_ms: e.jitter_ms };
+  }
+  const file = path.resolve(dir, e.path);
+  if (!existsSync(file) || !statSync(file).isFile()) {
+    report(["evaluator", "path"], `module file not found: ${file}`);
+    return undefined;
+  }
+  let mod: Record<string, unknown>;
+  try {
+    mod = await import(pathToFileURL(file).href);
+  } catch (err) {
+    report(["evaluator", "path"], `cannot load module ${file}: ${(err as Error).message.split("\n")[0]}`);
+    return undefined;
+  }
+  if (typeof mod.default !== "function") {
+    report(["evaluator", "path"], `module ${file} has no default export function (expected: export default function score({ noise, shape, prompt, promptIndex }) { ... })`);
+    return undefined;
+  }
+  const digest = createHash("sha256").update(readFileSync(file)).digest("hex");
+  return { kind: "module", shape, timeout_s: e.timeout_s, retries: e.retries, path: file, module_sha256: digest };
+}
+
+/** Execution-only fields (timing, retries, where the module lives) do not change scores. */
+function fingerprintedEvaluator(e: EvaluatorSpec): Record<string, unknown> {
+  return e.kind === "synthetic" ? { kind: e.kind, shape: e.shape } : { kind: e.kind, shape: e.shape, module_sha256: e.module_sha256 };
+}
+
+function defaultName(file: string): string {
+  return path.basename(file).replace(/\.(ya?ml)$/i, "").replace(/[^A-Za-z0-9_.-]+/g, "-") || "sweep";
+}
+
+/** JSON with object keys sorted, so equal values always hash equally. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}

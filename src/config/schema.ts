@@ -1,0 +1,79 @@
+/** The sweep YAML's schema: field names, types, defaults. Cross-field rules live in validate.ts. */
+import { z } from "zod";
+import { SES_DEFAULTS } from "../strategies/ses.js";
+import { WAVELET_NAMES } from "../wavelets/filter-bank.js";
+
+const positiveInt = z.number().int().min(1);
+const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+  .describe("A torch CPU seed: torch.Generator('cpu').manual_seed(seed) makes the base noise");
+const label = z.string().regex(/^[A-Za-z0-9_.+-]+$/, "a label is letters, digits and _ . + - only")
+  .describe("Name of this strategy entry in CSVs and reports; unique per sweep; default: its name");
+
+export const randomStrategySchema = z.strictObject({
+  name: z.literal("random"),
+  label: label.optional(),
+}).describe("Best-of-N random search: the base noise, then budget-1 fresh noises");
+
+export const sesStrategySchema = z.strictObject({
+  name: z.literal("ses"),
+  label: label.optional(),
+  popsize: positiveInt.default(SES_DEFAULTS.popsize).describe("Candidates per generation"),
+  elites: positiveInt.default(SES_DEFAULTS.elites).describe("Best results kept to refit the search distribution"),
+  wavelet: z.enum(WAVELET_NAMES as [string, ...string[]]).default(SES_DEFAULTS.wavelet)
+    .describe("PyWavelets wavelet of the low-band split"),
+  level: positiveInt.default(SES_DEFAULTS.level).describe("Wavelet decomposition level; the searched band is the coarsest"),
+}).describe("Spectral Evolution Search (DiffSynth-Studio's ses_search)");
+
+export const strategySchema = z.discriminatedUnion("name", [randomStrategySchema, sesStrategySchema], {
+  error: (issue) => issue.code === "invalid_union"
+    ? `unknown strategy name (expected one of: random, ses)`
+    : undefined,
+});
+
+const shapeSchema = z.tuple([z.literal(1), positiveInt, positiveInt, positiveInt])
+  .describe("Noise shape (1, C, H, W); FLUX.2 latents at 1024x1024 are (1, 128, 64, 64)");
+
+const evaluatorCommon = {
+  shape: shapeSchema.default([1, 128, 64, 64]),
+  timeout_s: z.number().positive().default(600).describe("Seconds one evaluation may take before it counts as failed"),
+  retries: z.number().int().min(0).default(2).describe("Further attempts of a failed evaluation before its search fails"),
+};
+
+export const syntheticEvaluatorSchema = z.strictObject({
+  kind: z.literal("synthetic"),
+  ...evaluatorCommon,
+  latency_ms: z.number().min(0).default(0).describe("Simulated time per evaluation, to exercise scheduling without GPUs"),
+  jitter_ms: z.number().min(0).default(0).describe("Uniform jitter (+/-) added to latency_ms"),
+}).describe("Built-in deterministic, prompt-dependent landscape dominated by low-frequency structure (docs/evaluators.md)");
+
+export const moduleEvaluatorSchema = z.strictObject({
+  kind: z.literal("module"),
+  ...evaluatorCommon,
+  path: z.string().min(1).describe("ES module whose default export score({ noise, shape, prompt, promptIndex }) returns a number; relative to this file"),
+}).describe("Your own scoring function");
+
+export const evaluatorSchema = z.discriminatedUnion("kind", [syntheticEvaluatorSchema, moduleEvaluatorSchema], {
+  error: (issue) => issue.code === "invalid_union"
+    ? `unknown evaluator kind (expected one of: synthetic, module)`
+    : undefined,
+});
+
+export const sweepSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "a name is letters, digits and _ . - only").optional()
+    .describe("Sweep name; runs go to <output>/<name>/<run id>; default: the file name"),
+  description: z.string().optional(),
+  prompts: z.array(z.string().trim().min(1, "a prompt must not be empty")).min(1, "list at least one prompt").optional()
+    .describe("Prompts, inline; or use prompts_file"),
+  prompts_file: z.string().min(1).optional().describe("A text file with one prompt per line, relative to this file"),
+  seeds: z.array(seed).min(1, "list at least one seed").describe("Base-noise seeds; every (prompt, strategy) runs once per seed"),
+  budgets: z.array(positiveInt).min(1, "list at least one budget").describe("Evaluation budgets of the result table"),
+  strategies: z.array(strategySchema).min(1, "list at least one strategy"),
+  evaluator: evaluatorSchema,
+  threads: positiveInt.optional().describe("Local evaluation threads; default: the number of CPU cores"),
+  output: z.string().min(1).default("results").describe("Folder of run folders, relative to the working directory"),
+});
+
+export type SweepInput = z.input<typeof sweepSchema>;
+export type SweepSpec = z.output<typeof sweepSchema>;
+export type StrategySpec = z.output<typeof strategySchema>;
+export type EvaluatorSpecInput = z.output<typeof evaluatorSchema>;

@@ -1,0 +1,25 @@
+import type { EvaluatorSpec } from "../config/load.js";
+import type { NoiseShape } from "../recipes/recipe.js";
+import { loadModuleEvaluator } from "./module-evaluator.js";
+import { SyntheticEvaluator } from "./synthetic.js";
+
+export interface EvaluationInput {
+  noise: Float32Array;
+  shape: NoiseShape;
+  prompt: string;
+  promptIndex: number;
+}
+
+/** Turns a noise into a score. Runs on an evaluation thread, never on the coordinator's. */
+export interface Evaluator {
+  score(input: EvaluationInput): number | Promise<number>;
+}
+
+export async function createEvaluator(spec: EvaluatorSpec): Promise<Evaluator> {
+  switch (spec.kind) {
+    case "synthetic":
+      return new SyntheticEvaluator(spec);
+    case "module":
+      return loadModuleEvaluator(spec.path);
+  }
+}

@@ -1,0 +1,26 @@
+/** One evaluation on the thread that runs it: recipe -> noise -> evaluator -> finite score. */
+import { threadId } from "node:worker_threads";
+import { createEvaluator, type Evaluator } from "../evaluators/evaluator.js";
+import { NoiseFactory } from "../recipes/materialise.js";
+import type { EvaluationResult, EvaluationTask } from "./executor.js";
+
+const noise = new NoiseFactory();
+const evaluators = new Map<string, Promise<Evaluator>>();
+
+export async function evaluateTask(task: EvaluationTask, workerName = `local#${threadId}`): Promise<EvaluationResult> {
+  const started = performance.now();
+  const key = JSON.stringify(task.evaluator);
+  let evaluator = evaluators.get(key);
+  if (!evaluator) {
+    evaluator = createEvaluator(task.evaluator);
+    evaluators.set(key, evaluator);
+    evaluator.catch(() => evaluators.delete(key));
+  }
+  const shape = task.evaluator.shape;
+  const input = { noise: noise.materialise(task.recipe, shape), shape, prompt: task.prompt, promptIndex: task.promptIndex };
+  const score = await (await evaluator).score(input);
+  if (typeof score !== "number" || !Number.isFinite(score)) {
+    throw new Error(`the evaluator returned ${typeof score === "number" ? String(score) : typeof score}; expected a finite number`);
+  }
+  return { score, latencyMs: performance.now() - started, worker: workerName };
+}

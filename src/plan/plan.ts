@@ -1,0 +1,50 @@
+/** Turns a sweep into searches and trials; smaller budgets of anytime strategies share a search. */
+import type { ResolvedStrategy, Sweep } from "../config/load.js";
+import { isAnytime } from "../strategies/registry.js";
+
+export interface SearchPlan {
+  searchId: string;
+  promptIndex: number;
+  prompt: string;
+  strategy: ResolvedStrategy;
+  seed: number;
+  /** Evaluations this search runs to: the largest budget it serves. */
+  budget: number;
+  /** Budgets of the trials read off this search. */
+  trialBudgets: number[];
+}
+
+export interface Plan {
+  searches: SearchPlan[];
+  trials: number;
+  evaluations: number;
+  /** Evaluations if every trial ran on its own. */
+  evaluationsWithoutSharing: number;
+}
+
+export function searchId(promptIndex: number, label: string, seed: number, budget?: number): string {
+  return `p${promptIndex}/${label}/s${seed}${budget === undefined ? "" : `/b${budget}`}`;
+}
+
+export function planSweep(sweep: Sweep): Plan {
+  const searches: SearchPlan[] = [];
+  const maxBudget = sweep.budgets[sweep.budgets.length - 1];
+  sweep.prompts.forEach((prompt, promptIndex) => {
+    for (const strategy of sweep.strategies) {
+      for (const seed of sweep.seeds) {
+        const base = { promptIndex, prompt, strategy, seed };
+        if (isAnytime(strategy)) {
+          searches.push({ ...base, searchId: searchId(promptIndex, strategy.label, seed), budget: maxBudget, trialBudgets: sweep.budgets });
+        } else {
+          for (const budget of sweep.budgets) {
+            searches.push({ ...base, searchId: searchId(promptIndex, strategy.label, seed, budget), budget, trialBudgets: [budget] });
+          }
+        }
+      }
+    }
+  });
+  const trials = searches.reduce((n, s) => n + s.trialBudgets.length, 0);
+  const evaluations = searches.reduce((n, s) => n + s.budget, 0);
+  const evaluationsWithoutSharing = searches.reduce((n, s) => n + s.trialBudgets.reduce((a, b) => a + b, 0), 0);
+  return { searches, trials, evaluations, evaluationsWithoutSharing };
+}

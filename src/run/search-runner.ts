@@ -1,0 +1,79 @@
+/**
+ * Runs one search: ask the strategy, dispatch its candidates, and hand results back in eval_index
+ * order (to the strategy and to the recorder), so rows, best_so_far and SES updates never depend on
+ * which evaluation happened to finish first.
+ */
+import type { EvaluatorSpec } from "../config/load.js";
+import type { SearchPlan } from "../plan/plan.js";
+import type { Candidate } from "../recipes/recipe.js";
+import { createStrategy } from "../strategies/registry.js";
+import type { Dispatcher, Outcome } from "./dispatcher.js";
+
+export interface RecordedOutcome {
+  candidate: Candidate;
+  outcome: Exclude<Outcome, { status: "cancelled" }>;
+}
+
+export interface SearchResult {
+  searchId: string;
+  status: "completed" | "failed" | "interrupted";
+  error?: string;
+  evaluations: number;
+}
+
+export interface SearchRunOptions {
+  dispatcher: Dispatcher;
+  evaluator: EvaluatorSpec;
+  /** Candidates of one search in flight at most. */
+  window: number;
+  stop: AbortSignal;
+  /** Called in eval_index order for every finished evaluation. */
+  record: (search: SearchPlan, r: RecordedOutcome) => void;
+}
+
+export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Promise<SearchResult> {
+  const strategy = createStrategy(search.strategy, { seed: search.seed, budget: search.budget, shape: opts.evaluator.shape });
+  const finished = new Map<number, { candidate: Candidate; outcome: Outcome }>();
+  let inFlight = 0;
+  let nextToRecord = 0;
+  let recorded = 0;
+  let failure: string | undefined;
+  let cancelled = false;
+  let wake: (() => void) | undefined;
+
+  for (;;) {
+    if (!failure && !opts.stop.aborted) {
+      for (const candidate of strategy.ask(opts.window - inFlight)) {
+        inFlight++;
+        const task = { evaluator: opts.evaluator, prompt: search.prompt, promptIndex: search.promptIndex, recipe: candidate.recipe };
+        void opts.dispatcher.evaluate(task).then((outcome) => {
+          finished.set(candidate.evalIndex, { candidate, outcome });
+          inFlight--;
+          wake?.();
+        });
+      }
+    }
+    if (inFlight === 0 && !finished.has(nextToRecord)) break;
+    if (!finished.has(nextToRecord)) await new Promise<void>((resolve) => (wake = resolve));
+    wake = undefined;
+    for (let done = finished.get(nextToRecord); done; done = finished.get(nextToRecord)) {
+      finished.delete(nextToRecord);
+      nextToRecord++;
+      const { candidate, outcome } = done;
+      if (outcome.status === "cancelled") {
+        cancelled = true;
+        continue;
+      }
+      if (cancelled) continue;
+      opts.record(search, { candidate, outcome });
+      recorded++;
+      if (outcome.status === "error") failure ??= `eval ${candidate.evalIndex}: ${outcome.error}`;
+      else if (!failure) strategy.tell(candidate.evalIndex, outcome.score);
+    }
+  }
+  if (!failure && !opts.stop.aborted && !strategy.exhausted) {
+    throw new Error(`internal: search ${search.searchId} stalled at eval ${nextToRecord} with nothing in flight`);
+  }
+  const status = failure ? "failed" : recorded < search.budget ? "interrupted" : "completed";
+  return { searchId: search.searchId, status, error: failure, evaluations: recorded };
+}

@@ -1,0 +1,21 @@
+import type { ResolvedStrategy } from "../config/load.js";
+import { RandomSearch } from "./random-search.js";
+import { SesSearch } from "./ses.js";
+import type { Strategy, StrategyContext } from "./strategy.js";
+
+export function createStrategy(spec: ResolvedStrategy, ctx: StrategyContext): Strategy {
+  switch (spec.name) {
+    case "random":
+      return new RandomSearch(ctx);
+    case "ses":
+      return new SesSearch(ctx, spec);
+  }
+}
+
+/**
+ * Anytime: a run with budget B is exactly the first B evaluations of a run with a larger budget,
+ * so one search serves every budget. Random and SES both are (SES draws whole generations).
+ */
+export function isAnytime(spec: ResolvedStrategy): boolean {
+  return spec.name === "random" || spec.name === "ses";
+}

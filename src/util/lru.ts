@@ -1,0 +1,19 @@
+/** A bounded map that forgets the least recently used entry; worker caches use it to stay small. */
+export class Lru<K, V> {
+  private readonly map = new Map<K, V>();
+
+  constructor(private readonly capacity: number) {}
+
+  getOrCreate(key: K, create: () => V): V {
+    const hit = this.map.get(key);
+    if (hit !== undefined) {
+      this.map.delete(key);
+      this.map.set(key, hit);
+      return hit;
+    }
+    const value = create();
+    if (this.map.size >= this.capacity) this.map.delete(this.map.keys().next().value as K);
+    this.map.set(key, value);
+    return value;
+  }
+}
