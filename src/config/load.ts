@@ -70,6 +70,7 @@ function describeInput(input: unknown): string {
 function issueMessage(issue: z.core.$ZodIssue): string {
   const input = (issue as { input?: unknown }).input;
   if (issue.code === "invalid_type" && input === undefined) return `missing required field (expected ${issue.expected})`;
+  if (issue.code === "invalid_type" && issue.expected === "int") return `expected an integer${describeInput(input)}`;
   if (issue.code === "invalid_union" || issue.code === "unrecognized_keys") return issue.message;
   return `${issue.message}${describeInput(input)}`;
 }
@@ -91,7 +92,7 @@ export async function loadSweep(file: string, options: LoadOptions = {}): Promis
     throw new ConfigError([{ where, field: "", message: `cannot read the sweep file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
   }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
     throw new ConfigError(doc.errors.map((e) => {
       const pos = e.linePos?.[0];
