@@ -36,7 +36,8 @@ const edit = (from: string, to: string) => {
 const cases: Case[] = [
   { title: "YAML syntax error", yaml: edit("seeds: [0, 1, 2]", "seeds: [0, 1, 2"), expect: [/sweep\.yaml:\d+:\d+: YAML syntax error/] },
   { title: "unknown top-level field", yaml: edit("budgets: [10, 20]", "budgets: [10, 20]\nbudget: 5"), expect: [/sweep\.yaml:5:1: budget: unknown field/] },
-  { title: "unknown strategy field", yaml: edit("    popsize: 10", "    popsiz: 10"), expect: [/sweep\.yaml:8:5: strategies\.1\.popsiz: unknown field/] },
+  { title: "unknown strategy field", yaml: edit("    popsize: 10", "    popsiz: 10"), expect: [/sweep\.yaml:8:5: strategies\.1\.popsiz: unknown field; did you mean 'popsize'\?/] },
+  { title: "unknown evaluator field", yaml: edit("  kind: synthetic", "  kind: synthetic\n  latency: 3"), expect: [/sweep\.yaml:14:3: evaluator\.latency: unknown field; did you mean 'latency_ms'\?/] },
   { title: "wrong type", yaml: edit("seeds: [0, 1, 2]", "seeds: zero"), expect: [/sweep\.yaml:3:1: seeds: .*expected array.*"zero"/] },
   { title: "empty prompts", yaml: edit(`prompts: ["a cat", "a dog"]`, "prompts: []"), expect: [/sweep\.yaml:2:1: prompts: list at least one prompt/] },
   { title: "empty prompt string", yaml: edit(`prompts: ["a cat", "a dog"]`, `prompts: ["a cat", "  "]`), expect: [/prompts\.1: a prompt must not be empty/] },

@@ -13,6 +13,7 @@ import type { NoiseShape } from "../recipes/recipe.js";
 import { lowBandLength } from "../strategies/ses.js";
 import { dwtMaxLevel, filterBank } from "../wavelets/filter-bank.js";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
+import { closest, knownFields } from "./known-fields.js";
 import { makeLocator, type FieldPath } from "./locate.js";
 import { sweepSchema, type SweepSpec } from "./schema.js";
 
@@ -115,18 +116,22 @@ export async function loadSweep(file: string, options: LoadOptions = {}): Promis
   if (problems.length > 0) throw new ConfigError(problems);
 
   const locate = makeLocator(file, doc, lines, overrides);
-  const parsed = sweepSchema.safeParse(doc.toJS(), { reportInput: true });
+  const data = doc.toJS();
+  const parsed = sweepSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (issue.code === "unrecognized_keys") {
+        const known = knownFields(sweepSchema, issue.path, data);
         for (const key of issue.keys) {
-          problems.push({ where: locate(issue.path, key), field: fieldName([...issue.path, key]), message: "unknown field" });
+          const guess = closest(key, known);
+          const hint = guess ? `; did you mean '${guess}'?` : known.length > 0 ? ` (expected one of: ${known.join(", ")})` : "";
+          problems.push({ where: locate(issue.path, key), field: fieldName([...issue.path, key]), message: `unknown field${hint}` });
         }
       } else {
         problems.push({ where: locate(issue.path), field: fieldName(issue.path), message: issueMessage(issue) });
       }
     }
-    throw new ConfigError(problems);
+    throw new ConfigError(problems.sort(byPosition));
   }
 
   const spec = parsed.data;
@@ -157,6 +162,13 @@ export async function loadSweep(file: string, options: LoadOptions = {}): Promis
 }
 
 type Report = (p: FieldPath, message: string) => void;
+
+function byPosition(a: ConfigProblem, b: ConfigProblem): number {
+  const pos = (p: ConfigProblem) => /:(\d+):(\d+)$/.exec(p.where)?.slice(1).map(Number) ?? [Infinity, Infinity];
+  const [la, ca] = pos(a);
+  const [lb, cb] = pos(b);
+  return la - lb || ca - cb;
+}
 
 function resolvePrompts(spec: SweepSpec, dir: string, report: Report): string[] | undefined {
   if (spec.prompts && spec.prompts_file) {

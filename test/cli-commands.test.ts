@@ -1,0 +1,122 @@
+import { readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { describe, expect, it } from "vitest";
+import { sweepJsonSchema } from "../src/config/write-json-schema.js";
+import { runCli, tempDir } from "./cli.js";
+import { digest16, loadReference, repoRoot } from "./reference.js";
+import { readCsv } from "./run-results.js";
+
+/** Minimal .npy reader (format 1.0, little-endian float32), independent of the writer. */
+function readNpy(file: string): { shape: number[]; data: Float32Array } {
+  const buf = readFileSync(file);
+  expect(buf.subarray(0, 6).toString("latin1")).toBe("\x93NUMPY");
+  const headerLength = buf.readUInt16LE(8);
+  expect((10 + headerLength) % 64).toBe(0);
+  const header = buf.subarray(10, 10 + headerLength).toString("latin1");
+  expect(header).toMatch(/'descr': '<f4'/);
+  expect(header).toMatch(/'fortran_order': False/);
+  const shape = /'shape': \(([^)]*)\)/.exec(header)![1].split(",").map((s) => s.trim()).filter(Boolean).map(Number);
+  const body = buf.subarray(10 + headerLength);
+  const data = new Float32Array(body.buffer.slice(body.byteOffset, body.byteOffset + body.byteLength));
+  return { shape, data };
+}
+
+describe("sweep noise", () => {
+  const gold = loadReference<{ cases: { seed: number; shape?: number[]; sha256_16: string }[] }>("torch_randn.json");
+
+  it("writes torch.randn noise as .npy, bit-exact with the reference", async () => {
+    const dir = tempDir();
+    for (const c of gold.cases.filter((x) => x.shape && x.shape.length === 4)) {
+      const out = path.join(dir, `n${c.seed}.npy`);
+      const r = await runCli(["noise", "--seed", String(c.seed), "--out", out]);
+      expect(r.code, r.stderr).toBe(0);
+      const npy = readNpy(out);
+      expect(npy.shape).toEqual(c.shape);
+      expect(digest16(npy.data)).toBe(c.sha256_16);
+    }
+    const one = gold.cases.find((x) => x.seed === 42 && x.shape?.length === 1 && x.shape[0] === 17)!;
+    const out = path.join(dir, "small.npy");
+    expect((await runCli(["noise", "--seed", "42", "--shape", "17", "--out", out])).code).toBe(0);
+    expect(readNpy(out).shape).toEqual([17]);
+    expect(digest16(readNpy(out).data)).toBe(one.sha256_16);
+  });
+
+  it("rounds to bfloat16 to nearest-even, as torch >= 2.13 draws it", async () => {
+    const dir = tempDir();
+    const f = path.join(dir, "f.npy");
+    const b = path.join(dir, "b.npy");
+    expect((await runCli(["noise", "--seed", "3", "--shape", "4,64,64", "--out", f])).code).toBe(0);
+    expect((await runCli(["noise", "--seed", "3", "--shape", "4,64,64", "--dtype", "bfloat16", "--out", b])).code).toBe(0);
+    const x = readNpy(f).data;
+    const y = readNpy(b).data;
+    const xBits = new Uint32Array(x.buffer);
+    const yBits = new Uint32Array(y.buffer);
+    const asFloat = (bits: number) => new Float32Array(new Uint32Array([bits]).buffer)[0];
+    for (let i = 0; i < x.length; i++) {
+      // The bfloat16 values around x: truncated towards zero, and one bfloat16 step further out.
+      const toward = (xBits[i] & 0xffff0000) >>> 0;
+      const away = toward + 0x10000;
+      const dToward = Math.abs(x[i] - asFloat(toward));
+      const dAway = Math.abs(asFloat(away) - x[i]);
+      const want = dToward < dAway ? toward : dAway < dToward ? away : (toward & 0x10000) === 0 ? toward : away;
+      expect(yBits[i]).toBe(want);
+    }
+  });
+
+  it("rejects a bad seed or shape with exit code 2", async () => {
+    const dir = tempDir();
+    expect((await runCli(["noise", "--seed", "-1", "--out", path.join(dir, "x.npy")])).code).toBe(2);
+    const r = await runCli(["noise", "--seed", "1", "--shape", "1,0,4", "--out", path.join(dir, "x.npy")]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--shape: expected positive integers/);
+  });
+});
+
+describe("sweep plan", () => {
+  it("counts trials, searches and evaluations of the quick start, and what sharing saves", async () => {
+    const r = await runCli(["plan", "configs/quickstart.yaml"]);
+    expect(r.code, r.stderr).toBe(0);
+    const prompts = (readFileSync(path.join(repoRoot, "configs/quickstart.yaml"), "utf8").match(/^prompts:\n((?:  - .*\n)+)/m)![1].match(/  - /g) ?? []).length;
+    const seeds = JSON.parse(/^seeds: (\[.*\])/m.exec(readFileSync(path.join(repoRoot, "configs/quickstart.yaml"), "utf8"))![1]).length;
+    const searches = prompts * 2 * seeds;
+    expect(r.stdout).toContain(`total: ${searches * 3} trials, ${searches} searches, ${searches * 50} evaluations`);
+    expect(r.stdout).toContain(`saves ${searches * 30} of ${searches * 80} evaluations`);
+  });
+
+  it("applies --set overrides to any field", async () => {
+    const r = await runCli(["plan", "configs/quickstart.yaml", "--set", "budgets=[10,20]", "--set", "strategies.1.popsize=20", "--set", "seeds=[5]"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/x 1 seeds x 2 budgets \[10, 20\]/);
+    expect(r.stdout).toMatch(/evaluations$/m);
+    expect(r.stdout).toMatch(/total: \d+ trials, \d+ searches, \d+ evaluations/);
+  });
+});
+
+describe("JSON Schema of the config", () => {
+  it("is committed in configs/ exactly as generated from the schema, and referenced by the examples", () => {
+    expect(readFileSync(path.join(repoRoot, "configs/sweep.schema.json"), "utf8")).toBe(sweepJsonSchema());
+    expect(readFileSync(path.join(repoRoot, "configs/quickstart.yaml"), "utf8")).toMatch(/^# yaml-language-server: \$schema=\.\/sweep\.schema\.json/);
+  });
+});
+
+describe("SES through the whole CLI path (module evaluator, worker threads, CSV)", () => {
+  it("records the reference's scores of ses_traces_A.json for both seeds", async () => {
+    const { traces } = loadReference<{ traces: { seed: number; scores: number[] }[] }>("ses_traces_A.json");
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "sweep.yaml"), `name: trace-a
+prompts: ["objective A"]
+seeds: [${traces.map((t) => t.seed).join(", ")}]
+budgets: [50]
+strategies: [{ name: ses, popsize: 10, elites: 5, wavelet: db1, level: 4 }]
+evaluator: { kind: module, path: ${path.join(repoRoot, "test/fixtures/objective-a.mjs")}, shape: [1, 128, 64, 64] }
+`);
+    const r = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2"], { cwd: dir });
+    expect(r.code, r.stderr).toBe(0);
+    const rows = readCsv(path.join(dir, "run"), "evaluations.csv");
+    for (const t of traces) {
+      const got = rows.filter((x) => x.seed === String(t.seed)).sort((a, b) => +a.eval_index - +b.eval_index).map((x) => Number(x.score));
+      expect(got.length).toBe(t.scores.length);
+      got.forEach((s, i) => expect(Math.abs(s - t.scores[i]) / Math.abs(t.scores[i]), `seed ${t.seed} eval ${i}`).toBeLessThan(1e-9));
+    }
+  });
+});
