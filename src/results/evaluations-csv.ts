@@ -1,0 +1,92 @@
+/**
+ * evaluations.csv: one row per evaluation, keyed by (search_id, eval_index), appended by the
+ * coordinator alone with a synchronous write per batch, so a crash loses at most the line being written.
+ */
+import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { parse } from "csv-parse/sync";
+import { stringify } from "csv-stringify/sync";
+
+export const EVALUATION_COLUMNS = [
+  "run_id", "search_id", "prompt_index", "prompt", "strategy", "seed", "budget", "eval_index", "generation",
+  "noise_seed", "score", "best_so_far", "status", "error", "worker", "latency_ms", "finished_at", "attempts",
+] as const;
+
+export type EvaluationStatus = "ok" | "error";
+
+export interface EvaluationRow {
+  run_id: string;
+  search_id: string;
+  prompt_index: number;
+  prompt: string;
+  strategy: string;
+  seed: number;
+  budget: number;
+  eval_index: number;
+  generation: number | null;
+  noise_seed: number;
+  score: number | null;
+  best_so_far: number | null;
+  status: EvaluationStatus;
+  error: string;
+  worker: string;
+  latency_ms: number;
+  finished_at: string;
+  attempts: number;
+}
+
+/** Cells as text; numbers in shortest round-trip form, so float64 scores keep every digit. */
+function cells(row: EvaluationRow): string[] {
+  return EVALUATION_COLUMNS.map((c) => {
+    const v = row[c];
+    if (v === null) return "";
+    if (c === "latency_ms") return (v as number).toFixed(3);
+    return String(v);
+  });
+}
+
+export class EvaluationLog {
+  private readonly fd: number;
+
+  constructor(readonly file: string) {
+    const fresh = !existsSync(file);
+    this.fd = openSync(file, "a");
+    if (fresh) writeSync(this.fd, stringify([[...EVALUATION_COLUMNS]]));
+  }
+
+  append(rows: EvaluationRow[]): void {
+    if (rows.length > 0) writeSync(this.fd, stringify(rows.map(cells)));
+  }
+
+  close(): void {
+    closeSync(this.fd);
+  }
+}
+
+function numberOrNull(s: string): number | null {
+  return s === "" ? null : Number(s);
+}
+
+/** Reads evaluations.csv back into typed rows (the single source of truth for trials and reports). */
+export function readEvaluations(file: string): EvaluationRow[] {
+  const records = parse(readFileSync(file, "utf8"), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+  return records.map((r) => ({
+    run_id: r.run_id,
+    search_id: r.search_id,
+    prompt_index: Number(r.prompt_index),
+    prompt: r.prompt,
+    strategy: r.strategy,
+    seed: Number(r.seed),
+    budget: Number(r.budget),
+    eval_index: Number(r.eval_index),
+    generation: numberOrNull(r.generation),
+    noise_seed: Number(r.noise_seed),
+    score: numberOrNull(r.score),
+    best_so_far: numberOrNull(r.best_so_far),
+    status: r.status as EvaluationStatus,
+    error: r.error,
+    worker: r.worker,
+    latency_ms: Number(r.latency_ms),
+    finished_at: r.finished_at,
+    attempts: Number(r.attempts),
+  }));
+}

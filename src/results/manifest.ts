@@ -1,0 +1,32 @@
+/** manifest.json: what was run, with what, when, and how it ended. Replaced atomically. */
+import { renameSync, writeFileSync } from "node:fs";
+import path from "node:path";
+
+export type RunStatus = "running" | "completed" | "failed" | "interrupted";
+
+export interface Manifest {
+  tool: "sweep";
+  version: string;
+  run_id: string;
+  name: string;
+  status: RunStatus;
+  config_file: string;
+  overrides: string[];
+  fingerprint: string;
+  config: unknown;
+  started_at: string;
+  finished_at: string | null;
+  duration_s: number | null;
+  executor: { kind: string; threads: number };
+  host: { node: string; platform: string; cpus: number };
+  plan: { searches: number; trials: number; evaluations: number };
+  counts: { evaluations: number; errors: number };
+  failed_searches: { search_id: string; error: string }[];
+}
+
+export function writeManifest(runDir: string, manifest: Manifest): void {
+  const file = path.join(runDir, "manifest.json");
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+  renameSync(tmp, file);
+}
