@@ -171,3 +171,31 @@ evaluator: { kind: module, path: ./slow.mjs, shape: [1, 4, 16, 16], retries: 0, 
     expect(evals.find((e) => e.prompt_index === "1")!.error).toBe("timed out after 0.5 s");
   });
 });
+
+describe("stopping a run", () => {
+  it("SIGTERM stops cleanly: exit 130, manifest interrupted, recorded rows kept, incomplete trials marked", async () => {
+    const { spawn } = await import("node:child_process");
+    const { existsSync, readFileSync } = await import("node:fs");
+    const { sweepBin } = await import("./cli.js");
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "sweep.yaml"), small("[4, 40]").replace("shape: [1, 8, 32, 32]", "shape: [1, 8, 32, 32]\n  latency_ms: 20"));
+    const runDir = path.join(dir, "run");
+    const child = spawn(process.execPath, [sweepBin, "run", "sweep.yaml", "--run-dir", runDir, "--threads", "2"], { cwd: dir, stdio: "pipe" });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const csv = path.join(runDir, "evaluations.csv");
+    while (!existsSync(csv) || readFileSync(csv, "utf8").split("\n").length < 20) await new Promise((r) => setTimeout(r, 50));
+    child.kill("SIGTERM");
+    const code = await new Promise<number | null>((resolve) => child.on("close", resolve));
+    expect(code).toBe(130);
+    expect(stderr).toMatch(/SIGTERM: stopping/);
+    expect(readManifest(runDir).status).toBe("interrupted");
+    const evals = readCsv(runDir, "evaluations.csv");
+    expect(evals.length).toBeGreaterThanOrEqual(18);
+    expect(evals.length).toBeLessThan(160);
+    expect(scoresByKey(evals).size).toBe(evals.length);
+    const trials = readCsv(runDir, "trials.csv");
+    expect(trials.length).toBe(16);
+    expect(trials.some((t) => t.status === "incomplete")).toBe(true);
+  });
+});

@@ -73,8 +73,8 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     err.write(`\n${signal}: stopping; evaluations in flight are dropped, recorded ones are kept (again to force)\n`);
     stopper.abort();
   };
-  process.on("SIGINT", onSignal);
-  process.on("SIGTERM", onSignal);
+  const stopSignals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const s of stopSignals) process.on(s, onSignal);
 
   const perStrategy = new Map<string, number>();
   for (const s of plan.searches) perStrategy.set(s.strategy.label, (perStrategy.get(s.strategy.label) ?? 0) + s.budget);
@@ -100,8 +100,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     })));
   } finally {
     progress.stop();
-    process.off("SIGINT", onSignal);
-    process.off("SIGTERM", onSignal);
+    for (const s of stopSignals) process.off(s, onSignal);
     await executor.close();
     log.close();
   }
