@@ -95,7 +95,16 @@ describe("sweep plan", () => {
 describe("JSON Schema of the config", () => {
   it("is committed in configs/ exactly as generated from the schema, and referenced by the examples", () => {
     expect(readFileSync(path.join(repoRoot, "configs/sweep.schema.json"), "utf8")).toBe(sweepJsonSchema());
-    expect(readFileSync(path.join(repoRoot, "configs/quickstart.yaml"), "utf8")).toMatch(/^# yaml-language-server: \$schema=\.\/sweep\.schema\.json/);
+    for (const example of ["quickstart.yaml", "ses_vs_random.yaml"]) {
+      expect(readFileSync(path.join(repoRoot, "configs", example), "utf8")).toMatch(/^# yaml-language-server: \$schema=\.\/sweep\.schema\.json/);
+    }
+  });
+
+  it("accepts every example config", async () => {
+    for (const example of ["quickstart.yaml", "ses_vs_random.yaml"]) {
+      const r = await runCli(["plan", `configs/${example}`]);
+      expect(r.code, r.stderr).toBe(0);
+    }
   });
 });
 
