@@ -1,5 +1,5 @@
 /** The `sweep` command line: run, plan, noise. Returns an exit code (0 ok, 1 failed searches, 2 bad input, 130 interrupted). */
-import { existsSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import yargs, { type Argv } from "yargs";
@@ -11,7 +11,10 @@ import { torchRandn } from "./noise/torch-generator.js";
 import { planSweep } from "./plan/plan.js";
 import { textTable } from "./report/text-table.js";
 import { RunDirError } from "./results/run-dir.js";
+import { ConfigChangedError } from "./run/resume.js";
 import { runSweep } from "./run/run-sweep.js";
+import { parseWorkerList } from "./executor/worker-list.js";
+import { startWorker, WorkerSetupError } from "./worker/worker-server.js";
 import { VERSION } from "./version.js";
 
 /** The built-in default sweep, shipped with the package. */
@@ -46,15 +49,77 @@ export async function main(argv: string[]): Promise<number> {
     })
     .command("run [config]", "Run a sweep: every search, every evaluation recorded", (y) => withConfig(y)
       .option("run-dir", { type: "string", describe: "Run folder (default: <output>/<name>/<run id>)" })
-      .option("threads", { type: "number", describe: "Local evaluation threads (default: config threads, else CPU cores)" })
+      .option("resume", { type: "string", describe: "Finish the run in this folder (after a crash or stop): dispatches only what is missing" })
+      .option("force", { type: "boolean", default: false, describe: "With --resume: accept a changed config" })
+      .option("threads", { type: "number", describe: "Threads of the local worker started when no workers are named (default: config threads, else CPU cores)" })
+      .option("workers", { type: "string", describe: "gRPC workers, HOST:PORT[,HOST:PORT...] (default: the config's workers, else a local worker)" })
+      .option("workers-file", { type: "string", describe: "A file of HOST:PORT lines, re-read while running: new lines join, removed lines drain" })
+      .option("token", { type: "string", describe: "Shared token the workers require (default: $SWEEP_TOKEN)" })
+      .option("tls-ca", { type: "string", describe: "Use TLS to the workers, verifying them with this CA certificate (PEM)" })
+      .option("tls-cert", { type: "string", describe: "Client certificate (PEM), for workers that ask for one" })
+      .option("tls-key", { type: "string", describe: "Client key (PEM)" })
+      .option("worker-wait", { type: "number", default: 60, describe: "Seconds to wait for a first worker" })
       .option("log-every", { type: "number", default: 10, describe: "Seconds between progress lines when not on a terminal" }),
     async (args) => {
       if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1)) {
         throw new UsageError(`--threads: expected a positive integer (got ${args.threads})`);
       }
+      if (args.resume && args["run-dir"]) throw new UsageError("--resume names the run folder already; drop --run-dir");
+      if (args.workers && args["workers-file"]) throw new UsageError("give --workers or --workers-file, not both");
       const sweep = await loadSweep(args.config, { overrides: args.set });
-      const outcome = await runSweep(sweep, { runDir: args["run-dir"], threads: args.threads, logEvery: args["log-every"] });
+      const outcome = await runSweep(sweep, {
+        runDir: args["run-dir"],
+        resume: args.resume,
+        force: args.force,
+        threads: args.threads,
+        workers: args.workers ? parseWorkerList(args.workers) : undefined,
+        workersFile: args["workers-file"],
+        token: args.token ?? process.env.SWEEP_TOKEN,
+        tls: args["tls-ca"] ? {
+          ca: readFileSync(args["tls-ca"]),
+          cert: args["tls-cert"] ? readFileSync(args["tls-cert"]) : undefined,
+          key: args["tls-key"] ? readFileSync(args["tls-key"]) : undefined,
+        } : undefined,
+        logEvery: args["log-every"],
+        workerWait: args["worker-wait"],
+      });
       exitCode = outcome.exitCode;
+    })
+    .command("worker", "Serve evaluations over gRPC (proto/sweep/v1/worker.proto)", (y) => y
+      .option("listen", { type: "string", default: "127.0.0.1:7070", describe: "HOST:PORT; port 0 picks a free one" })
+      .option("devices", { type: "string", default: "cpu", describe: "'cpu', or GPU indices such as 0,1,2,3 (one pool per device)" })
+      .option("threads", { type: "number", describe: "Slots per device (cpu: default CPU cores; GPU: default 1)" })
+      .option("model-root", { type: "string", default: ".", describe: "Folder that module and model paths resolve inside" })
+      .option("token", { type: "string", describe: "Require this shared token on every call (default: $SWEEP_TOKEN)" })
+      .option("tls-cert", { type: "string", describe: "Serve TLS with this certificate (PEM)" })
+      .option("tls-key", { type: "string", describe: "TLS private key (PEM)" })
+      .option("tls-client-ca", { type: "string", describe: "Require client certificates signed by this CA (PEM)" })
+      .option("insecure", { type: "boolean", default: false, describe: "Allow a non-loopback address without token or TLS" })
+      .option("exit-with-parent", { type: "boolean", default: false, hidden: true, describe: "Exit when stdin closes" }),
+    async (args) => {
+      if ((args["tls-cert"] === undefined) !== (args["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+      const worker = await startWorker({
+        listen: args.listen,
+        devices: args.devices,
+        threads: args.threads,
+        modelRoot: args["model-root"],
+        token: args.token ?? process.env.SWEEP_TOKEN,
+        tls: args["tls-cert"] && args["tls-key"] ? { cert: args["tls-cert"], key: args["tls-key"], clientCa: args["tls-client-ca"] } : undefined,
+        insecure: args.insecure,
+      });
+      process.stdout.write(`${JSON.stringify({ listening: worker.address })}\n`);
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once("SIGINT", stop);
+        process.once("SIGTERM", stop);
+        if (args["exit-with-parent"]) {
+          process.stdin.on("end", stop);
+          process.stdin.on("close", stop);
+          process.stdin.resume();
+        }
+      });
+      await worker.close();
+      process.stdin.destroy();
     })
     .command("plan [config]", "Count the trials, searches and evaluations of a sweep", (y) => withConfig(y), async (args) => {
       const sweep = await loadSweep(args.config, { overrides: args.set });
@@ -95,7 +160,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return 2;
     }
-    if (e instanceof UsageError || e instanceof RunDirError || (e as Error).name === "YError") {
+    if (e instanceof UsageError || e instanceof RunDirError || e instanceof WorkerSetupError || e instanceof ConfigChangedError || (e as Error).name === "YError") {
       process.stderr.write(`sweep: ${(e as Error).message}\nRun 'sweep --help' for usage.\n`);
       return 2;
     }

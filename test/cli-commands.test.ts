@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { sweepJsonSchema } from "../src/config/write-json-schema.js";
@@ -112,12 +112,13 @@ describe("SES through the whole CLI path (module evaluator, worker threads, CSV)
   it("records the reference's scores of ses_traces_A.json for both seeds", async () => {
     const { traces } = loadReference<{ traces: { seed: number; scores: number[] }[] }>("ses_traces_A.json");
     const dir = tempDir();
+    copyFileSync(path.join(repoRoot, "test/fixtures/objective-a.mjs"), path.join(dir, "objective-a.mjs"));
     writeFileSync(path.join(dir, "sweep.yaml"), `name: trace-a
 prompts: ["objective A"]
 seeds: [${traces.map((t) => t.seed).join(", ")}]
 budgets: [50]
 strategies: [{ name: ses, popsize: 10, elites: 5, wavelet: db1, level: 4 }]
-evaluator: { kind: module, path: ${path.join(repoRoot, "test/fixtures/objective-a.mjs")}, shape: [1, 128, 64, 64] }
+evaluator: { kind: module, path: ./objective-a.mjs, shape: [1, 128, 64, 64] }
 `);
     const r = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2"], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);

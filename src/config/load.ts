@@ -23,7 +23,7 @@ export type ResolvedStrategy =
 
 export type EvaluatorSpec =
   | { kind: "synthetic"; shape: NoiseShape; timeout_s: number; retries: number; latency_ms: number; jitter_ms: number }
-  | { kind: "module"; shape: NoiseShape; timeout_s: number; retries: number; path: string; module_sha256: string };
+  | { kind: "module"; shape: NoiseShape; timeout_s: number; retries: number; path: string; module_path: string; module_sha256: string };
 
 /** A validated sweep with every default applied and every file resolved. */
 export interface Sweep {
@@ -36,6 +36,7 @@ export interface Sweep {
   strategies: ResolvedStrategy[];
   evaluator: EvaluatorSpec;
   threads?: number;
+  workers?: string[];
   output: string;
   /** sha256 of what determines the scores (prompts, seeds, budgets, strategies, evaluator). */
   fingerprint: string;
@@ -155,6 +156,7 @@ export async function loadSweep(file: string, options: LoadOptions = {}): Promis
     strategies,
     evaluator,
     threads: spec.threads,
+    workers: spec.workers,
     output: spec.output,
     fingerprint: createHash("sha256").update(canonicalJson(determining)).digest("hex"),
     source: { file: path.resolve(file), overrides: options.overrides ?? [] },
@@ -233,6 +235,11 @@ async function resolveEvaluator(spec: SweepSpec, dir: string, report: Report): P
     return { kind: "synthetic", shape, timeout_s: e.timeout_s, retries: e.retries, latency_ms: e.latency_ms, jitter_ms: e.jitter_ms };
   }
   const file = path.resolve(dir, e.path);
+  const modulePath = path.relative(dir, file);
+  if (path.isAbsolute(e.path) || modulePath.startsWith("..") || path.isAbsolute(modulePath)) {
+    report(["evaluator", "path"], `module path must be relative and inside the sweep file's folder (workers resolve it inside their --model-root; local workers use ${dir})`);
+    return undefined;
+  }
   if (!existsSync(file) || !statSync(file).isFile()) {
     report(["evaluator", "path"], `module file not found: ${file}`);
     return undefined;
@@ -249,7 +256,7 @@ async function resolveEvaluator(spec: SweepSpec, dir: string, report: Report): P
     return undefined;
   }
   const digest = createHash("sha256").update(readFileSync(file)).digest("hex");
-  return { kind: "module", shape, timeout_s: e.timeout_s, retries: e.retries, path: file, module_sha256: digest };
+  return { kind: "module", shape, timeout_s: e.timeout_s, retries: e.retries, path: file, module_path: modulePath, module_sha256: digest };
 }
 
 /** Execution-only fields (timing, retries, where the module lives) do not change scores. */

@@ -62,14 +62,17 @@ export const sweepSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "a name is letters, digits and _ . - only").optional()
     .describe("Sweep name; runs go to <output>/<name>/<run id>; default: the file name"),
   description: z.string().optional(),
-  prompts: z.array(z.string().trim().min(1, "a prompt must not be empty")).min(1, "list at least one prompt").optional()
+  prompts: z.array(z.string().trim().min(1, "a prompt must not be empty").regex(/^[^\r\n]*$/, "a prompt must be one line"))
+    .min(1, "list at least one prompt").optional()
     .describe("Prompts, inline; or use prompts_file"),
   prompts_file: z.string().min(1).optional().describe("A text file with one prompt per line, relative to this file"),
   seeds: z.array(seed).min(1, "list at least one seed").describe("Base-noise seeds; every (prompt, strategy) runs once per seed"),
   budgets: z.array(positiveInt).min(1, "list at least one budget").describe("Evaluation budgets of the result table"),
   strategies: z.array(strategySchema).min(1, "list at least one strategy"),
   evaluator: evaluatorSchema,
-  threads: positiveInt.optional().describe("Local evaluation threads; default: the number of CPU cores"),
+  threads: positiveInt.optional().describe("Threads of the local worker started when no workers are given; default: CPU cores"),
+  workers: z.array(z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d+$/, "a worker is HOST:PORT")).min(1).optional()
+    .describe("gRPC workers (HOST:PORT) to run on; default: a local worker process on loopback"),
   output: z.string().min(1).default("results").describe("Folder of run folders, relative to the working directory"),
 });
 

@@ -13,15 +13,30 @@ export interface EvaluationResult {
   score: number;
   /** Time on the worker: noise materialisation plus scoring. */
   latencyMs: number;
-  /** Which worker slot computed it, e.g. local#3. */
+  /** Which worker and device computed it, e.g. 127.0.0.1:7070/cpu. */
   worker: string;
 }
 
-/** Where evaluations run: a local thread pool here, gRPC workers later. */
+export interface EvaluateOptions {
+  /** Fires when the run stops: the evaluation is abandoned (rejects with an AbortError). */
+  signal: AbortSignal;
+  /** How long one attempt may run once it has started on a device. */
+  timeoutMs: number;
+}
+
+/** Failure of the evaluation itself (it threw, timed out, or gave no finite score); worth a retry. */
+export class EvaluationError extends Error {
+  constructor(message: string, readonly worker = "") {
+    super(message);
+    this.name = "EvaluationError";
+  }
+}
+
+/** Where evaluations run: a device's thread pool in a worker, or gRPC workers seen from the coordinator. */
 export interface Executor {
-  /** Evaluations it can run at once. */
+  /** Evaluations it can run at once right now. */
   readonly capacity: number;
-  /** Rejects on failure, or with an AbortError once `signal` fires. */
-  evaluate(task: EvaluationTask, signal: AbortSignal): Promise<EvaluationResult>;
+  /** Resolves with the score, or rejects with an EvaluationError (or an AbortError once stopped). */
+  evaluate(task: EvaluationTask, opts: EvaluateOptions): Promise<EvaluationResult>;
   close(): Promise<void>;
 }

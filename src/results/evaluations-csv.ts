@@ -2,7 +2,7 @@
  * evaluations.csv: one row per evaluation, keyed by (search_id, eval_index), appended by the
  * coordinator alone with a synchronous write per batch, so a crash loses at most the line being written.
  */
-import { closeSync, existsSync, openSync, readFileSync, writeSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 
@@ -89,4 +89,25 @@ export function readEvaluations(file: string): EvaluationRow[] {
     finished_at: r.finished_at,
     attempts: Number(r.attempts),
   }));
+}
+
+/**
+ * A coordinator killed mid-write leaves a last line without its newline: drop it (that evaluation
+ * is re-dispatched and, being deterministic, gets the same score). Returns the bytes dropped.
+ */
+export function repairTornTail(file: string): number {
+  const size = statSync(file).size;
+  if (size === 0) return 0;
+  const text = readFileSync(file);
+  if (text[text.length - 1] === 0x0a) return 0;
+  const keep = text.lastIndexOf(0x0a) + 1;
+  truncateSync(file, keep);
+  return size - keep;
+}
+
+/** The header a run's evaluations.csv must start with. */
+export function checkHeader(file: string): void {
+  const first = readFileSync(file, "utf8").split("\n", 1)[0];
+  const want = EVALUATION_COLUMNS.join(",");
+  if (!first.startsWith(want)) throw new Error(`${file} does not start with the evaluations.csv header (${want})`);
 }

@@ -17,11 +17,13 @@ export interface Manifest {
   started_at: string;
   finished_at: string | null;
   duration_s: number | null;
-  executor: { kind: string; threads: number };
+  executor: { kind: string; workers: unknown[] };
   host: { node: string; platform: string; cpus: number };
   plan: { searches: number; trials: number; evaluations: number };
   counts: { evaluations: number; errors: number };
   failed_searches: { search_id: string; error: string }[];
+  /** One entry per `--resume`: when, and how many evaluations were already recorded. */
+  resumes?: { at: string; recorded_before: number }[];
 }
 
 export function writeManifest(runDir: string, manifest: Manifest): void {

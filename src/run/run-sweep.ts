@@ -1,12 +1,14 @@
 /**
- * The coordinator (`sweep run`): plans the sweep, runs every search concurrently on an executor,
- * records each evaluation in evaluations.csv as it finishes, then derives trials.csv from that file.
+ * The coordinator (`sweep run`): plans the sweep, runs its searches concurrently on gRPC workers
+ * (a local worker process when none are named), records each evaluation in evaluations.csv as it
+ * finishes, then derives trials.csv from that file. `--resume` finishes an earlier run.
  */
-import { availableParallelism, cpus } from "node:os";
+import { cpus } from "node:os";
 import path from "node:path";
 import type { Sweep } from "../config/load.js";
-import { LocalPool } from "../executor/local-pool.js";
-import type { Executor } from "../executor/executor.js";
+import { GrpcExecutor } from "../executor/grpc-executor.js";
+import { startLocalWorker, type LocalWorker } from "../executor/local-workers.js";
+import { readWorkersFile, watchWorkersFile } from "../executor/worker-list.js";
 import { planSweep, type SearchPlan } from "../plan/plan.js";
 import { summarise, summaryTable } from "../report/summary.js";
 import { EvaluationLog, readEvaluations, type EvaluationRow } from "../results/evaluations-csv.js";
@@ -16,16 +18,25 @@ import { deriveTrials, writeTrials } from "../results/trials.js";
 import { VERSION } from "../version.js";
 import { Dispatcher } from "./dispatcher.js";
 import { Progress } from "./progress.js";
+import { loadResumeState } from "./resume.js";
 import { runSearch, type RecordedOutcome, type SearchResult } from "./search-runner.js";
 
 export interface RunOptions {
   runDir?: string;
+  /** Threads of the local worker (when no workers are named). */
   threads?: number;
+  workers?: string[];
+  workersFile?: string;
+  token?: string;
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  resume?: string;
+  force?: boolean;
   /** Where the summary goes (stdout); progress and logs go to stderr. */
   out?: NodeJS.WritableStream;
   err?: NodeJS.WriteStream;
-  /** Seconds between progress lines when stderr is not a terminal. */
   logEvery?: number;
+  /** Seconds to wait for a first worker. */
+  workerWait?: number;
 }
 
 export interface RunOutcome {
@@ -37,13 +48,16 @@ export interface RunOutcome {
 export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<RunOutcome> {
   const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
+  const log = (line: string) => err.write(`[sweep] ${line}\n`);
   const plan = planSweep(sweep);
-  const runId = newRunId();
-  const runDir = opts.runDir ?? path.join(sweep.output, sweep.name, runId);
-  createRunDir(runDir);
-  const threads = opts.threads ?? sweep.threads ?? availableParallelism();
+  const resume = opts.resume ? loadResumeState(opts.resume, sweep, !!opts.force) : undefined;
+  const runId = resume?.manifest.run_id ?? newRunId();
+  const runDir = opts.resume ?? opts.runDir ?? path.join(sweep.output, sweep.name, runId);
+  if (!resume) createRunDir(runDir);
+  if (resume?.tornBytes) log(`repaired evaluations.csv: dropped a torn last line (${resume.tornBytes} bytes)`);
+
   const started = new Date();
-  const manifest: Manifest = {
+  const manifest: Manifest = resume ? { ...resume.manifest } : {
     tool: "sweep",
     version: VERSION,
     run_id: runId,
@@ -56,17 +70,42 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     started_at: started.toISOString(),
     finished_at: null,
     duration_s: null,
-    executor: { kind: "local-threads", threads },
+    executor: { kind: "grpc", workers: [] },
     host: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length },
     plan: { searches: plan.searches.length, trials: plan.trials, evaluations: plan.evaluations },
     counts: { evaluations: 0, errors: 0 },
     failed_searches: [],
+    resumes: [],
   };
+  if (resume) {
+    manifest.status = "running";
+    manifest.counts = { evaluations: resume.recorded, errors: resume.errors };
+    manifest.resumes = [...(manifest.resumes ?? []), { at: started.toISOString(), recorded_before: resume.recorded }];
+  }
   writeManifest(runDir, manifest);
-  err.write(`sweep ${sweep.name}: ${plan.searches.length} searches, ${plan.trials} trials, ${plan.evaluations} evaluations on ${threads} threads -> ${runDir}\n`);
 
-  const log = new EvaluationLog(path.join(runDir, "evaluations.csv"));
-  const executor: Executor = new LocalPool(threads);
+  const executor = new GrpcExecutor({ token: opts.token, tls: opts.tls, log });
+  const locals: LocalWorker[] = [];
+  let stopWatching = () => {};
+  const named = opts.workers ?? (opts.workersFile ? readWorkersFile(opts.workersFile) : sweep.workers);
+  if (named && named.length > 0) {
+    for (const address of named) executor.addWorker(address);
+    if (opts.workersFile) {
+      stopWatching = watchWorkersFile(opts.workersFile, named, (added, removed) => {
+        for (const a of added) {
+          log(`worker ${a} joined the worker list`);
+          executor.addWorker(a);
+        }
+        for (const a of removed) executor.removeWorker(a);
+      }, (e) => log(`cannot re-read ${opts.workersFile}: ${e.message}`));
+    }
+  } else {
+    const modelRoot = path.dirname(sweep.source.file);
+    const local = await startLocalWorker({ threads: opts.threads ?? sweep.threads, modelRoot, log });
+    locals.push(local);
+    executor.addWorker(local.address);
+  }
+
   const stopper = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stopper.signal.aborted) process.exit(130);
@@ -76,36 +115,52 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   const stopSignals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
   for (const s of stopSignals) process.on(s, onSignal);
 
-  const perStrategy = new Map<string, number>();
-  for (const s of plan.searches) perStrategy.set(s.strategy.label, (perStrategy.get(s.strategy.label) ?? 0) + s.budget);
-  const progress = new Progress({ total: plan.evaluations, perStrategy, stream: err, logEvery: opts.logEvery });
-  const bestSoFar = new Map<string, number>();
-  const record = (search: SearchPlan, r: RecordedOutcome) => {
-    const row = evaluationRow(runId, search, r, bestSoFar);
-    log.append([row]);
-    manifest.counts.evaluations++;
-    if (row.status === "error") manifest.counts.errors++;
-    progress.evaluated(search.strategy.label, row.status === "ok");
-  };
-  const dispatcher = new Dispatcher(executor, {
-    timeoutMs: sweep.evaluator.timeout_s * 1000,
-    retries: sweep.evaluator.retries,
-    stop: stopper.signal,
-  });
-
-  let results: SearchResult[];
+  const log_ = new EvaluationLog(path.join(runDir, "evaluations.csv"));
+  let results: SearchResult[] = [];
+  let progress: Progress | undefined;
   try {
-    results = await Promise.all(plan.searches.map((search) => runSearch(search, {
-      dispatcher, evaluator: sweep.evaluator, window: executor.capacity, stop: stopper.signal, record,
-    })));
+    await executor.waitForWorkers((opts.workerWait ?? 60) * 1000);
+    const slots = executor.capacity;
+    err.write(`sweep ${sweep.name}: ${plan.searches.length} searches, ${plan.trials} trials, ${plan.evaluations} evaluations on ${executor.addresses.length} worker(s), ${slots} slots -> ${runDir}\n`);
+    if (resume) err.write(`resuming: ${resume.recorded} evaluations already recorded, ${plan.evaluations - resume.recorded} to go\n`);
+
+    const perStrategy = new Map<string, number>();
+    for (const s of plan.searches) perStrategy.set(s.strategy.label, (perStrategy.get(s.strategy.label) ?? 0) + s.budget);
+    progress = new Progress({ total: plan.evaluations, perStrategy, stream: err, logEvery: opts.logEvery });
+    if (resume) {
+      for (const s of plan.searches) {
+        for (const p of resume.prior.get(s.searchId)?.values() ?? []) progress.evaluated(s.strategy.label, p.status === "ok");
+      }
+    }
+    const bestSoFar = new Map(resume?.best ?? []);
+    const record = (search: SearchPlan, r: RecordedOutcome) => {
+      const row = evaluationRow(runId, search, r, bestSoFar);
+      log_.append([row]);
+      manifest.counts.evaluations++;
+      if (row.status === "error") manifest.counts.errors++;
+      progress!.evaluated(search.strategy.label, row.status === "ok");
+    };
+    const dispatcher = new Dispatcher(executor, {
+      timeoutMs: sweep.evaluator.timeout_s * 1000,
+      retries: sweep.evaluator.retries,
+      stop: stopper.signal,
+    });
+    const window = () => executor.capacity;
+    // Searches hold strategy state (SES: about 140 KB each), so only enough run at once to keep every slot busy.
+    results = await runConcurrently(plan.searches, () => Math.max(32, 4 * executor.capacity), (search) => runSearch(search, {
+      dispatcher, evaluator: sweep.evaluator, window, stop: stopper.signal, record, prior: resume?.prior.get(search.searchId),
+    }));
   } finally {
-    progress.stop();
+    progress?.stop();
+    stopWatching();
     for (const s of stopSignals) process.off(s, onSignal);
+    manifest.executor = { kind: "grpc", workers: executor.summary() };
     await executor.close();
-    log.close();
+    await Promise.all(locals.map((l) => l.stop()));
+    log_.close();
   }
 
-  const trials = deriveTrials(runId, plan, readEvaluations(log.file));
+  const trials = deriveTrials(runId, plan, readEvaluations(log_.file));
   writeTrials(path.join(runDir, "trials.csv"), trials);
   const failed = results.filter((r) => r.status === "failed");
   const status: RunStatus = stopper.signal.aborted ? "interrupted" : failed.length > 0 ? "failed" : "completed";
@@ -113,7 +168,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   Object.assign(manifest, {
     status,
     finished_at: finished.toISOString(),
-    duration_s: (finished.getTime() - started.getTime()) / 1000,
+    duration_s: (finished.getTime() - new Date(manifest.started_at).getTime()) / 1000,
     failed_searches: failed.map((r) => ({ search_id: r.searchId, error: r.error ?? "" })),
   });
   writeManifest(runDir, manifest);
@@ -124,8 +179,33 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     for (const f of failed.slice(0, 20)) err.write(`  ${f.searchId}: ${f.error}\n`);
     if (failed.length > 20) err.write(`  ... and ${failed.length - 20} more (manifest.json lists them all)\n`);
   }
-  if (status === "interrupted") err.write(`Run interrupted; ${manifest.counts.evaluations} evaluations recorded in ${runDir}\n`);
+  if (status === "interrupted") {
+    err.write(`Run interrupted; ${manifest.counts.evaluations} evaluations recorded in ${runDir}\n`);
+    err.write(`Resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
+  }
   return { runDir, status, exitCode: status === "completed" ? 0 : status === "failed" ? 1 : 130 };
+}
+
+/** Runs `fn` over `items` with at most `limit()` at once, results in input order. */
+async function runConcurrently<T, R>(items: T[], limit: () => number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  let active = 0;
+  return new Promise((resolve, reject) => {
+    const launch = () => {
+      if (next >= items.length && active === 0) return resolve(results);
+      while (next < items.length && active < limit()) {
+        const i = next++;
+        active++;
+        fn(items[i]).then((r) => {
+          results[i] = r;
+          active--;
+          launch();
+        }, reject);
+      }
+    };
+    launch();
+  });
 }
 
 function evaluationRow(runId: string, search: SearchPlan, r: RecordedOutcome, bestSoFar: Map<string, number>): EvaluationRow {

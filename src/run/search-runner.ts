@@ -21,11 +21,20 @@ export interface SearchResult {
   evaluations: number;
 }
 
+/** An evaluation already in evaluations.csv (a resumed run replays these instead of dispatching). */
+export interface PriorEvaluation {
+  status: "ok" | "error";
+  score: number | null;
+  error: string;
+  noiseSeed: number;
+}
+
 export interface SearchRunOptions {
   dispatcher: Dispatcher;
   evaluator: EvaluatorSpec;
-  /** Candidates of one search in flight at most. */
-  window: number;
+  /** Candidates of one search in flight at most (read at every ask). */
+  window: () => number;
+  prior?: Map<number, PriorEvaluation>;
   stop: AbortSignal;
   /** Called in eval_index order for every finished evaluation. */
   record: (search: SearchPlan, r: RecordedOutcome) => void;
@@ -33,7 +42,7 @@ export interface SearchRunOptions {
 
 export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Promise<SearchResult> {
   const strategy = createStrategy(search.strategy, { seed: search.seed, budget: search.budget, shape: opts.evaluator.shape });
-  const finished = new Map<number, { candidate: Candidate; outcome: Outcome }>();
+  const finished = new Map<number, { candidate: Candidate; outcome: Outcome | PriorEvaluation; replayed?: boolean }>();
   let inFlight = 0;
   let nextToRecord = 0;
   let recorded = 0;
@@ -43,7 +52,15 @@ export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Pro
 
   for (;;) {
     if (!failure && !opts.stop.aborted) {
-      for (const candidate of strategy.ask(opts.window - inFlight)) {
+      for (const candidate of strategy.ask(Math.max(1, opts.window()) - inFlight)) {
+        const prior = opts.prior?.get(candidate.evalIndex);
+        if (prior) {
+          if (prior.noiseSeed !== candidate.noiseSeed) {
+            throw new Error(`${search.searchId} eval ${candidate.evalIndex}: recorded noise_seed ${prior.noiseSeed} but the strategy asks ${candidate.noiseSeed}; the recorded run was made differently`);
+          }
+          finished.set(candidate.evalIndex, { candidate, outcome: prior, replayed: true });
+          continue;
+        }
         inFlight++;
         const task = { evaluator: opts.evaluator, prompt: search.prompt, promptIndex: search.promptIndex, recipe: candidate.recipe };
         void opts.dispatcher.evaluate(task).then((outcome) => {
@@ -59,16 +76,16 @@ export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Pro
     for (let done = finished.get(nextToRecord); done; done = finished.get(nextToRecord)) {
       finished.delete(nextToRecord);
       nextToRecord++;
-      const { candidate, outcome } = done;
+      const { candidate, outcome, replayed } = done;
       if (outcome.status === "cancelled") {
         cancelled = true;
         continue;
       }
       if (cancelled) continue;
-      opts.record(search, { candidate, outcome });
+      if (!replayed) opts.record(search, { candidate, outcome: outcome as RecordedOutcome["outcome"] });
       recorded++;
       if (outcome.status === "error") failure ??= `eval ${candidate.evalIndex}: ${outcome.error}`;
-      else if (!failure) strategy.tell(candidate.evalIndex, outcome.score);
+      else if (!failure) strategy.tell(candidate.evalIndex, outcome.score!);
     }
   }
   if (!failure && !opts.stop.aborted && !strategy.exhausted) {

@@ -1,0 +1,359 @@
+/**
+ * The coordinator's side of the worker protocol: keeps each worker busy up to its advertised
+ * capacity with batches grouped by prompt, and moves a lost worker's candidates to the others.
+ * A late result of a candidate that was moved is ignored, so nothing is recorded twice.
+ */
+import * as grpc from "@grpc/grpc-js";
+import type { EvaluatorSpec } from "../config/load.js";
+import { CHANNEL_OPTIONS, PROTOCOL, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
+import { recipeToWire } from "../grpc/wire.js";
+import { EvaluationError, type EvaluateOptions, type EvaluationResult, type EvaluationTask, type Executor } from "./executor.js";
+
+/** Extra time the coordinator waits past the worker-side deadline before giving up on a result. */
+const DEADLINE_GRACE_MS = 5000;
+const DESCRIBE_DEADLINE_MS = 5000;
+
+interface Pending {
+  id: number;
+  task: EvaluationTask;
+  opts: EvaluateOptions;
+  resolve: (r: EvaluationResult) => void;
+  reject: (e: Error) => void;
+  moves: number;
+  timer?: NodeJS.Timeout;
+  link?: WorkerLink;
+  onAbort: () => void;
+}
+
+export interface GrpcExecutorOptions {
+  token?: string;
+  /** TLS: CA to verify workers with; optional client certificate. */
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  /** How often one candidate may lose its worker before it counts as a failed attempt. */
+  maxMoves?: number;
+  log: (line: string) => void;
+}
+
+export interface WorkerSummary {
+  address: string;
+  state: WorkerLink["state"];
+  worker_id: string;
+  tool_version: string;
+  devices: WireDescribe["devices"];
+  capacity: number;
+  models: WireDescribe["models"];
+  completed: number;
+  lost: number;
+}
+
+class WorkerLink {
+  state: "connecting" | "up" | "down" | "draining" | "removed" = "connecting";
+  info?: WireDescribe;
+  readonly inFlight = new Map<number, Pending>();
+  stream?: grpc.ClientDuplexStream<WireRequest, WireResponse>;
+  blocked = false;
+  lastError?: string;
+  completed = 0;
+  lost = 0;
+  backoffMs = 250;
+  retryTimer?: NodeJS.Timeout;
+  readonly client: grpc.Client;
+
+  constructor(readonly address: string, credentials: grpc.ChannelCredentials) {
+    this.client = new WorkerService(address, credentials, CHANNEL_OPTIONS);
+  }
+
+  get capacity(): number {
+    return this.info?.capacity ?? 0;
+  }
+
+  get free(): number {
+    return this.state === "up" && !this.blocked ? this.capacity - this.inFlight.size : 0;
+  }
+}
+
+export class GrpcExecutor implements Executor {
+  private readonly links = new Map<string, WorkerLink>();
+  private readonly queue: Pending[] = [];
+  private readonly credentials: grpc.ChannelCredentials;
+  private nextId = 1;
+  private closed = false;
+  private readonly wireSpecs = new WeakMap<EvaluatorSpec, WireEvaluatorSpec>();
+  private upListeners: (() => void)[] = [];
+
+  constructor(private readonly opts: GrpcExecutorOptions) {
+    this.credentials = opts.tls
+      ? grpc.credentials.createSsl(opts.tls.ca, opts.tls.key ?? null, opts.tls.cert ?? null)
+      : grpc.credentials.createInsecure();
+  }
+
+  get capacity(): number {
+    let n = 0;
+    for (const l of this.links.values()) if (l.state === "up") n += l.capacity;
+    return n;
+  }
+
+  get addresses(): string[] {
+    return [...this.links.keys()].filter((a) => this.links.get(a)!.state !== "removed");
+  }
+
+  summary(): WorkerSummary[] {
+    return [...this.links.values()].map((l) => ({
+      address: l.address,
+      state: l.state,
+      worker_id: l.info?.worker_id ?? "",
+      tool_version: l.info?.tool_version ?? "",
+      devices: l.info?.devices ?? [],
+      capacity: l.capacity,
+      models: l.info?.models ?? [],
+      completed: l.completed,
+      lost: l.lost,
+    }));
+  }
+
+  private metadata(): grpc.Metadata {
+    const md = new grpc.Metadata();
+    if (this.opts.token) md.set("authorization", `Bearer ${this.opts.token}`);
+    return md;
+  }
+
+  addWorker(address: string): void {
+    const existing = this.links.get(address);
+    if (existing && existing.state !== "removed") {
+      if (existing.state === "draining") existing.state = existing.stream ? "up" : "down";
+      return;
+    }
+    const link = new WorkerLink(address, this.credentials);
+    this.links.set(address, link);
+    this.connect(link);
+  }
+
+  /** Stops sending to a worker; what it has in flight finishes there (drain). */
+  removeWorker(address: string): void {
+    const link = this.links.get(address);
+    if (!link || link.state === "removed") return;
+    link.state = "draining";
+    this.opts.log(`worker ${address} left the worker list: draining ${link.inFlight.size} in flight`);
+    this.retireIfDrained(link);
+  }
+
+  private retireIfDrained(link: WorkerLink): void {
+    if (link.state !== "draining" || link.inFlight.size > 0) return;
+    link.state = "removed";
+    link.stream?.end();
+    clearTimeout(link.retryTimer);
+    link.client.close();
+  }
+
+  /** Resolves once some worker is up; rejects after `timeoutMs` with what each worker said. */
+  waitForWorkers(timeoutMs: number): Promise<void> {
+    if (this.capacity > 0) return Promise.resolve();
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        const states = [...this.links.values()].map((l) => `${l.address} (${l.state}${l.lastError ? `: ${l.lastError}` : ""})`).join(", ");
+        reject(new Error(`no worker reachable within ${timeoutMs / 1000} s: ${states || "no workers given"}`));
+      }, timeoutMs);
+      this.upListeners.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  private connect(link: WorkerLink): void {
+    if (this.closed || link.state === "removed") return;
+    link.state = link.state === "draining" ? "draining" : "connecting";
+    const client = link.client as unknown as {
+      Describe(req: object, md: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<WireDescribe>): void;
+    };
+    client
+      .Describe({}, this.metadata(), { deadline: Date.now() + DESCRIBE_DEADLINE_MS }, (err, info) => {
+        if (this.closed || link.state === "removed") return;
+        if (err || !info) return this.retryLater(link, err?.details || err?.message || "no answer");
+        if (info.protocol !== PROTOCOL) {
+          link.lastError = `speaks ${info.protocol}, not ${PROTOCOL}`;
+          link.state = "down";
+          this.opts.log(`worker ${link.address} ${link.lastError}; not used`);
+          return;
+        }
+        link.info = info;
+        this.openStream(link);
+      });
+  }
+
+  private retryLater(link: WorkerLink, why: string): void {
+    if (link.state !== "down") this.opts.log(`worker ${link.address} unavailable (${why}); retrying`);
+    link.lastError = why;
+    link.state = link.state === "draining" ? "draining" : "down";
+    clearTimeout(link.retryTimer);
+    link.retryTimer = setTimeout(() => this.connect(link), link.backoffMs);
+    link.backoffMs = Math.min(link.backoffMs * 2, 2000);
+  }
+
+  private openStream(link: WorkerLink): void {
+    const stream = (link.client as unknown as { Evaluate: (md: grpc.Metadata) => grpc.ClientDuplexStream<WireRequest, WireResponse> })
+      .Evaluate(this.metadata());
+    link.stream = stream;
+    link.blocked = false;
+    const wasDraining = link.state === "draining";
+    link.state = wasDraining ? "draining" : "up";
+    link.backoffMs = 250;
+    link.lastError = undefined;
+    this.opts.log(`worker ${link.address} up: ${link.info!.worker_id}, ${link.capacity} slots (${link.info!.devices.map((d) => `${d.id}:${d.slots}`).join(", ")})`);
+    stream.on("data", (r: WireResponse) => this.onResult(link, r));
+    stream.on("drain", () => {
+      link.blocked = false;
+      this.pump();
+    });
+    const lost = (why: string) => {
+      if (link.stream !== stream) return;
+      link.stream = undefined;
+      this.onLost(link, why);
+    };
+    stream.on("error", (e: grpc.ServiceError) => lost(e.details || e.message));
+    stream.on("end", () => lost("stream ended"));
+    const listeners = this.upListeners;
+    this.upListeners = [];
+    for (const l of listeners) l();
+    this.pump();
+  }
+
+  private onLost(link: WorkerLink, why: string): void {
+    const moved = [...link.inFlight.values()];
+    link.inFlight.clear();
+    if (moved.length > 0) link.lost++;
+    if (link.state === "draining") {
+      this.opts.log(`worker ${link.address} lost while draining (${why})`);
+      link.state = "draining";
+    }
+    for (const p of moved.reverse()) {
+      clearTimeout(p.timer);
+      p.link = undefined;
+      p.moves++;
+      if (p.moves > (this.opts.maxMoves ?? 5)) {
+        this.settle(p, () => p.reject(new EvaluationError(`lost its worker ${p.moves} times (last: ${link.address}: ${why})`, link.address)));
+      } else {
+        this.queue.unshift(p);
+      }
+    }
+    if (moved.length > 0) this.opts.log(`worker ${link.address} lost (${why}); ${moved.length} candidates moved to other workers`);
+    if (link.state === "draining") {
+      this.retireIfDrained(link);
+    } else {
+      link.state = "down";
+      this.retryLater(link, why);
+    }
+    this.pump();
+  }
+
+  evaluate(task: EvaluationTask, opts: EvaluateOptions): Promise<EvaluationResult> {
+    return new Promise((resolve, reject) => {
+      if (opts.signal.aborted) return reject(opts.signal.reason);
+      const p: Pending = { id: this.nextId++, task, opts, resolve, reject, moves: 0, onAbort: () => this.abandon(p) };
+      opts.signal.addEventListener("abort", p.onAbort, { once: true });
+      this.queue.push(p);
+      this.pump();
+    });
+  }
+
+  private settle(p: Pending, action: () => void): void {
+    clearTimeout(p.timer);
+    p.opts.signal.removeEventListener("abort", p.onAbort);
+    action();
+  }
+
+  private abandon(p: Pending): void {
+    const i = this.queue.indexOf(p);
+    if (i >= 0) this.queue.splice(i, 1);
+    if (p.link) {
+      p.link.inFlight.delete(p.id);
+      this.retireIfDrained(p.link);
+    }
+    this.settle(p, () => p.reject(p.opts.signal.reason));
+  }
+
+  private onResult(link: WorkerLink, r: WireResponse): void {
+    const p = link.inFlight.get(r.candidate_id);
+    if (!p) return;
+    link.inFlight.delete(r.candidate_id);
+    link.completed++;
+    p.link = undefined;
+    const where = `${link.address}/${r.device}`;
+    this.settle(p, () => (r.ok
+      ? p.resolve({ score: r.score, latencyMs: r.latency_ms, worker: where })
+      : p.reject(new EvaluationError(r.error, where))));
+    this.retireIfDrained(link);
+    this.pump();
+  }
+
+  private wireSpec(e: EvaluatorSpec): WireEvaluatorSpec {
+    let w = this.wireSpecs.get(e);
+    if (!w) {
+      w = {
+        kind: e.kind,
+        shape: [...e.shape],
+        latency_ms: e.kind === "synthetic" ? e.latency_ms : 0,
+        jitter_ms: e.kind === "synthetic" ? e.jitter_ms : 0,
+        module_path: e.kind === "module" ? e.module_path : "",
+        module_sha256: e.kind === "module" ? e.module_sha256 : "",
+      };
+      this.wireSpecs.set(e, w);
+    }
+    return w;
+  }
+
+  /** Fills free worker slots from the queue, a batch per prompt, largest free capacity first. */
+  private pump(): void {
+    if (this.queue.length === 0) return;
+    const links = [...this.links.values()].filter((l) => l.free > 0).sort((a, b) => b.free - a.free);
+    for (const link of links) {
+      while (link.free > 0 && this.queue.length > 0) this.send(link, this.takeBatch(link.free));
+    }
+  }
+
+  private takeBatch(max: number): Pending[] {
+    const head = this.queue[0];
+    const batch: Pending[] = [];
+    const rest: Pending[] = [];
+    for (const p of this.queue) {
+      if (batch.length < max && p.task.promptIndex === head.task.promptIndex && p.task.evaluator === head.task.evaluator) batch.push(p);
+      else rest.push(p);
+    }
+    this.queue.length = 0;
+    this.queue.push(...rest);
+    return batch;
+  }
+
+  private send(link: WorkerLink, batch: Pending[]): void {
+    const head = batch[0];
+    const request: WireRequest = {
+      evaluator: this.wireSpec(head.task.evaluator),
+      prompt: head.task.prompt,
+      prompt_index: head.task.promptIndex,
+      candidates: batch.map((p) => recipeToWire(p.id, p.task.recipe)),
+      timeout_ms: head.opts.timeoutMs,
+    };
+    for (const p of batch) {
+      link.inFlight.set(p.id, p);
+      p.link = link;
+      p.timer = setTimeout(() => {
+        if (p.link !== link || !link.inFlight.delete(p.id)) return;
+        p.link = undefined;
+        this.retireIfDrained(link);
+        this.settle(p, () => p.reject(new EvaluationError(`no result from ${link.address} within ${(p.opts.timeoutMs + DEADLINE_GRACE_MS) / 1000} s`, link.address)));
+        this.pump();
+      }, p.opts.timeoutMs + DEADLINE_GRACE_MS);
+    }
+    if (!link.stream!.write(request)) link.blocked = true;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const link of this.links.values()) {
+      clearTimeout(link.retryTimer);
+      link.stream?.cancel();
+      link.client.close();
+    }
+    for (const p of this.queue.splice(0)) this.settle(p, () => p.reject(new Error("executor closed")));
+  }
+}

@@ -1,0 +1,92 @@
+/** Loads the contract in proto/ at run time (@grpc/proto-loader), so proto/ stays the one source. */
+import { fileURLToPath } from "node:url";
+import * as grpc from "@grpc/grpc-js";
+import * as protoLoader from "@grpc/proto-loader";
+
+export const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
+export const PROTOCOL = "sweep.v1";
+
+const definition = protoLoader.loadSync(["sweep/v1/worker.proto", "grpc/health/v1/health.proto"], {
+  includeDirs: [PROTO_DIR],
+  keepCase: true,
+  longs: Number,
+  enums: String,
+  defaults: true,
+  oneofs: true,
+});
+
+const loaded = grpc.loadPackageDefinition(definition) as unknown as {
+  sweep: { v1: { Worker: grpc.ServiceClientConstructor } };
+  grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
+};
+
+export const WorkerService = loaded.sweep.v1.Worker;
+export const HealthService = loaded.grpc.health.v1.Health;
+
+export interface WireEvaluatorSpec {
+  kind: string;
+  shape: number[];
+  latency_ms: number;
+  jitter_ms: number;
+  module_path: string;
+  module_sha256: string;
+}
+
+export interface WireCandidate {
+  id: number;
+  recipe?: "random" | "ses" | "tensor";
+  random?: { seed: number };
+  ses?: { base_seed: number; wavelet: string; level: number; low: number[] };
+  tensor?: { data: number[] };
+}
+
+export interface WireRequest {
+  evaluator: WireEvaluatorSpec;
+  prompt: string;
+  prompt_index: number;
+  candidates: WireCandidate[];
+  timeout_ms: number;
+}
+
+export interface WireResponse {
+  candidate_id: number;
+  ok: boolean;
+  score: number;
+  error: string;
+  latency_ms: number;
+  device: string;
+}
+
+export interface WireDescribe {
+  protocol: string;
+  tool_version: string;
+  worker_id: string;
+  devices: { id: string; kind: string; slots: number }[];
+  capacity: number;
+  evaluators: string[];
+  models: { name: string; sha256: string }[];
+}
+
+/**
+ * Channel options, deliberately (docs/protocol.md): keepalive pings every 2 s, a connection
+ * whose pings go unanswered for 3 s is dead (catches a SIGSTOPped or unplugged worker fast);
+ * messages up to 64 MiB (a batch of tensor recipes).
+ */
+export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
+  "grpc.keepalive_time_ms": 2000,
+  "grpc.keepalive_timeout_ms": 3000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.max_receive_message_length": 64 * 1024 * 1024,
+  "grpc.max_send_message_length": 64 * 1024 * 1024,
+  "grpc.initial_reconnect_backoff_ms": 200,
+  "grpc.max_reconnect_backoff_ms": 2000,
+};
+
+export const SERVER_OPTIONS: grpc.ServerOptions = {
+  "grpc.keepalive_time_ms": 2000,
+  "grpc.keepalive_timeout_ms": 3000,
+  "grpc.keepalive_permit_without_calls": 1,
+  "grpc.http2.min_ping_interval_without_data_ms": 1000,
+  "grpc.max_receive_message_length": 64 * 1024 * 1024,
+  "grpc.max_send_message_length": 64 * 1024 * 1024,
+};

@@ -1,0 +1,228 @@
+/**
+ * `sweep worker`: a gRPC server that owns devices (a thread pool each) and evaluates batches of
+ * candidate recipes for coordinators. Evaluation never runs on the thread serving gRPC.
+ */
+import { randomBytes, timingSafeEqual } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { availableParallelism, hostname } from "node:os";
+import * as grpc from "@grpc/grpc-js";
+import { HealthImplementation } from "grpc-health-check";
+import type { EvaluatorSpec } from "../config/load.js";
+import { DevicePool } from "../executor/device-pool.js";
+import type { EvaluationTask } from "../executor/executor.js";
+import { PROTOCOL, SERVER_OPTIONS, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
+import { recipeFromWire } from "../grpc/wire.js";
+import type { NoiseShape } from "../recipes/recipe.js";
+import { VERSION } from "../version.js";
+import { ModelRoot } from "./model-root.js";
+
+export interface WorkerOptions {
+  listen: string;
+  /** "cpu", or GPU indices such as "0,1,2,3". */
+  devices: string;
+  /** Slots per device: CPU threads for "cpu" (default: cores), per GPU otherwise (default 1). */
+  threads?: number;
+  modelRoot: string;
+  token?: string;
+  tls?: { cert: string; key: string; clientCa?: string };
+  insecure?: boolean;
+  log?: (line: string) => void;
+}
+
+export class WorkerSetupError extends Error {}
+
+interface Device {
+  id: string;
+  kind: "cpu" | "gpu";
+  pool: DevicePool;
+}
+
+export interface RunningWorker {
+  address: string;
+  close(): Promise<void>;
+}
+
+const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/;
+
+export function splitHostPort(listen: string): { host: string; port: number } {
+  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(listen);
+  if (!m) throw new WorkerSetupError(`--listen: expected HOST:PORT, e.g. 127.0.0.1:7070 (got '${listen}')`);
+  return { host: m[1], port: Number(m[2]) };
+}
+
+function parseDevices(spec: string, threads: number | undefined): { id: string; kind: "cpu" | "gpu"; slots: number }[] {
+  if (spec === "cpu") return [{ id: "cpu", kind: "cpu", slots: threads ?? availableParallelism() }];
+  const ids = spec.split(",").map((s) => s.trim());
+  if (ids.length === 0 || ids.some((id) => !/^\d+$/.test(id)) || new Set(ids).size !== ids.length) {
+    throw new WorkerSetupError(`--devices: expected 'cpu' or distinct GPU indices such as 0,1,2,3 (got '${spec}')`);
+  }
+  return ids.map((id) => ({ id, kind: "gpu", slots: threads ?? 1 }));
+}
+
+export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
+  const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  const { host } = splitHostPort(opts.listen);
+  if (!LOOPBACK.test(host) && !opts.token && !opts.tls && !opts.insecure) {
+    throw new WorkerSetupError(
+      `refusing to listen on ${opts.listen} without protection: anyone who reaches it could run evaluations. ` +
+      "Give a shared token (--token or SWEEP_TOKEN), TLS (--tls-cert and --tls-key), or --insecure on a trusted network.",
+    );
+  }
+  if (opts.threads !== undefined && (!Number.isInteger(opts.threads) || opts.threads < 1)) {
+    throw new WorkerSetupError(`--threads: expected a positive integer (got ${opts.threads})`);
+  }
+  const modelRoot = new ModelRoot(opts.modelRoot);
+  const workerId = `${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
+  const devices: Device[] = parseDevices(opts.devices, opts.threads).map((d) => ({
+    id: d.id, kind: d.kind, pool: new DevicePool(d.slots, d.id),
+  }));
+  const capacity = devices.reduce((n, d) => n + d.pool.capacity, 0);
+
+  const interceptors: grpc.ServerInterceptor[] = opts.token ? [tokenInterceptor(opts.token, log)] : [];
+  const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors });
+  new HealthImplementation({ "": "SERVING", "sweep.v1.Worker": "SERVING" }).addToServer(server);
+
+  const toTaskEvaluator = (spec: WireEvaluatorSpec): EvaluatorSpec => {
+    const shape = spec.shape as unknown as NoiseShape;
+    if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`bad noise shape [${spec.shape}]`);
+    const common = { shape, timeout_s: 0, retries: 0 };
+    if (spec.kind === "synthetic") return { kind: "synthetic", ...common, latency_ms: spec.latency_ms, jitter_ms: spec.jitter_ms };
+    if (spec.kind === "module") {
+      const file = modelRoot.resolve(spec.module_path);
+      const digest = modelRoot.digest(file);
+      if (spec.module_sha256 && spec.module_sha256 !== digest) {
+        throw new Error(`module '${spec.module_path}' on this worker (sha256 ${digest.slice(0, 12)}) differs from the coordinator's (${spec.module_sha256.slice(0, 12)})`);
+      }
+      return { kind: "module", ...common, path: file, module_path: spec.module_path, module_sha256: digest };
+    }
+    throw new Error(`unknown evaluator kind '${spec.kind}' (this worker runs: synthetic, module)`);
+  };
+
+  server.addService(WorkerService.service, {
+    Describe: (_call: grpc.ServerUnaryCall<unknown, WireDescribe>, callback: grpc.sendUnaryData<WireDescribe>) => {
+      callback(null, {
+        protocol: PROTOCOL,
+        tool_version: VERSION,
+        worker_id: workerId,
+        devices: devices.map((d) => ({ id: d.id, kind: d.kind, slots: d.pool.capacity })),
+        capacity,
+        evaluators: ["synthetic", "module"],
+        models: modelRoot.loaded(),
+      });
+    },
+    Evaluate: (call: grpc.ServerDuplexStream<WireRequest, WireResponse>) => {
+      const abandon = new AbortController();
+      const backlog: WireResponse[] = [];
+      let blocked = false;
+      let pending = 0;
+      let ended = false;
+      // Respect write() returning false: hold results until the stream drains.
+      const send = (r: WireResponse) => {
+        if (abandon.signal.aborted) return;
+        if (blocked) backlog.push(r);
+        else if (!call.write(r)) blocked = true;
+      };
+      call.on("drain", () => {
+        blocked = false;
+        while (backlog.length > 0 && !blocked) if (!call.write(backlog.shift()!)) blocked = true;
+        if (ended && pending === 0 && backlog.length === 0) call.end();
+      });
+      const finishIfDone = () => {
+        if (ended && pending === 0 && !blocked && backlog.length === 0) call.end();
+      };
+      call.on("data", (req: WireRequest) => {
+        let evaluator: EvaluatorSpec | undefined;
+        let setupError = "";
+        try {
+          evaluator = toTaskEvaluator(req.evaluator);
+        } catch (e) {
+          setupError = (e as Error).message;
+        }
+        for (const c of req.candidates) {
+          if (!evaluator) {
+            send({ candidate_id: c.id, ok: false, score: 0, error: setupError, latency_ms: 0, device: "" });
+            continue;
+          }
+          let task: EvaluationTask;
+          try {
+            task = { evaluator, prompt: req.prompt, promptIndex: req.prompt_index, recipe: recipeFromWire(c) };
+          } catch (e) {
+            send({ candidate_id: c.id, ok: false, score: 0, error: (e as Error).message, latency_ms: 0, device: "" });
+            continue;
+          }
+          const device = devices.reduce((a, b) => (b.pool.busy / b.pool.capacity < a.pool.busy / a.pool.capacity ? b : a));
+          pending++;
+          device.pool.evaluate(task, { signal: abandon.signal, timeoutMs: req.timeout_ms > 0 ? req.timeout_ms : 600_000 })
+            .then(
+              (r) => send({ candidate_id: c.id, ok: true, score: r.score, error: "", latency_ms: r.latencyMs, device: device.id }),
+              (e: Error) => send({ candidate_id: c.id, ok: false, score: 0, error: e.message, latency_ms: 0, device: device.id }),
+            )
+            .finally(() => {
+              pending--;
+              finishIfDone();
+            });
+        }
+      });
+      call.on("end", () => {
+        ended = true;
+        finishIfDone();
+      });
+      call.on("cancelled", () => abandon.abort());
+      call.on("error", () => abandon.abort());
+    },
+  });
+
+  const credentials = opts.tls
+    ? grpc.ServerCredentials.createSsl(
+      opts.tls.clientCa ? readFileSync(opts.tls.clientCa) : null,
+      [{ private_key: readFileSync(opts.tls.key), cert_chain: readFileSync(opts.tls.cert) }],
+      !!opts.tls.clientCa,
+    )
+    : grpc.ServerCredentials.createInsecure();
+  const port = await new Promise<number>((resolve, reject) => {
+    server.bindAsync(opts.listen, credentials, (err, p) => (err ? reject(new WorkerSetupError(`cannot listen on ${opts.listen}: ${err.message}`)) : resolve(p)));
+  });
+  const { host: boundHost } = splitHostPort(opts.listen);
+  const address = `${boundHost}:${port}`;
+  log(`sweep worker ${workerId} listening on ${address} (${devices.map((d) => `${d.id}: ${d.pool.capacity} slots`).join(", ")}; model root ${modelRoot.dir}${opts.token ? "; token required" : ""}${opts.tls ? "; TLS" : ""})`);
+  return {
+    address,
+    close: async () => {
+      // Give open streams a moment to finish, then cut them: a coordinator may be gone for good.
+      await new Promise<void>((resolve) => {
+        const force = setTimeout(() => {
+          server.forceShutdown();
+          resolve();
+        }, 2000);
+        server.tryShutdown(() => {
+          clearTimeout(force);
+          resolve();
+        });
+      });
+      await Promise.all(devices.map((d) => d.pool.close()));
+    },
+  };
+}
+
+/** Rejects every call (health included) that lacks `authorization: Bearer <token>`. */
+function tokenInterceptor(token: string, log: (line: string) => void): grpc.ServerInterceptor {
+  const expected = Buffer.from(`Bearer ${token}`);
+  const matches = (given: unknown) => {
+    const g = Buffer.from(typeof given === "string" ? given : "");
+    return g.length === expected.length && timingSafeEqual(g, expected);
+  };
+  return (methodDescriptor, call) => new grpc.ServerInterceptingCall(call, {
+    start: (next) => {
+      next({
+        onReceiveMetadata: (metadata, mdNext) => {
+          if (matches(metadata.get("authorization")[0])) {
+            mdNext(metadata);
+          } else {
+            log(`rejected ${methodDescriptor.path}: missing or wrong token (UNAUTHENTICATED)`);
+            call.sendStatus({ code: grpc.status.UNAUTHENTICATED, details: "missing or wrong token (send 'authorization: Bearer <token>')" });
+          }
+        },
+      });
+    },
+  });
+}
