@@ -1,0 +1,138 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { runCli, sweepBin, tempDir } from "./cli.js";
+import { readCsv, readManifest, scoresByKey } from "./run-results.js";
+import { killAllWorkers, startWorkerProcess } from "./workers.js";
+
+afterAll(killAllWorkers);
+
+const sweepYaml = (extra = "", budgets = "[5, 40]", seeds = "[0, 1, 2]") => `name: grpc
+prompts: ["a cat", "a lighthouse at dawn"]
+seeds: ${seeds}
+budgets: ${budgets}
+strategies:
+  - name: random
+  - name: ses
+    popsize: 5
+    elites: 2
+    level: 3
+evaluator:
+  kind: synthetic
+  shape: [1, 8, 32, 32]
+${extra}`;
+
+function setup(yaml: string) {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, "sweep.yaml"), yaml);
+  return { dir, file: path.join(dir, "sweep.yaml"), runDir: path.join(dir, "run") };
+}
+
+const rowsUntil = async (csv: string, n: number) => {
+  while (!existsSync(csv) || readFileSync(csv, "utf8").split("\n").length - 2 < n) await new Promise((r) => setTimeout(r, 25));
+};
+
+describe("sweep run over gRPC workers", () => {
+  it("runs on workers in other processes (--workers) and records the same scores as the default local worker", async () => {
+    const [a, b] = await Promise.all([startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1"]), startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1"])]);
+    const remote = setup(sweepYaml());
+    const local = setup(sweepYaml());
+    const [r1, r2] = await Promise.all([
+      runCli(["run", remote.file, "--run-dir", remote.runDir, "--workers", `${a.address},${b.address}`], { cwd: remote.dir }),
+      runCli(["run", local.file, "--run-dir", local.runDir, "--threads", "1"], { cwd: local.dir }),
+    ]);
+    expect(r1.code, r1.stderr).toBe(0);
+    expect(r2.code, r2.stderr).toBe(0);
+    const remoteRows = readCsv(remote.runDir, "evaluations.csv");
+    expect(new Set(remoteRows.map((r) => r.worker.split("/")[0]))).toEqual(new Set([a.address, b.address]));
+    expect([...scoresByKey(remoteRows)].sort()).toEqual([...scoresByKey(readCsv(local.runDir, "evaluations.csv"))].sort());
+    const m = readManifest(remote.runDir);
+    expect(m.executor.kind).toBe("grpc");
+    expect(m.executor.workers.map((w: { address: string }) => w.address).sort()).toEqual([a.address, b.address].sort());
+    expect(m.executor.workers.every((w: { completed: number; tool_version: string }) => w.completed > 0 && w.tool_version)).toBe(true);
+    await Promise.all([a.stop(), b.stop()]);
+  });
+
+  it("loses nothing when one worker is SIGKILLed and another SIGSTOPped past the keepalive deadline", async () => {
+    const reference = setup(sweepYaml("  latency_ms: 30\n"));
+    const refRun = runCli(["run", reference.file, "--run-dir", reference.runDir, "--threads", "2"], { cwd: reference.dir });
+    const workers = await Promise.all([0, 1, 2].map(() => startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2"])));
+    const s = setup(sweepYaml("  latency_ms: 30\n"));
+    const child = spawn(process.execPath, [sweepBin, "run", s.file, "--run-dir", s.runDir, "--workers", workers.map((w) => w.address).join(","), "--log-every", "1"], { cwd: s.dir, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const done = new Promise<number | null>((resolve) => child.on("close", resolve));
+    const csv = path.join(s.runDir, "evaluations.csv");
+    await rowsUntil(csv, 40);
+    workers[0].child.kill("SIGKILL");
+    workers[1].child.kill("SIGSTOP");
+    const stoppedAt = Date.now();
+    // The killed worker comes back at the same address and is used again.
+    const revived = await startWorkerProcess(["--listen", workers[0].address, "--threads", "2"]);
+    await new Promise((r) => setTimeout(r, 7000));
+    workers[1].child.kill("SIGCONT");
+    const code = await done;
+    expect(Date.now() - stoppedAt).toBeGreaterThan(7000);
+    expect(code, stderr).toBe(0);
+    expect(stderr).toMatch(new RegExp(`worker ${workers[0].address} lost`));
+    expect(stderr).toMatch(new RegExp(`worker ${workers[1].address} lost`));
+    expect(stderr.split(`worker ${workers[0].address} up`).length - 1).toBe(2);
+    const rows = readCsv(s.runDir, "evaluations.csv");
+    expect(rows.length).toBe(2 * 2 * 3 * 40);
+    expect(rows.every((r) => r.status === "ok")).toBe(true);
+    const ref = await refRun;
+    expect(ref.code, ref.stderr).toBe(0);
+    expect([...scoresByKey(rows)].sort()).toEqual([...scoresByKey(readCsv(reference.runDir, "evaluations.csv"))].sort());
+    const m = readManifest(s.runDir);
+    const byAddress = new Map(m.executor.workers.map((w: { address: string }) => [w.address, w]));
+    expect((byAddress.get(workers[0].address) as { lost: number }).lost).toBeGreaterThanOrEqual(1);
+    expect((byAddress.get(workers[1].address) as { lost: number }).lost).toBeGreaterThanOrEqual(1);
+    await Promise.all([...workers, revived].map((w) => w.stop()));
+  }, 120_000);
+
+  it("gives a worker with twice the slots about twice the evaluations, at close to ideal wall time", async () => {
+    const [small, large] = await Promise.all([
+      startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2"]),
+      startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "4"]),
+    ]);
+    const s = setup(`name: share
+prompts: ["a", "b", "c"]
+seeds: [0, 1, 2, 3, 4, 5, 6, 7]
+budgets: [30]
+strategies: [{ name: random }]
+evaluator: { kind: synthetic, shape: [1, 4, 16, 16], latency_ms: 40 }
+`);
+    const r = await runCli(["run", s.file, "--run-dir", s.runDir, "--workers", `${small.address},${large.address}`], { cwd: s.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const rows = readCsv(s.runDir, "evaluations.csv");
+    const count = (w: string) => rows.filter((x) => x.worker.startsWith(`${w}/`)).length;
+    const ratio = count(large.address) / count(small.address);
+    expect(ratio).toBeGreaterThanOrEqual(1.7);
+    expect(ratio).toBeLessThanOrEqual(2.3);
+    const totalEvalMs = rows.reduce((n, x) => n + Number(x.latency_ms), 0);
+    const ideal = totalEvalMs / 6;
+    const starts = rows.map((x) => Date.parse(x.finished_at) - Number(x.latency_ms));
+    const wall = Math.max(...rows.map((x) => Date.parse(x.finished_at))) - Math.min(...starts);
+    expect(wall / ideal).toBeLessThanOrEqual(1.1);
+    await Promise.all([small.stop(), large.stop()]);
+  });
+
+  it("adds workers named in a --workers-file while the sweep runs", async () => {
+    const first = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1"]);
+    const s = setup(sweepYaml("  latency_ms: 10\n", "[60]", "[0, 1]"));
+    const list = path.join(s.dir, "workers.txt");
+    writeFileSync(list, `# workers\n${first.address}\n`);
+    const run = runCli(["run", s.file, "--run-dir", s.runDir, "--workers-file", list], { cwd: s.dir });
+    await rowsUntil(path.join(s.runDir, "evaluations.csv"), 20);
+    const second = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2"]);
+    writeFileSync(list, `${first.address}\n${second.address}\n`);
+    const r = await run;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`worker ${second.address} joined`));
+    const rows = readCsv(s.runDir, "evaluations.csv");
+    expect(rows.filter((x) => x.worker.startsWith(second.address)).length).toBeGreaterThan(0);
+    expect(scoresByKey(rows).size).toBe(2 * 2 * 2 * 60);
+    await Promise.all([first.stop(), second.stop()]);
+  });
+});

@@ -1,0 +1,44 @@
+import { spawn, type ChildProcess } from "node:child_process";
+import { createInterface } from "node:readline";
+import { sweepBin } from "./cli.js";
+import { repoRoot } from "./reference.js";
+
+export interface WorkerProcess {
+  address: string;
+  port: number;
+  child: ChildProcess;
+  stderr: () => string;
+  stop(): Promise<void>;
+}
+
+const started: ChildProcess[] = [];
+
+/** Starts `sweep worker` as a real process and waits for its address. */
+export function startWorkerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
+  const child = spawn(process.execPath, [sweepBin, "worker", ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+  started.push(child);
+  let err = "";
+  child.stderr!.on("data", (d) => (err += d));
+  return new Promise((resolve, reject) => {
+    createInterface({ input: child.stdout! }).once("line", (line) => {
+      const address = (JSON.parse(line) as { listening: string }).listening;
+      resolve({
+        address,
+        port: Number(address.split(":").pop()),
+        child,
+        stderr: () => err,
+        stop: () => new Promise((done) => {
+          if (child.exitCode !== null || child.signalCode !== null) return done();
+          child.once("exit", () => done());
+          child.kill("SIGCONT");
+          child.kill("SIGKILL");
+        }),
+      });
+    });
+    child.once("exit", (code) => reject(new Error(`worker exited with ${code}: ${err}`)));
+  });
+}
+
+export function killAllWorkers(): void {
+  for (const c of started) if (c.exitCode === null && c.signalCode === null) c.kill("SIGKILL");
+}
