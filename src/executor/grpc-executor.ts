@@ -13,6 +13,9 @@ import { EvaluationError, type EvaluateOptions, type EvaluationResult, type Eval
 const DEADLINE_GRACE_MS = 5000;
 const DESCRIBE_DEADLINE_MS = 5000;
 
+/** No worker answered in time: the run cannot start. */
+export class NoWorkersError extends Error {}
+
 interface Pending {
   id: number;
   task: EvaluationTask;
@@ -151,7 +154,7 @@ export class GrpcExecutor implements Executor {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         const states = [...this.links.values()].map((l) => `${l.address} (${l.state}${l.lastError ? `: ${l.lastError}` : ""})`).join(", ");
-        reject(new Error(`no worker reachable within ${timeoutMs / 1000} s: ${states || "no workers given"}`));
+        reject(new NoWorkersError(`no worker reachable within ${timeoutMs / 1000} s: ${states || "no workers given"}`));
       }, timeoutMs);
       this.upListeners.push(() => {
         clearTimeout(timer);

@@ -22,6 +22,8 @@ export interface Manifest {
   plan: { searches: number; trials: number; evaluations: number };
   counts: { evaluations: number; errors: number };
   failed_searches: { search_id: string; error: string }[];
+  /** Why the run could not run at all (e.g. no worker reachable). */
+  error?: string;
   /** One entry per `--resume`: when, and how many evaluations were already recorded. */
   resumes?: { at: string; recorded_before: number }[];
 }

@@ -6,7 +6,7 @@
 import { cpus } from "node:os";
 import path from "node:path";
 import type { Sweep } from "../config/load.js";
-import { GrpcExecutor } from "../executor/grpc-executor.js";
+import { GrpcExecutor, NoWorkersError } from "../executor/grpc-executor.js";
 import { startLocalWorker, type LocalWorker } from "../executor/local-workers.js";
 import { readWorkersFile, watchWorkersFile } from "../executor/worker-list.js";
 import { planSweep, type SearchPlan } from "../plan/plan.js";
@@ -118,6 +118,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   const log_ = new EvaluationLog(path.join(runDir, "evaluations.csv"));
   let results: SearchResult[] = [];
   let progress: Progress | undefined;
+  let setupFailure: string | undefined;
   try {
     await executor.waitForWorkers((opts.workerWait ?? 60) * 1000);
     const slots = executor.capacity;
@@ -150,6 +151,9 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     results = await runConcurrently(plan.searches, () => Math.max(32, 4 * executor.capacity), (search) => runSearch(search, {
       dispatcher, evaluator: sweep.evaluator, window, stop: stopper.signal, record, prior: resume?.prior.get(search.searchId),
     }));
+  } catch (e) {
+    if (!(e instanceof NoWorkersError)) throw e;
+    setupFailure = e.message;
   } finally {
     progress?.stop();
     stopWatching();
@@ -160,6 +164,12 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     log_.close();
   }
 
+  if (setupFailure) {
+    Object.assign(manifest, { status: "failed", error: setupFailure, finished_at: new Date().toISOString() });
+    writeManifest(runDir, manifest);
+    err.write(`sweep: ${setupFailure}\nNothing was evaluated; resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
+    return { runDir, status: "failed", exitCode: 1 };
+  }
   const trials = deriveTrials(runId, plan, readEvaluations(log_.file));
   writeTrials(path.join(runDir, "trials.csv"), trials);
   const failed = results.filter((r) => r.status === "failed");
