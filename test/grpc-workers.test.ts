@@ -136,3 +136,34 @@ evaluator: { kind: synthetic, shape: [1, 4, 16, 16], latency_ms: 40 }
     await Promise.all([first.stop(), second.stop()]);
   });
 });
+
+describe("a device thread that crashes", () => {
+  it("fails its candidate back to the coordinator, which retries it; the pool gets a new thread", async () => {
+    const s = setup(`prompts: ["a"]
+seeds: [0, 1]
+budgets: [10]
+strategies: [{ name: random }]
+evaluator: { kind: module, path: ./crashy.mjs, shape: [1, 4, 16, 16], retries: 2 }
+`);
+    // Kills its evaluation thread the first time only (a marker file survives the thread).
+    writeFileSync(path.join(s.dir, "crashy.mjs"), `import { existsSync, writeFileSync } from "node:fs";
+const marker = new URL("./crashed", import.meta.url);
+export default function score({ noise }) {
+  if (!existsSync(marker)) {
+    writeFileSync(marker, "");
+    process.exit(3);
+  }
+  return noise[0];
+}
+`);
+    const r = await runCli(["run", s.file, "--run-dir", s.runDir, "--threads", "2"], { cwd: s.dir });
+    expect(r.code, r.stderr).toBe(0);
+    const rows = readCsv(s.runDir, "evaluations.csv");
+    expect(rows).toHaveLength(20);
+    expect(rows.every((x) => x.status === "ok")).toBe(true);
+    // Both threads may crash before either writes the marker: one or two retried candidates.
+    const retried = rows.filter((x) => x.attempts === "2").length;
+    expect(retried).toBeGreaterThanOrEqual(1);
+    expect(retried).toBeLessThanOrEqual(2);
+  });
+});
