@@ -1,0 +1,43 @@
+/**
+ * Percentile bootstrap confidence intervals over paired units (here (prompt, seed) pairs), with a
+ * fixed resampling seed so a report is reproducible. Resampling indices come from mt19937.
+ */
+import { MT19937 } from "../noise/mt19937.js";
+import { percentile } from "./descriptive.js";
+
+export const DEFAULT_RESAMPLES = 10_000;
+export const DEFAULT_BOOTSTRAP_SEED = 12345;
+
+export interface Interval {
+  low: number;
+  high: number;
+}
+
+/** Index matrix: `resamples` rows of n indices drawn with replacement. */
+export function resampleIndices(n: number, resamples: number, seed: number): Uint32Array {
+  const rng = new MT19937(seed);
+  const out = new Uint32Array(n * resamples);
+  for (let i = 0; i < out.length; i++) out[i] = Math.floor((rng.next() / 4294967296) * n);
+  return out;
+}
+
+/** 95% (by default) percentile interval of the mean of `xs`. */
+export function bootstrapMeanCi(xs: readonly number[], opts: { resamples?: number; seed?: number; level?: number } = {}): Interval {
+  const n = xs.length;
+  if (n === 0) return { low: NaN, high: NaN };
+  const resamples = opts.resamples ?? DEFAULT_RESAMPLES;
+  const idx = resampleIndices(n, resamples, opts.seed ?? DEFAULT_BOOTSTRAP_SEED);
+  const means = new Float64Array(resamples);
+  for (let b = 0; b < resamples; b++) {
+    let s = 0;
+    for (let i = 0; i < n; i++) s += xs[idx[b * n + i]];
+    means[b] = s / n;
+  }
+  return intervalOf(means, opts.level ?? 0.95);
+}
+
+export function intervalOf(values: Float64Array, level: number): Interval {
+  const sorted = Array.from(values).sort((a, b) => a - b);
+  const alpha = (1 - level) / 2;
+  return { low: percentile(sorted, 100 * alpha), high: percentile(sorted, 100 * (1 - alpha)) };
+}
