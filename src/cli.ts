@@ -9,6 +9,9 @@ import { writeNpy } from "./io/npy.js";
 import { roundToBfloat16 } from "./noise/bfloat16.js";
 import { torchRandn } from "./noise/torch-generator.js";
 import { planSweep } from "./plan/plan.js";
+import { generateReport, type ReportFormat } from "./report/generate.js";
+import { ReportInputError } from "./report/load-run.js";
+import { terminalTable } from "./report/render.js";
 import { textTable } from "./report/text-table.js";
 import { RunDirError } from "./results/run-dir.js";
 import { ConfigChangedError } from "./run/resume.js";
@@ -138,6 +141,18 @@ export async function main(argv: string[]): Promise<number> {
         "",
       ].join("\n"));
     })
+    .command("report <run-dir>", "Tables, paired comparisons and budget curves of a run (report.md, report.html, budget_curve.svg/png)", (y) => y
+      .positional("run-dir", { type: "string", demandOption: true, describe: "A run folder (results/<name>/<run id>)" })
+      .option("baseline", { type: "string", describe: "Strategy label to compare against (default: random, else the first)" })
+      .option("format", { choices: ["md", "csv", "latex", "json"] as const, default: "md" as const, describe: "Also write report.csv, report.tex or report.json" })
+      .option("out", { type: "string", describe: "Folder for the report files (default: the run folder)" })
+      .option("resamples", { type: "number", default: 10000, describe: "Bootstrap resamples for the tables" })
+      .option("seed", { type: "number", default: 12345, describe: "Bootstrap resampling seed" }),
+    async (args) => {
+      if (!Number.isInteger(args.resamples) || args.resamples < 100) throw new UsageError(`--resamples: expected an integer >= 100 (got ${args.resamples})`);
+      const report = await generateReport(args["run-dir"], { baseline: args.baseline, format: args.format as ReportFormat, out: args.out, resamples: args.resamples, seed: args.seed });
+      process.stdout.write(`${terminalTable(report.data)}\n\nWrote ${report.files.join(", ")}\n`);
+    })
     .command("noise", "Write torch-compatible CPU noise as a .npy file (DiffSynth's initial_noise)", (y) => y
       .option("seed", { type: "number", demandOption: true, describe: "torch CPU seed" })
       .option("shape", { type: "string", default: "1,128,64,64", describe: "Comma-separated shape" })
@@ -158,6 +173,10 @@ export async function main(argv: string[]): Promise<number> {
   } catch (e) {
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    if (e instanceof ReportInputError || (e instanceof Error && e.message.startsWith("--baseline"))) {
+      process.stderr.write(`sweep report: ${e.message}\n`);
       return 2;
     }
     if (e instanceof UsageError || e instanceof RunDirError || e instanceof WorkerSetupError || e instanceof ConfigChangedError || (e as Error).name === "YError") {

@@ -68,7 +68,11 @@ function numberOrNull(s: string): number | null {
 
 /** Reads evaluations.csv back into typed rows (the single source of truth for trials and reports). */
 export function readEvaluations(file: string): EvaluationRow[] {
-  const records = parse(readFileSync(file, "utf8"), { columns: true, skip_empty_lines: true }) as Record<string, string>[];
+  return readEvaluationsText(readFileSync(file, "utf8"));
+}
+
+export function readEvaluationsText(text: string): EvaluationRow[] {
+  const records = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
   return records.map((r) => ({
     run_id: r.run_id,
     search_id: r.search_id,

@@ -10,6 +10,7 @@ import { GrpcExecutor, NoWorkersError } from "../executor/grpc-executor.js";
 import { startLocalWorker, type LocalWorker } from "../executor/local-workers.js";
 import { readWorkersFile, watchWorkersFile } from "../executor/worker-list.js";
 import { planSweep, type SearchPlan } from "../plan/plan.js";
+import { generateReport } from "../report/generate.js";
 import { summarise, summaryTable } from "../report/summary.js";
 import { EvaluationLog, readEvaluations, type EvaluationRow } from "../results/evaluations-csv.js";
 import { writeManifest, type Manifest, type RunStatus } from "../results/manifest.js";
@@ -183,7 +184,14 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   });
   writeManifest(runDir, manifest);
 
-  out.write(`\n${summaryTable(summarise(trials))}\n\nResults: ${runDir}\n`);
+  out.write(`\n${summaryTable(summarise(trials))}\n`);
+  try {
+    const report = await generateReport(runDir);
+    out.write(`\nReport: ${report.files.filter((f) => /report\.(md|html)$|\.png$/.test(f)).join(", ")}\n`);
+  } catch (e) {
+    err.write(`could not write the report (${(e as Error).message}); run 'sweep report ${runDir}' to retry\n`);
+  }
+  out.write(`\nResults: ${runDir}\n`);
   if (failed.length > 0) {
     err.write(`\n${failed.length} of ${results.length} searches failed:\n`);
     for (const f of failed.slice(0, 20)) err.write(`  ${f.searchId}: ${f.error}\n`);

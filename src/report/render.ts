@@ -1,0 +1,127 @@
+/** A report's numbers as markdown, CSV, LaTeX, HTML and a terminal table. */
+import { stringify } from "csv-stringify/sync";
+import type { Comparison, ReportData, TableRow } from "./analyse.js";
+import { textTable } from "./text-table.js";
+
+const f = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || Number.isNaN(x) ? "-" : x.toFixed(digits));
+const p = (x: number) => (Number.isNaN(x) ? "-" : x < 1e-4 ? x.toExponential(2) : x.toFixed(4));
+
+function completeness(d: ReportData): string {
+  if (d.complete) return "Complete run.";
+  const m = d.missing;
+  return `INCOMPLETE run (status ${d.status}): ${m.evaluations} evaluations missing, ${m.trials} trials incomplete, ${m.failedTrials} trials failed; tables use the trials that finished.`;
+}
+
+export function terminalTable(d: ReportData): string {
+  const rows = d.tables.map((t) => [t.strategy, String(t.budget), String(t.n), f(t.mean), `[${f(t.ci_low)}, ${f(t.ci_high)}]`, f(t.std), f(t.median)]);
+  return `${completeness(d)}\n${textTable(["strategy", "budget", "n", "mean", "95% CI", "std", "median"], rows)}`;
+}
+
+function mdTable(header: string[], rows: string[][]): string {
+  const esc = (s: string) => s.replace(/\|/g, "\\|");
+  return [`| ${header.map(esc).join(" | ")} |`, `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.map(esc).join(" | ")} |`)].join("\n");
+}
+
+const tableRows = (ts: TableRow[]) => ts.map((t) => [t.strategy, String(t.budget), String(t.n), f(t.mean), f(t.std), `[${f(t.ci_low)}, ${f(t.ci_high)}]`, f(t.median)]);
+const TABLE_HEADER = ["strategy", "budget", "n", "mean", "std", "95% CI", "median"];
+const comparisonRows = (cs: Comparison[]) => cs.map((c) => [c.strategy, String(c.budget), String(c.n), f(c.mean_diff), `[${f(c.ci_low)}, ${f(c.ci_high)}]`, `${c.wins}/${c.ties}/${c.losses}`, f(c.wilcoxon_statistic, 1), p(c.wilcoxon_p)]);
+const COMPARISON_HEADER = ["strategy", "budget", "n pairs", "mean diff", "95% CI", "wins/ties/losses", "W", "p (Wilcoxon)"];
+
+export function markdownReport(d: ReportData): string {
+  const match = d.evaluations_to_match.map((m) => [m.strategy, f(m.target), m.evaluations === null ? "not reached" : String(m.evaluations), m.compute_ratio === null ? "-" : `${m.compute_ratio.toFixed(2)}x`]);
+  return [
+    `# ${d.name}: report of run ${d.run_id}`,
+    "",
+    completeness(d),
+    "",
+    `Best score per trial, over (prompt, seed) pairs. Intervals: ${d.bootstrap.method} bootstrap over pairs, ${d.bootstrap.resamples} resamples, seed ${d.bootstrap.seed}.`,
+    "",
+    "## Strategy x budget",
+    "",
+    mdTable(TABLE_HEADER, tableRows(d.tables)),
+    "",
+    `## Against the baseline (${d.baseline}), paired by (prompt, seed)`,
+    "",
+    d.comparisons.length > 0 ? mdTable(COMPARISON_HEADER, comparisonRows(d.comparisons)) : "No other strategy to compare.",
+    "",
+    "Wilcoxon signed-rank, two-sided, zero differences dropped, no continuity correction (as scipy.stats.wilcoxon).",
+    "",
+    `## Evaluations to match ${d.baseline} at its largest budget`,
+    "",
+    mdTable(["strategy", "target (mean best)", "evaluations needed", "compute ratio"], match),
+    "",
+    "## Budget curves",
+    "",
+    "![budget curves](budget_curve.svg)",
+    "",
+    "## Per prompt",
+    "",
+    mdTable(["prompt", ...TABLE_HEADER], d.prompt_tables.map((t, i) => [`${t.prompt_index}: ${t.prompt}`, ...tableRows([d.prompt_tables[i]])[0]])),
+    "",
+  ].join("\n");
+}
+
+export function csvReport(d: ReportData): string {
+  return stringify([["strategy", "budget", "n", "mean", "std", "ci_low", "ci_high", "median"], ...d.tables.map((t) => [t.strategy, t.budget, t.n, t.mean, t.std, t.ci_low, t.ci_high, t.median])]);
+}
+
+function latexEscape(s: string): string {
+  return s.replace(/[\\{}&%$#_^~]/g, (c) => ({ "\\": "\\textbackslash{}", "^": "\\textasciicircum{}", "~": "\\textasciitilde{}" } as Record<string, string>)[c] ?? `\\${c}`);
+}
+
+/** A table that compiles as-is in any LaTeX document (no packages needed). */
+export function latexReport(d: ReportData): string {
+  const rows = d.tables.map((t) => `${latexEscape(t.strategy)} & ${t.budget} & ${t.n} & ${f(t.mean)} & [${f(t.ci_low)}, ${f(t.ci_high)}] & ${f(t.median)} \\\\`);
+  return [
+    "\\begin{table}[ht]",
+    "\\centering",
+    "\\begin{tabular}{lrrrcr}",
+    "\\hline",
+    "strategy & budget & $n$ & mean & 95\\% CI & median \\\\",
+    "\\hline",
+    ...rows,
+    "\\hline",
+    "\\end{tabular}",
+    `\\caption{${latexEscape(d.name)}: mean best score over (prompt, seed) pairs; percentile bootstrap intervals (${d.bootstrap.resamples} resamples).${d.complete ? "" : " Incomplete run."}}`,
+    "\\end{table}",
+    "",
+  ].join("\n");
+}
+
+const html = (s: string) => s.replace(/[&<>"]/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;" } as Record<string, string>)[c]);
+
+function htmlTable(id: string, header: string[], rows: string[][]): string {
+  return `<table id="${id}"><thead><tr>${header.map((h) => `<th>${html(h)}</th>`).join("")}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${html(c)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
+}
+
+/** One self-contained page: inline CSS and SVG, no scripts, no network. */
+export function htmlReport(d: ReportData, curveSvg: string): string {
+  const match = d.evaluations_to_match.map((m) => [m.strategy, f(m.target), m.evaluations === null ? "not reached" : String(m.evaluations), m.compute_ratio === null ? "-" : `${m.compute_ratio.toFixed(2)}x`]);
+  return `<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><title>${html(d.name)}: sweep report</title>
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<style>
+body{font-family:DejaVu Sans,Liberation Sans,Arial,sans-serif;margin:2em auto;max-width:1100px;color:#222}
+table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .7em;border-bottom:1px solid #ddd;text-align:right}
+th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #444}
+.status{padding:.5em 1em;border-radius:4px;background:#e8f5e9}.status.incomplete{background:#fff3e0;font-weight:bold}
+figure{margin:1em 0}
+</style></head><body>
+<h1>${html(d.name)}</h1>
+<p>Run ${html(d.run_id)}. Best score per trial over (prompt, seed) pairs; ${d.bootstrap.method} bootstrap intervals over pairs (${d.bootstrap.resamples} resamples, seed ${d.bootstrap.seed}).</p>
+<p class="status${d.complete ? "" : " incomplete"}" id="status">${html(completeness(d))}</p>
+<h2>Strategy x budget</h2>
+${htmlTable("tables", TABLE_HEADER, tableRows(d.tables))}
+<h2>Against the baseline (${html(d.baseline)}), paired by (prompt, seed)</h2>
+${htmlTable("comparisons", COMPARISON_HEADER, comparisonRows(d.comparisons))}
+<h2>Evaluations to match ${html(d.baseline)} at its largest budget</h2>
+${htmlTable("match", ["strategy", "target (mean best)", "evaluations needed", "compute ratio"], match)}
+<h2>Budget curves</h2>
+<figure id="budget-curve">${curveSvg.replace(/^<\?xml[^>]*>/, "")}</figure>
+<h2>Per prompt</h2>
+${htmlTable("per-prompt", ["prompt", ...TABLE_HEADER], d.prompt_tables.map((t) => [`${t.prompt_index}: ${t.prompt}`, ...tableRows([t])[0]]))}
+<h2>Best images</h2>
+<p id="gallery">This run's evaluator produces scores only, no images.</p>
+</body></html>
+`;
+}

@@ -1,0 +1,145 @@
+import { spawn } from "node:child_process";
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { beforeAll, describe, expect, it } from "vitest";
+import { runCli, sweepBin, tempDir } from "./cli.js";
+import { readCsv } from "./run-results.js";
+
+const yaml = `name: rep
+prompts: ["a cat", "a dog", "a fox"]
+seeds: [0, 1, 2, 3]
+budgets: [5, 15]
+strategies:
+  - name: random
+  - name: ses
+    popsize: 5
+    elites: 2
+    level: 3
+  - name: ses
+    label: ses_wide
+    popsize: 8
+    elites: 3
+    level: 2
+evaluator: { kind: synthetic, shape: [1, 8, 32, 32] }
+`;
+
+let dir: string;
+let runDir: string;
+beforeAll(async () => {
+  dir = tempDir();
+  writeFileSync(path.join(dir, "sweep.yaml"), yaml);
+  runDir = path.join(dir, "run");
+  const r = await runCli(["run", "sweep.yaml", "--run-dir", runDir, "--threads", "2"], { cwd: dir });
+  expect(r.code, r.stderr).toBe(0);
+  expect(r.stdout).toMatch(/Report: .*report\.md/);
+});
+
+const meanOf = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+describe("sweep report", () => {
+  it("writes report.md, report.html, budget_curve.svg and .png, and prints the strategy x budget table", async () => {
+    const r = await runCli(["report", runDir, "--out", path.join(dir, "rep1")]);
+    expect(r.code, r.stderr).toBe(0);
+    for (const f of ["report.md", "report.html", "budget_curve.svg", "budget_curve.png"]) expect(existsSync(path.join(dir, "rep1", f)), f).toBe(true);
+    expect(r.stdout).toMatch(/^Complete run\./m);
+    expect(r.stdout).toMatch(/^ses_wide\s+15\s+12\s/m);
+    const png = readFileSync(path.join(dir, "rep1", "budget_curve.png"));
+    expect(png.subarray(1, 4).toString()).toBe("PNG");
+    const svg = readFileSync(path.join(dir, "rep1", "budget_curve.svg"), "utf8");
+    expect(svg).toMatch(/evaluations spent/);
+    expect(svg).toMatch(/mean best score/);
+    expect(svg).toMatch(/ses_wide/);
+  });
+
+  it("gives the same numbers in --format json as computed straight from trials.csv", async () => {
+    const r = await runCli(["report", runDir, "--format", "json", "--out", path.join(dir, "rep2")]);
+    expect(r.code, r.stderr).toBe(0);
+    const data = JSON.parse(readFileSync(path.join(dir, "rep2", "report.json"), "utf8"));
+    expect(data.complete).toBe(true);
+    const trials = readCsv(runDir, "trials.csv");
+    for (const strategy of ["random", "ses", "ses_wide"]) {
+      for (const budget of [5, 15]) {
+        const xs = trials.filter((t) => t.strategy === strategy && t.budget === String(budget)).map((t) => Number(t.best_score));
+        const row = data.tables.find((t: { strategy: string; budget: number }) => t.strategy === strategy && t.budget === budget);
+        expect(row.n).toBe(12);
+        expect(row.mean).toBeCloseTo(meanOf(xs), 12);
+        expect(row.ci_low).toBeLessThan(row.mean);
+        expect(row.ci_high).toBeGreaterThan(row.mean);
+        if (strategy === "random") continue;
+        const base = new Map(trials.filter((t) => t.strategy === "random" && t.budget === String(budget)).map((t) => [`${t.prompt_index}/${t.seed}`, Number(t.best_score)]));
+        const diffs = trials.filter((t) => t.strategy === strategy && t.budget === String(budget)).map((t) => Number(t.best_score) - base.get(`${t.prompt_index}/${t.seed}`)!);
+        const c = data.comparisons.find((x: { strategy: string; budget: number }) => x.strategy === strategy && x.budget === budget);
+        expect(c.baseline).toBe("random");
+        expect(c.mean_diff).toBeCloseTo(meanOf(diffs), 12);
+        expect([c.wins, c.ties, c.losses]).toEqual([diffs.filter((d) => d > 0).length, diffs.filter((d) => d === 0).length, diffs.filter((d) => d < 0).length]);
+        expect(c.wilcoxon_p).toBeGreaterThan(0);
+        expect(c.wilcoxon_p).toBeLessThanOrEqual(1);
+      }
+    }
+    // The curve at the largest budget is the table's mean at that budget.
+    const last = data.curves.filter((p: { strategy: string; evaluations: number }) => p.strategy === "ses" && p.evaluations === 15)[0];
+    expect(last.mean).toBeCloseTo(data.tables.find((t: { strategy: string; budget: number }) => t.strategy === "ses" && t.budget === 15).mean, 12);
+    for (const m of data.evaluations_to_match) {
+      if (m.evaluations === null) continue;
+      const point = data.curves.find((p: { strategy: string; evaluations: number }) => p.strategy === m.strategy && p.evaluations === m.evaluations);
+      expect(point.mean).toBeGreaterThanOrEqual(m.target);
+      expect(m.compute_ratio).toBeCloseTo(15 / m.evaluations, 12);
+    }
+  });
+
+  it("writes a LaTeX table that is well formed", async () => {
+    const r = await runCli(["report", runDir, "--format", "latex", "--out", path.join(dir, "rep3"), "--baseline", "ses"]);
+    expect(r.code, r.stderr).toBe(0);
+    const tex = readFileSync(path.join(dir, "rep3", "report.tex"), "utf8");
+    expect(tex).toMatch(/\\begin\{tabular\}\{lrrrcr\}/);
+    const body = tex.slice(tex.indexOf("\\hline\nstrategy"), tex.indexOf("\\end{tabular}"));
+    const rows = body.split("\n").filter((l) => l.endsWith("\\\\"));
+    expect(rows.length).toBe(1 + 3 * 2);
+    for (const row of rows) expect(row.split("&").length).toBe(6);
+    expect(tex).toContain("ses\\_wide");
+    let depth = 0;
+    for (const ch of tex.replace(/\\[{}]/g, "")) {
+      depth += ch === "{" ? 1 : ch === "}" ? -1 : 0;
+      expect(depth).toBeGreaterThanOrEqual(0);
+    }
+    expect(depth).toBe(0);
+    expect((tex.match(/\\begin\{/g) ?? []).length).toBe((tex.match(/\\end\{/g) ?? []).length);
+  });
+
+  it("reports a partial run (coordinator killed half way) and says it is incomplete", async () => {
+    const d = tempDir();
+    writeFileSync(path.join(d, "sweep.yaml"), yaml.replace("shape: [1, 8, 32, 32] }", "shape: [1, 8, 32, 32], latency_ms: 10 }"));
+    const partial = path.join(d, "run");
+    const child = spawn(process.execPath, [sweepBin, "run", "sweep.yaml", "--run-dir", partial, "--threads", "2"], { cwd: d, stdio: "ignore" });
+    const csv = path.join(partial, "evaluations.csv");
+    while (!existsSync(csv) || readFileSync(csv, "utf8").split("\n").length < 150) await new Promise((r) => setTimeout(r, 10));
+    child.kill("SIGKILL");
+    await new Promise((r) => child.on("exit", r));
+    const r = await runCli(["report", partial, "--format", "json"]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/INCOMPLETE run \(status running\): \d+ evaluations missing, \d+ trials incomplete/);
+    const data = JSON.parse(readFileSync(path.join(partial, "report.json"), "utf8"));
+    expect(data.complete).toBe(false);
+    expect(data.missing.evaluations).toBeGreaterThan(0);
+    expect(readFileSync(path.join(partial, "report.md"), "utf8")).toMatch(/INCOMPLETE run/);
+  });
+
+  it("refuses a CSV with missing columns, or rows of two runs, with a clear message", async () => {
+    const broken = tempDir();
+    const text = readFileSync(path.join(runDir, "evaluations.csv"), "utf8");
+    writeFileSync(path.join(broken, "manifest.json"), readFileSync(path.join(runDir, "manifest.json")));
+    writeFileSync(path.join(broken, "evaluations.csv"), text.replace("best_so_far,", ""));
+    const r = await runCli(["report", broken]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/evaluations\.csv lacks the columns best_so_far/);
+    const lines = text.trimEnd().split("\n");
+    const runId = lines[1].split(",")[0];
+    writeFileSync(path.join(broken, "evaluations.csv"), [...lines, lines[1].replace(runId, "20260101-000000-beef")].join("\n") + "\n");
+    const mixed = await runCli(["report", broken]);
+    expect(mixed.code).toBe(2);
+    expect(mixed.stderr).toMatch(/mixes runs \(.*20260101-000000-beef.*\)/);
+    const nothing = await runCli(["report", path.join(broken, "nope")]);
+    expect(nothing.code).toBe(2);
+    expect(nothing.stderr).toMatch(/not a run folder/);
+  });
+});
