@@ -1,3 +1,4 @@
+import { existsSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, tempDir } from "./cli.js";
@@ -20,5 +21,7 @@ describe("quick start (configs/quickstart.yaml, the README's first command)", ()
     };
     expect(mean("ses")).toBeGreaterThan(mean("random") + 0.5);
     expect(readCsv(runDir, "evaluations.csv").length).toBe(m.plan.evaluations);
+    // The report is written at the end of every run.
+    for (const f of ["report.md", "report.html", "budget_curve.svg", "budget_curve.png"]) expect(existsSync(path.join(runDir, f)), f).toBe(true);
   }, 300_000);
 });

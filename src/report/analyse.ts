@@ -83,7 +83,7 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
   const curves = budgetCurves(run, strategies, curveResamples, seed);
   const maxBudget = budgets[budgets.length - 1];
   const target = tables.find((t) => t.strategy === baseline && t.budget === maxBudget)?.mean;
-  const evaluationsToMatch: MatchRow[] = target === undefined ? [] : strategies.map((strategy) => {
+  const evaluationsToMatch: MatchRow[] = target === undefined ? [] : strategies.filter((s) => s !== baseline).map((strategy) => {
     const hit = curves.find((p) => p.strategy === strategy && p.mean >= target);
     return {
       strategy, baseline, baseline_budget: maxBudget, target,
