@@ -4,7 +4,7 @@
  * an SES candidate costs one waverec2.
  */
 import { torchRandn } from "../noise/torch-generator.js";
-import { wavedec2, waverec2, type Decomposition, type Planes } from "../wavelets/dwt.js";
+import { cropPlanes, wavedec2, waverec2, type Decomposition, type Planes } from "../wavelets/dwt.js";
 import { Lru } from "../util/lru.js";
 import { numel, type NoiseShape, type Recipe } from "./recipe.js";
 
@@ -40,7 +40,8 @@ export class NoiseFactory {
       throw new Error(`SES recipe has ${recipe.low.length} low-band values, expected ${base.cA.data.length}`);
     }
     const cA: Planes = { ...base.cA, data: recipe.low };
-    return cropTo(waverec2({ cA, details: base.details }, recipe.wavelet), shape);
+    // waverec2 of odd sizes is one longer; the reference crops to the latent size.
+    return cropPlanes(waverec2({ cA, details: base.details }, recipe.wavelet), shape[2], shape[3]).data;
   }
 }
 
@@ -48,19 +49,4 @@ export function toPlanes(data: Float32Array, shape: NoiseShape): Planes {
   const rows = shape[2];
   const cols = shape[3];
   return { data, batch: data.length / (rows * cols), rows, cols };
-}
-
-/** waverec2 of odd sizes is one longer; the reference crops to the latent size. */
-function cropTo(p: Planes, shape: NoiseShape): Float32Array {
-  const rows = shape[2];
-  const cols = shape[3];
-  if (p.rows === rows && p.cols === cols) return p.data;
-  const out = new Float32Array(p.batch * rows * cols);
-  for (let b = 0; b < p.batch; b++) {
-    for (let r = 0; r < rows; r++) {
-      const from = (b * p.rows + r) * p.cols;
-      out.set(p.data.subarray(from, from + cols), (b * rows + r) * cols);
-    }
-  }
-  return out;
 }

@@ -160,15 +160,20 @@ export function wavedec2(x: Planes, wavelet: string, level: number): Decompositi
 
 /** Drops the last row/column of cA where it is one longer than the details, as waverec2 does. */
 function trimTo(cA: Planes, rows: number, cols: number): Planes {
-  if (cA.rows === rows && cA.cols === cols) return cA;
   if (cA.rows - rows > 1 || cA.cols - cols > 1 || cA.rows < rows || cA.cols < cols) {
     throw new Error(`coefficient shapes do not match: cA ${cA.rows}x${cA.cols}, details ${rows}x${cols}`);
   }
-  const out: Planes = { data: new Float32Array(cA.batch * rows * cols), batch: cA.batch, rows, cols };
-  for (let b = 0; b < cA.batch; b++) {
+  return cropPlanes(cA, rows, cols);
+}
+
+/** The top-left rows x cols of every plane. */
+export function cropPlanes(p: Planes, rows: number, cols: number): Planes {
+  if (p.rows === rows && p.cols === cols) return p;
+  const out: Planes = { data: new Float32Array(p.batch * rows * cols), batch: p.batch, rows, cols };
+  for (let b = 0; b < p.batch; b++) {
     for (let r = 0; r < rows; r++) {
-      const from = (b * cA.rows + r) * cA.cols;
-      out.data.set(cA.data.subarray(from, from + cols), (b * rows + r) * cols);
+      const from = (b * p.rows + r) * p.cols;
+      out.data.set(p.data.subarray(from, from + cols), (b * rows + r) * cols);
     }
   }
   return out;
