@@ -23,6 +23,7 @@ export type ResolvedStrategy =
 
 export type EvaluatorSpec =
   | { kind: "synthetic"; shape: NoiseShape; timeout_s: number; retries: number; latency_ms: number; jitter_ms: number }
+  | { kind: "noop"; shape: NoiseShape; timeout_s: number; retries: number }
   | { kind: "module"; shape: NoiseShape; timeout_s: number; retries: number; path: string; module_path: string; module_sha256: string };
 
 /** A validated sweep with every default applied and every file resolved. */
@@ -234,6 +235,7 @@ async function resolveEvaluator(spec: SweepSpec, dir: string, report: Report): P
   if (e.kind === "synthetic") {
     return { kind: "synthetic", shape, timeout_s: e.timeout_s, retries: e.retries, latency_ms: e.latency_ms, jitter_ms: e.jitter_ms };
   }
+  if (e.kind === "noop") return { kind: "noop", shape, timeout_s: e.timeout_s, retries: e.retries };
   const file = path.resolve(dir, e.path);
   const modulePath = path.relative(dir, file);
   if (path.isAbsolute(e.path) || modulePath.startsWith("..") || path.isAbsolute(modulePath)) {
@@ -261,7 +263,7 @@ async function resolveEvaluator(spec: SweepSpec, dir: string, report: Report): P
 
 /** Execution-only fields (timing, retries, where the module lives) do not change scores. */
 function fingerprintedEvaluator(e: EvaluatorSpec): Record<string, unknown> {
-  return e.kind === "synthetic" ? { kind: e.kind, shape: e.shape } : { kind: e.kind, shape: e.shape, module_sha256: e.module_sha256 };
+  return e.kind === "module" ? { kind: e.kind, shape: e.shape, module_sha256: e.module_sha256 } : { kind: e.kind, shape: e.shape };
 }
 
 function defaultName(file: string): string {

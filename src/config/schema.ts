@@ -52,9 +52,14 @@ export const moduleEvaluatorSchema = z.strictObject({
   path: z.string().min(1).describe("ES module whose default export score({ noise, shape, prompt, promptIndex }) returns a number; relative to this file"),
 }).describe("Your own scoring function");
 
-export const evaluatorSchema = z.discriminatedUnion("kind", [syntheticEvaluatorSchema, moduleEvaluatorSchema], {
+export const noopEvaluatorSchema = z.strictObject({
+  kind: z.literal("noop"),
+  ...evaluatorCommon,
+}).describe("Scores a candidate from its recipe alone, without materialising noise: a tool to measure the runner");
+
+export const evaluatorSchema = z.discriminatedUnion("kind", [syntheticEvaluatorSchema, moduleEvaluatorSchema, noopEvaluatorSchema], {
   error: (issue) => issue.code === "invalid_union"
-    ? `unknown evaluator kind (expected one of: synthetic, module)`
+    ? `unknown evaluator kind (expected one of: synthetic, module, noop)`
     : undefined,
 });
 

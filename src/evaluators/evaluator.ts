@@ -21,5 +21,7 @@ export async function createEvaluator(spec: EvaluatorSpec): Promise<Evaluator> {
       return new SyntheticEvaluator(spec);
     case "module":
       return loadModuleEvaluator(spec.path);
+    case "noop":
+      throw new Error("the noop evaluator scores recipes, not noises (see recipeScore)");
   }
 }

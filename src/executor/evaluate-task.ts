@@ -1,6 +1,7 @@
 /** One evaluation on the thread that runs it: recipe -> noise -> evaluator -> finite score. */
 import { threadId } from "node:worker_threads";
 import { createEvaluator, type Evaluator } from "../evaluators/evaluator.js";
+import { recipeScore } from "../evaluators/noop.js";
 import { NoiseFactory } from "../recipes/materialise.js";
 import type { EvaluationResult, EvaluationTask } from "./executor.js";
 
@@ -9,6 +10,7 @@ const evaluators = new Map<string, Promise<Evaluator>>();
 
 export async function evaluateTask(task: EvaluationTask, workerName = `local#${threadId}`): Promise<EvaluationResult> {
   const started = performance.now();
+  if (task.evaluator.kind === "noop") return { score: recipeScore(task.recipe, task.promptIndex), latencyMs: performance.now() - started, worker: workerName };
   const key = JSON.stringify(task.evaluator);
   let evaluator = evaluators.get(key);
   if (!evaluator) {

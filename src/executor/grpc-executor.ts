@@ -28,7 +28,16 @@ interface Pending {
   onAbort: () => void;
 }
 
+/** Serialized message bytes on the Evaluate streams (measured when GrpcExecutorOptions.measureWire). */
+export interface WireStats {
+  request_bytes: number;
+  response_bytes: number;
+  candidates: number;
+}
+
 export interface GrpcExecutorOptions {
+  /** Count the protobuf bytes of every message (costs a second serialization; for benchmarks). */
+  measureWire?: boolean;
   token?: string;
   /** TLS: CA to verify workers with; optional client certificate. */
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
@@ -70,8 +79,9 @@ class WorkerLink {
     return this.info?.capacity ?? 0;
   }
 
+  /** Twice the slots in flight: the next candidates wait on the worker, not a network round trip away. */
   get free(): number {
-    return this.state === "up" && !this.blocked ? this.capacity - this.inFlight.size : 0;
+    return this.state === "up" && !this.blocked ? 2 * this.capacity - this.inFlight.size : 0;
   }
 }
 
@@ -83,6 +93,11 @@ export class GrpcExecutor implements Executor {
   private closed = false;
   private readonly wireSpecs = new WeakMap<EvaluatorSpec, WireEvaluatorSpec>();
   private upListeners: (() => void)[] = [];
+  readonly wire: WireStats = { request_bytes: 0, response_bytes: 0, candidates: 0 };
+  private readonly evaluateMethod = (WorkerService.service as unknown as Record<string, {
+    requestSerialize(m: WireRequest): Buffer;
+    responseSerialize(m: WireResponse): Buffer;
+  }>).Evaluate;
 
   constructor(private readonly opts: GrpcExecutorOptions) {
     this.credentials = opts.tls
@@ -276,6 +291,8 @@ export class GrpcExecutor implements Executor {
   }
 
   private onResult(link: WorkerLink, r: WireResponse): void {
+    // 5 bytes of gRPC message framing each way, plus the protobuf message.
+    if (this.opts.measureWire) this.wire.response_bytes += 5 + this.evaluateMethod.responseSerialize(r).length;
     const p = link.inFlight.get(r.candidate_id);
     if (!p) return;
     link.inFlight.delete(r.candidate_id);
@@ -346,6 +363,10 @@ export class GrpcExecutor implements Executor {
         this.settle(p, () => p.reject(new EvaluationError(`no result from ${link.address} within ${(p.opts.timeoutMs + DEADLINE_GRACE_MS) / 1000} s`, link.address)));
         this.pump();
       }, p.opts.timeoutMs + DEADLINE_GRACE_MS);
+    }
+    if (this.opts.measureWire) {
+      this.wire.request_bytes += 5 + this.evaluateMethod.requestSerialize(request).length;
+      this.wire.candidates += batch.length;
     }
     if (!link.stream!.write(request)) link.blocked = true;
   }

@@ -17,7 +17,7 @@ export interface Manifest {
   started_at: string;
   finished_at: string | null;
   duration_s: number | null;
-  executor: { kind: string; workers: unknown[] };
+  executor: { kind: string; workers: unknown[]; wire?: { request_bytes: number; response_bytes: number; candidates: number } };
   host: { node: string; platform: string; cpus: number };
   plan: { searches: number; trials: number; evaluations: number };
   counts: { evaluations: number; errors: number };

@@ -85,7 +85,8 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   }
   writeManifest(runDir, manifest);
 
-  const executor = new GrpcExecutor({ token: opts.token, tls: opts.tls, log });
+  const measureWire = process.env.SWEEP_MEASURE_WIRE === "1";
+  const executor = new GrpcExecutor({ token: opts.token, tls: opts.tls, log, measureWire });
   const locals: LocalWorker[] = [];
   let stopWatching = () => {};
   const named = opts.workers ?? (opts.workersFile ? readWorkersFile(opts.workersFile) : sweep.workers);
@@ -159,7 +160,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     progress?.stop();
     stopWatching();
     for (const s of stopSignals) process.off(s, onSignal);
-    manifest.executor = { kind: "grpc", workers: executor.summary() };
+    manifest.executor = { kind: "grpc", workers: executor.summary(), ...(measureWire ? { wire: executor.wire } : {}) };
     await executor.close();
     await Promise.all(locals.map((l) => l.stop()));
     log_.close();

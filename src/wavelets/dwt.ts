@@ -142,9 +142,46 @@ export function dwt2(x: Planes, wavelet: string): { cA: Planes } & DetailBands {
 /** pywt.idwt2: axis -1 first (cA with cV, cH with cD), then axis -2. */
 export function idwt2(cA: Planes, bands: DetailBands, wavelet: string): Planes {
   const bank = filterBank(wavelet);
+  if (bank.length === 2) return idwt2TwoTap(cA, bands, bank);
   const a = idwtAxis(cA, bands.cV, "cols", bank);
   const d = idwtAxis(bands.cH, bands.cD, "cols", bank);
   return idwtAxis(a, d, "rows", bank);
+}
+
+/**
+ * idwt2 for 2-tap filters (db1, haar) in one pass: the same float32 operations in the same order
+ * as the general path (each output is one product from the approximation plus one from the
+ * detail), without its per-line bookkeeping; SES rebuilds a noise with this at every candidate.
+ */
+function idwt2TwoTap(cA: Planes, { cH, cV, cD }: DetailBands, bank: FilterBank): Planes {
+  const { batch, rows, cols } = cA;
+  const [l0, l1] = bank.recLo;
+  const [h0, h1] = bank.recHi;
+  const outCols = 2 * cols;
+  const out = new Float32Array(batch * 4 * rows * cols);
+  const A = cA.data, H = cH.data, V = cV.data, D = cD.data;
+  for (let b = 0; b < batch; b++) {
+    for (let r = 0; r < rows; r++) {
+      const i0 = (b * rows + r) * cols;
+      const o0 = (b * 2 * rows + 2 * r) * outCols;
+      for (let c = 0; c < cols; c++) {
+        const i = i0 + c;
+        const a = A[i], h = H[i], v = V[i], d = D[i];
+        // along axis -1: (cA, cV) -> a0 a1, (cH, cD) -> d0 d1
+        const a0 = f32(f32(l0 * a) + f32(h0 * v));
+        const a1 = f32(f32(l1 * a) + f32(h1 * v));
+        const d0 = f32(f32(l0 * h) + f32(h0 * d));
+        const d1 = f32(f32(l1 * h) + f32(h1 * d));
+        // along axis -2
+        const o = o0 + 2 * c;
+        out[o] = f32(l0 * a0) + f32(h0 * d0);
+        out[o + 1] = f32(l0 * a1) + f32(h0 * d1);
+        out[o + outCols] = f32(l1 * a0) + f32(h1 * d0);
+        out[o + outCols + 1] = f32(l1 * a1) + f32(h1 * d1);
+      }
+    }
+  }
+  return { data: out, batch, rows: 2 * rows, cols: outCols };
 }
 
 export function wavedec2(x: Planes, wavelet: string, level: number): Decomposition {

@@ -87,6 +87,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`bad noise shape [${spec.shape}]`);
     const common = { shape, timeout_s: 0, retries: 0 };
     if (spec.kind === "synthetic") return { kind: "synthetic", ...common, latency_ms: spec.latency_ms, jitter_ms: spec.jitter_ms };
+    if (spec.kind === "noop") return { kind: "noop", ...common };
     if (spec.kind === "module") {
       const file = modelRoot.resolve(spec.module_path);
       const digest = modelRoot.digest(file);
@@ -95,7 +96,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       }
       return { kind: "module", ...common, path: file, module_path: spec.module_path, module_sha256: digest };
     }
-    throw new Error(`unknown evaluator kind '${spec.kind}' (this worker runs: synthetic, module)`);
+    throw new Error(`unknown evaluator kind '${spec.kind}' (this worker runs: synthetic, module, noop)`);
   };
 
   server.addService(WorkerService.service, {
@@ -106,7 +107,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         worker_id: workerId,
         devices: devices.map((d) => ({ id: d.id, kind: d.kind, slots: d.pool.capacity })),
         capacity,
-        evaluators: ["synthetic", "module"],
+        evaluators: ["synthetic", "module", "noop"],
         models: modelRoot.loaded(),
       });
     },

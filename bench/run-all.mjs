@@ -1,0 +1,70 @@
+// `npm run bench`: every benchmark, a table on stdout, and BENCHMARKS.md with figures and targets.
+import { execFileSync } from "node:child_process";
+import { writeFileSync } from "node:fs";
+import { cpus } from "node:os";
+import path from "node:path";
+import { dispatchBench } from "./dispatch.mjs";
+import { root } from "./lib.mjs";
+import { noiseBench } from "./noise.mjs";
+import { schedulingBench } from "./scheduling.mjs";
+import { wireBench } from "./wire.mjs";
+
+const log = (s) => process.stderr.write(`[bench] ${s}\n`);
+const started = Date.now();
+
+log("noise and SES rebuild (one core)...");
+const noise = noiseBench();
+let reference = null;
+try {
+  reference = JSON.parse(execFileSync("/usr/bin/python3", [path.join(root, "bench", "reference_noise.py")], { encoding: "utf8" }));
+} catch (e) {
+  log(`reference timings skipped: ${e.message.split("\n")[0]} (apt-get install python3-torch python3-pywt)`);
+}
+log("wire bytes...");
+const wire = await wireBench();
+log("dispatch rate (200,000 noop evaluations, 4 workers)...");
+const dispatch = await dispatchBench();
+log("scheduling efficiency (2 x 20,000 evaluations, 8 slots)...");
+const scheduling = await schedulingBench();
+
+const f = (x, d = 1) => (x === null || x === undefined ? "n/a" : Number(x).toFixed(d));
+const ok = (b) => (b ? "met" : "**missed**");
+const rows = [
+  ["dispatch rate, noop, 4 workers, 2 cores", `${f(dispatch.rate, 0)} evaluations/s over ${dispatch.evaluations}`, ">= 10,000/s", ok(dispatch.rate >= 10000)],
+  ["coordinator memory growth over that run", `${f(dispatch.rss_growth_mb)} MB (${f(dispatch.rss_start_mb)} -> peak ${f(dispatch.rss_peak_mb)} MB)`, "< 50 MB", ok(dispatch.rss_growth_mb < 50)],
+  ["wire bytes per evaluation, random", `${f(wire.random.total)} B (request ${f(wire.random.request)}, result ${f(wire.random.response)})`, "<= 200 B", ok(wire.random.total <= 200)],
+  ["wire bytes per evaluation, SES", `${f(wire.ses.total)} B (request ${f(wire.ses.request)}, result ${f(wire.ses.response)})`, "<= 10 KiB", ok(wire.ses.total <= 10240)],
+  ["noise (1,128,64,64), one core", `${f(noise.randn_ms, 2)} ms (${f(noise.randn_per_s)}/s); torch.randn ${reference ? `${f(reference.randn_ms, 2)} ms` : "n/a"}`, "within 2x of torch.randn", reference ? ok(noise.randn_ms <= 2 * reference.randn_ms) : "n/a"],
+  ["SES candidate rebuild on a worker", `${f(noise.ses_rebuild_ms, 2)} ms; reference (pywt.waverec2 + torch) ${reference ? `${f(reference.ses_rebuild_ms, 2)} ms` : "n/a"}`, "faster than the reference", reference ? ok(noise.ses_rebuild_ms < reference.ses_rebuild_ms) : "n/a"],
+  ["scheduling efficiency, 8 mixed slots, 20 ms +/- 5 ms", `${f(100 * scheduling.steady.efficiency)}% (${f(scheduling.steady.wall_s)} s for ${scheduling.steady.evaluations}, ideal ${f(scheduling.steady.ideal_s)} s)`, ">= 95%", ok(scheduling.steady.efficiency >= 0.95)],
+  ["same, a 2-slot worker killed half way", `${f(100 * scheduling.killed.efficiency)}% (${f(scheduling.killed.wall_s)} s, ideal ${f(scheduling.killed.ideal_s)} s)`, ">= 95%", ok(scheduling.killed.efficiency >= 0.95)],
+];
+
+const table = ["| figure | measured | target | |", "| --- | --- | --- | --- |", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
+const md = `# Benchmarks
+
+Measured by \`npm run bench\` (each benchmark also runs alone: \`node bench/<name>.mjs\`) on
+${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpus()[0]?.model ?? "?"}, Node ${process.version}${reference ? `, reference: torch ${reference.torch}, PyWavelets ${reference.pywt} (Debian)` : ""}.
+Total time ${((Date.now() - started) / 1000).toFixed(0)} s. Machines here are shared: compare figures within one run.
+
+${table}
+
+How each figure is measured:
+- Dispatch: \`sweep run\` with the \`noop\` evaluator (scores a recipe without materialising noise),
+  random search, 8 prompts x ${Math.ceil(200000 / 2000)} seeds x budget 250, on 4 \`sweep worker\` processes (1 slot each)
+  on loopback, all on this machine; rate = rows / (last - first finished_at) in evaluations.csv.
+  Memory: the coordinator's VmRSS sampled every 250 ms, peak minus the value at 10% of the run.
+- Wire: the coordinator counts the protobuf bytes of every Evaluate message it sends and receives
+  (plus gRPC's 5-byte framing) with SWEEP_MEASURE_WIRE=1; HTTP/2 and TCP framing are not counted.
+- Noise: \`torchRandn\` and an SES candidate's \`NoiseFactory.materialise\` (cached base split,
+  db1 level 4), timed for 2 s each on one core; the reference is \`bench/reference_noise.py\`
+  (torch.randn with one thread; pywt.waverec2 of the low band with fixed high bands, as ses_search).
+- Scheduling: the synthetic evaluator's simulated 20 ms +/- 5 ms per evaluation, workers with 2, 2
+  and 4 slots; efficiency = sum of evaluation latencies / slot-time available between the first
+  start and the last finish.
+
+To reproduce: \`npm ci && npm run bench\` (\`apt-get install python3-torch python3-pywt\` for the
+reference column).
+`;
+writeFileSync(path.join(root, "BENCHMARKS.md"), md);
+console.log(table);
