@@ -26,7 +26,7 @@ export function stopAll(workers) {
   for (const w of workers) if (w.child.exitCode === null) w.child.kill("SIGKILL");
 }
 
-/** Runs `sweep run` on a YAML text; `onRows(n, child)` is polled with the number of rows written. */
+/** Runs `sweep run` on a YAML text; `onPoll(child, runDir, stderrSoFar)` is called every 250 ms. */
 export async function runSweep(yaml, args, { env = {}, onPoll } = {}) {
   const dir = tempDir();
   writeFileSync(path.join(dir, "sweep.yaml"), yaml);
@@ -34,7 +34,7 @@ export async function runSweep(yaml, args, { env = {}, onPoll } = {}) {
   const child = spawn(process.execPath, [bin, "run", "sweep.yaml", "--run-dir", runDir, ...args], { cwd: dir, stdio: ["ignore", "ignore", "pipe"], env: { ...process.env, ...env } });
   let stderr = "";
   child.stderr.on("data", (d) => (stderr += d));
-  const timer = onPoll ? setInterval(() => onPoll(child, runDir), 250) : undefined;
+  const timer = onPoll ? setInterval(() => onPoll(child, runDir, stderr), 250) : undefined;
   const code = await new Promise((r) => child.on("close", r));
   if (timer) clearInterval(timer);
   if (code !== 0) throw new Error(`sweep run exited ${code}: ${stderr.slice(-2000)}`);
