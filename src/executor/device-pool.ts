@@ -27,19 +27,28 @@ export class DevicePool implements Executor {
 
   async evaluate(task: EvaluationTask, opts: EvaluateOptions): Promise<EvaluationResult> {
     await this.acquire();
+    // One controller per task, fired by the deadline or the caller's signal; cheaper than
+    // AbortSignal.timeout + AbortSignal.any, which keep their listeners on a long-lived signal.
+    const cancel = new AbortController();
+    const onAbort = () => cancel.abort();
+    let timedOut = false;
+    // The deadline starts when a thread is free, so it measures running time, not queueing.
+    const timer = setTimeout(() => {
+      timedOut = true;
+      cancel.abort();
+    }, opts.timeoutMs);
+    opts.signal.addEventListener("abort", onAbort, { once: true });
     try {
       opts.signal.throwIfAborted();
-      // The deadline starts when a thread is free, so it measures running time, not queueing.
-      const deadline = AbortSignal.timeout(opts.timeoutMs);
-      try {
-        const result = (await this.pool.run(task, { signal: AbortSignal.any([deadline, opts.signal]) })) as EvaluationResult;
-        return { ...result, worker: this.name };
-      } catch (e) {
-        opts.signal.throwIfAborted();
-        if (deadline.aborted) throw new EvaluationError(`timed out after ${opts.timeoutMs / 1000} s`, this.name);
-        throw new EvaluationError(e instanceof Error ? e.message : String(e), this.name);
-      }
+      const result = (await this.pool.run(task, { signal: cancel.signal })) as EvaluationResult;
+      return { ...result, worker: this.name };
+    } catch (e) {
+      opts.signal.throwIfAborted();
+      if (timedOut) throw new EvaluationError(`timed out after ${opts.timeoutMs / 1000} s`, this.name);
+      throw new EvaluationError(e instanceof Error ? e.message : String(e), this.name);
     } finally {
+      clearTimeout(timer);
+      opts.signal.removeEventListener("abort", onAbort);
       this.release();
     }
   }
