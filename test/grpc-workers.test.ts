@@ -137,6 +137,29 @@ evaluator: { kind: synthetic, shape: [1, 4, 16, 16], latency_ms: 40 }
   });
 });
 
+describe("removing a worker from --workers-file", () => {
+  it("drains it: what it has in flight finishes there, nothing new is sent", async () => {
+    const [keep, leave] = await Promise.all([startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2"]), startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2"])]);
+    const s = setup(sweepYaml("  latency_ms: 10\n", "[80]", "[0, 1]"));
+    const list = path.join(s.dir, "workers.txt");
+    writeFileSync(list, `${keep.address}\n${leave.address}\n`);
+    const run = runCli(["run", s.file, "--run-dir", s.runDir, "--workers-file", list], { cwd: s.dir });
+    await rowsUntil(path.join(s.runDir, "evaluations.csv"), 60);
+    writeFileSync(list, `${keep.address}\n`);
+    const removedAt = Date.now();
+    const r = await run;
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(new RegExp(`worker ${leave.address} left the worker list: draining \\d+ in flight`));
+    const rows = readCsv(s.runDir, "evaluations.csv");
+    expect(scoresByKey(rows).size).toBe(2 * 2 * 2 * 80);
+    // The file is polled every 500 ms; after that and the in-flight 10 ms evaluations, nothing more.
+    const late = rows.filter((x) => x.worker.startsWith(`${leave.address}/`) && Date.parse(x.finished_at) > removedAt + 1500);
+    expect(late).toHaveLength(0);
+    expect(rows.filter((x) => x.worker.startsWith(`${keep.address}/`) && Date.parse(x.finished_at) > removedAt + 1500).length).toBeGreaterThan(0);
+    await Promise.all([keep.stop(), leave.stop()]);
+  });
+});
+
 describe("a device thread that crashes", () => {
   it("fails its candidate back to the coordinator, which retries it; the pool gets a new thread", async () => {
     const s = setup(`prompts: ["a"]

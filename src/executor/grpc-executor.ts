@@ -25,7 +25,6 @@ interface Pending {
   moves: number;
   timer?: NodeJS.Timeout;
   link?: WorkerLink;
-  onAbort: () => void;
 }
 
 /** Serialized message bytes on the Evaluate streams (measured when GrpcExecutorOptions.measureWire). */
@@ -93,6 +92,9 @@ export class GrpcExecutor implements Executor {
   private closed = false;
   private readonly wireSpecs = new WeakMap<EvaluatorSpec, WireEvaluatorSpec>();
   private upListeners: (() => void)[] = [];
+  /** Signals already watched: one abort listener per run, not one per candidate. */
+  private readonly watched = new WeakSet<AbortSignal>();
+  private readonly pending = new Set<Pending>();
   readonly wire: WireStats = { request_bytes: 0, response_bytes: 0, candidates: 0 };
   private readonly evaluateMethod = (WorkerService.service as unknown as Record<string, {
     requestSerialize(m: WireRequest): Buffer;
@@ -237,6 +239,7 @@ export class GrpcExecutor implements Executor {
   }
 
   private onLost(link: WorkerLink, why: string): void {
+    if (link.state === "removed") return;
     const moved = [...link.inFlight.values()];
     link.inFlight.clear();
     if (moved.length > 0) link.lost++;
@@ -267,8 +270,14 @@ export class GrpcExecutor implements Executor {
   evaluate(task: EvaluationTask, opts: EvaluateOptions): Promise<EvaluationResult> {
     return new Promise((resolve, reject) => {
       if (opts.signal.aborted) return reject(opts.signal.reason);
-      const p: Pending = { id: this.nextId++, task, opts, resolve, reject, moves: 0, onAbort: () => this.abandon(p) };
-      opts.signal.addEventListener("abort", p.onAbort, { once: true });
+      const p: Pending = { id: this.nextId++, task, opts, resolve, reject, moves: 0 };
+      if (!this.watched.has(opts.signal)) {
+        this.watched.add(opts.signal);
+        opts.signal.addEventListener("abort", () => {
+          for (const q of [...this.pending]) if (q.opts.signal === opts.signal) this.abandon(q);
+        }, { once: true });
+      }
+      this.pending.add(p);
       this.queue.push(p);
       this.pump();
     });
@@ -276,7 +285,7 @@ export class GrpcExecutor implements Executor {
 
   private settle(p: Pending, action: () => void): void {
     clearTimeout(p.timer);
-    p.opts.signal.removeEventListener("abort", p.onAbort);
+    this.pending.delete(p);
     action();
   }
 

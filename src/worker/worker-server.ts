@@ -3,6 +3,7 @@
  * candidate recipes for coordinators. Evaluation never runs on the thread serving gRPC.
  */
 import { randomBytes, timingSafeEqual } from "node:crypto";
+import { setMaxListeners } from "node:events";
 import { readFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import * as grpc from "@grpc/grpc-js";
@@ -113,6 +114,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     },
     Evaluate: (call: grpc.ServerDuplexStream<WireRequest, WireResponse>) => {
       const abandon = new AbortController();
+      // Every evaluation of the stream listens here (and stops listening when it ends).
+      setMaxListeners(0, abandon.signal);
       const backlog: WireResponse[] = [];
       let blocked = false;
       let pending = 0;
