@@ -10,18 +10,18 @@ export interface SummaryCell {
 }
 
 export function summarise(trials: TrialRow[]): SummaryCell[] {
-  const cells = new Map<string, SummaryCell & { sum: number }>();
+  const sums = new Map<string, { cell: SummaryCell; sum: number }>();
   for (const t of trials) {
     const key = `${t.strategy}\u0000${t.budget}`;
-    const cell = cells.get(key) ?? { strategy: t.strategy, budget: t.budget, n: 0, mean: null, sum: 0 };
+    const entry = sums.get(key) ?? { cell: { strategy: t.strategy, budget: t.budget, n: 0, mean: null }, sum: 0 };
     if (t.status === "ok" && t.best_score !== null) {
-      cell.n++;
-      cell.sum += t.best_score;
-      cell.mean = cell.sum / cell.n;
+      entry.cell.n++;
+      entry.sum += t.best_score;
+      entry.cell.mean = entry.sum / entry.cell.n;
     }
-    cells.set(key, cell);
+    sums.set(key, entry);
   }
-  return [...cells.values()].map(({ sum: _sum, ...c }) => c);
+  return [...sums.values()].map((e) => e.cell);
 }
 
 export function summaryTable(cells: SummaryCell[]): string {
