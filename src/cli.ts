@@ -45,7 +45,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName("sweep")
     .version(VERSION)
     .strict()
-    .demandCommand(1, "name a command: run, plan or noise")
+    .demandCommand(1, "name a command: run, worker, plan, report or noise")
     .exitProcess(false)
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
