@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { nativeBoxMuller16 } from "../src/noise/native-box-muller.js";
 import { TorchGenerator, torchRandn } from "../src/noise/torch-generator.js";
 import { digest16, loadReference } from "./reference.js";
 
@@ -20,11 +21,17 @@ describe("torch-compatible randn (torch_randn.json)", () => {
     expect(float32Cases.length).toBeGreaterThanOrEqual(50);
   });
 
-  for (const c of float32Cases.filter((c) => c.shape)) {
-    it(`seed ${c.seed} shape [${c.shape}] is bit-exact`, () => {
-      const numel = c.shape!.reduce((a, b) => a * b, 1);
-      expectDraw(torchRandn(c.seed, numel), c as Draw);
-    });
+  it("has the native transform built (npm ci builds it; CI must exercise it)", () => {
+    expect(nativeBoxMuller16).not.toBeNull();
+  });
+
+  for (const native of [true, false]) {
+    for (const c of float32Cases.filter((c) => c.shape)) {
+      it(`seed ${c.seed} shape [${c.shape}] is bit-exact (${native ? "native" : "JavaScript"} transform)`, () => {
+        const numel = c.shape!.reduce((a, b) => a * b, 1);
+        expectDraw(torchRandn(c.seed, numel, native), c as Draw);
+      });
+    }
   }
 
   for (const c of float32Cases.filter((c) => c.sequence)) {

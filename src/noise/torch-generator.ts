@@ -3,7 +3,8 @@
  * numel >= 16 takes the 16-wide Box-Muller fill; numel < 16 the scalar double path with its cache.
  */
 import { MT19937 } from "./mt19937.js";
-import { fma32, logF32, sincosF32, sincosOut } from "./float32-math.js";
+import { logF32, sincosF32, sincosOut } from "./float32-math.js";
+import { nativeBoxMuller16 } from "./native-box-muller.js";
 
 const f32 = Math.fround;
 const TWO_PI_F32 = f32(2 * Math.PI);
@@ -15,8 +16,11 @@ export class TorchGenerator {
   private cachedNormal: number | null = null;
   private draws = new Uint32Array(0);
 
-  /** Same as torch.Generator("cpu").manual_seed(seed) (and torch.manual_seed for the default one). */
-  constructor(seed: number) {
+  /**
+   * Same as torch.Generator("cpu").manual_seed(seed) (and torch.manual_seed for the default one).
+   * `useNative` false forces the JavaScript transform (tests compare the two).
+   */
+  constructor(seed: number, private readonly useNative = true) {
     this.mt = new MT19937(seed);
   }
 
@@ -38,7 +42,8 @@ export class TorchGenerator {
     this.mt.fill(d, 0, n);
     for (let i = 0; i < n; i++) out[i] = (d[i] & 0xffffff) * TWO_POW_M24;
     const full = n - (n % 16);
-    for (let b = 0; b < full; b += 16) boxMullerBlock(out, b);
+    if (nativeBoxMuller16 && this.useNative) nativeBoxMuller16(out.subarray(0, full));
+    else for (let b = 0; b < full; b += 16) boxMullerBlock(out, b);
     if (n % 16 !== 0) {
       const tail = new Float32Array(16);
       for (let i = 0; i < 16; i++) tail[i] = (this.mt.next() & 0xffffff) * TWO_POW_M24;
@@ -80,6 +85,6 @@ function boxMullerBlock(d: Float32Array, b: number): void {
 }
 
 /** torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed)), flattened row-major. */
-export function torchRandn(seed: number, numel: number): Float32Array {
-  return new TorchGenerator(seed).randn(numel);
+export function torchRandn(seed: number, numel: number, useNative = true): Float32Array {
+  return new TorchGenerator(seed, useNative).randn(numel);
 }
