@@ -243,10 +243,6 @@ export class GrpcExecutor implements Executor {
     const moved = [...link.inFlight.values()];
     link.inFlight.clear();
     if (moved.length > 0) link.lost++;
-    if (link.state === "draining") {
-      this.opts.log(`worker ${link.address} lost while draining (${why})`);
-      link.state = "draining";
-    }
     for (const p of moved.reverse()) {
       clearTimeout(p.timer);
       p.link = undefined;
