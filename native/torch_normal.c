@@ -1,13 +1,18 @@
 /*
- * torch's 16-wide Box-Muller transform (normal_fill_16_AVX2 with avx_mathfun's Cephes log and
- * sincos), float32 to the bit, as a Node addon: the same operations as src/noise/float32-math.ts,
- * with the fused multiply-adds done by fmaf (correctly rounded, in hardware where the CPU has FMA)
- * instead of emulated in doubles. Built with -ffp-contract=off so no other operation is fused.
+ * torch's CPU randn fill for float32 as a Node addon, to the bit:
+ * - uniform24: mt19937 draws turned into (x & 0xffffff) * 2^-24, on the generator state that
+ *   src/noise/mt19937.ts owns (shared typed arrays, so a stream continues across calls);
+ * - boxMuller16: torch's 16-wide Box-Muller transform (normal_fill_16_AVX2 with avx_mathfun's
+ *   Cephes log and sincos). On CPUs with AVX2 and FMA it runs 8 lanes at once with the same
+ *   intrinsics torch uses; elsewhere a scalar copy with fmaf (correctly rounded, so the same bits).
+ * Built with -ffp-contract=off so no operation is fused except where the reference fuses it.
  */
 #include <math.h>
 #include <node_api.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
+#include <immintrin.h>
 
 static inline float from_bits(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
 static inline uint32_t to_bits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
@@ -69,13 +74,9 @@ static inline __attribute__((always_inline)) void sincos_f32(float angle, float 
   *cos_out = neg_cos ? -c : c;
 }
 
-/* Built twice: for CPUs with FMA and AVX2 (fmaf becomes one instruction) and a default one,
-   picked at load time; both give the same bits since fmaf is correctly rounded either way. */
-__attribute__((target_clones("arch=haswell", "default")))
-static void blocks(float *d, size_t count) {
+static void blocks_scalar(float *d, size_t count) {
   const float two_pi = F(6.283185307179586);
   for (size_t b = 0; b < count; b++, d += 16) {
-#pragma GCC ivdep
     for (int j = 0; j < 8; j++) {
       float radius = sqrtf(-2.0f * log_f32(1.0f - d[j]));
       float s, c;
@@ -86,26 +87,177 @@ static void blocks(float *d, size_t count) {
   }
 }
 
+/* The 8-lane forms of log_f32 and sincos_f32 above, operation for operation. */
+#define AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
+#define PS(x) _mm256_set1_ps(F(x))
+#define PI32(x) _mm256_set1_epi32(x)
+
+AVX2 __m256 log8(__m256 v) {
+  v = _mm256_max_ps(v, PS(1.17549435e-38));
+  __m256i bits = _mm256_castps_si256(v);
+  __m256i exponent = _mm256_sub_epi32(_mm256_and_si256(_mm256_srli_epi32(bits, 23), PI32(0xff)), PI32(126));
+  __m256 e = _mm256_cvtepi32_ps(exponent);
+  __m256 x = _mm256_castsi256_ps(_mm256_or_si256(_mm256_and_si256(bits, PI32(~0x7f800000)), PI32(0x3f000000)));
+  __m256 small = _mm256_cmp_ps(x, PS(0.707106781186547524), _CMP_LT_OQ);
+  __m256 tmp = _mm256_and_ps(small, x);
+  e = _mm256_sub_ps(e, _mm256_and_ps(small, PS(1.0)));
+  x = _mm256_add_ps(_mm256_sub_ps(x, PS(1.0)), tmp);
+  __m256 z = _mm256_mul_ps(x, x);
+  __m256 y = PS(7.0376836292e-2);
+  y = _mm256_fmadd_ps(y, x, PS(-1.1514610310e-1));
+  y = _mm256_fmadd_ps(y, x, PS(1.1676998740e-1));
+  y = _mm256_fmadd_ps(y, x, PS(-1.2420140846e-1));
+  y = _mm256_fmadd_ps(y, x, PS(1.4249322787e-1));
+  y = _mm256_fmadd_ps(y, x, PS(-1.6668057665e-1));
+  y = _mm256_fmadd_ps(y, x, PS(2.0000714765e-1));
+  y = _mm256_fmadd_ps(y, x, PS(-2.4999993993e-1));
+  y = _mm256_fmadd_ps(y, x, PS(3.3333331174e-1));
+  y = _mm256_mul_ps(y, x);
+  y = _mm256_fmadd_ps(y, z, _mm256_mul_ps(e, PS(-2.12194440e-4)));
+  y = _mm256_fnmadd_ps(z, PS(0.5), y);
+  x = _mm256_add_ps(x, y);
+  return _mm256_fmadd_ps(e, PS(0.693359375), x);
+}
+
+AVX2 void sincos8(__m256 angle, __m256 *sin_out, __m256 *cos_out) {
+  const __m256 sign_bit = _mm256_castsi256_ps(PI32((int)0x80000000u));
+  __m256 negative = _mm256_and_ps(angle, sign_bit);
+  __m256 x = _mm256_andnot_ps(sign_bit, angle);
+  __m256i j = _mm256_cvttps_epi32(_mm256_mul_ps(x, PS(1.27323954473516)));
+  j = _mm256_and_si256(_mm256_add_epi32(j, PI32(1)), PI32(~1));
+  __m256 y = _mm256_cvtepi32_ps(j);
+  __m256 swap_sin = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_and_si256(j, PI32(4)), 29));
+  __m256 use_poly = _mm256_castsi256_ps(_mm256_cmpeq_epi32(_mm256_and_si256(j, PI32(2)), _mm256_setzero_si256()));
+  x = _mm256_fmadd_ps(y, PS(-0.78515625), x);
+  x = _mm256_fmadd_ps(y, PS(-2.4187564849853515625e-4), x);
+  x = _mm256_fmadd_ps(y, PS(-3.77489497744594108e-8), x);
+  __m256 neg_cos = _mm256_castsi256_ps(_mm256_slli_epi32(_mm256_andnot_si256(_mm256_sub_epi32(j, PI32(2)), PI32(4)), 29));
+  __m256 neg_sin = _mm256_xor_ps(negative, swap_sin);
+  __m256 z = _mm256_mul_ps(x, x);
+  __m256 yc = PS(2.443315711809948e-5);
+  yc = _mm256_fmadd_ps(yc, z, PS(-1.388731625493765e-3));
+  yc = _mm256_fmadd_ps(yc, z, PS(4.166664568298827e-2));
+  __m256 minus_half_z = _mm256_xor_ps(_mm256_mul_ps(z, PS(0.5)), sign_bit);
+  yc = _mm256_add_ps(_mm256_fmadd_ps(_mm256_mul_ps(yc, z), z, minus_half_z), PS(1.0));
+  __m256 ys = PS(-1.9515295891e-4);
+  ys = _mm256_fmadd_ps(ys, z, PS(8.3321608736e-3));
+  ys = _mm256_fmadd_ps(ys, z, PS(-1.6666654611e-1));
+  ys = _mm256_fmadd_ps(_mm256_mul_ps(ys, z), x, x);
+  __m256 s = _mm256_blendv_ps(yc, ys, use_poly);
+  __m256 c = _mm256_blendv_ps(ys, yc, use_poly);
+  *sin_out = _mm256_xor_ps(s, neg_sin);
+  *cos_out = _mm256_xor_ps(c, neg_cos);
+}
+
+__attribute__((target("avx2,fma"))) static void blocks_avx2(float *d, size_t count) {
+  for (size_t b = 0; b < count; b++, d += 16) {
+    __m256 u1 = _mm256_loadu_ps(d);
+    __m256 u2 = _mm256_loadu_ps(d + 8);
+    __m256 radius = _mm256_sqrt_ps(_mm256_mul_ps(PS(-2.0), log8(_mm256_sub_ps(PS(1.0), u1))));
+    __m256 s, c;
+    sincos8(_mm256_mul_ps(PS(6.283185307179586), u2), &s, &c);
+    _mm256_storeu_ps(d, _mm256_mul_ps(radius, c));
+    _mm256_storeu_ps(d + 8, _mm256_mul_ps(radius, s));
+  }
+}
+
+static int has_avx2_fma(void) {
+  __builtin_cpu_init();
+  return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+}
+
+/* mt19937 (as in src/noise/mt19937.ts): regenerates the 624 words of `state` and their tempered
+   outputs in `out`. */
+#define MT_N 624
+#define MT_M 397
+static void twist(uint32_t *mt, uint32_t *out) {
+  int k = 0;
+  for (; k < MT_N - MT_M; k++) {
+    uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu);
+    mt[k] = mt[k + MT_M] ^ (y >> 1) ^ ((y & 1) ? 0x9908b0dfu : 0);
+  }
+  for (; k < MT_N - 1; k++) {
+    uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu);
+    mt[k] = mt[k + MT_M - MT_N] ^ (y >> 1) ^ ((y & 1) ? 0x9908b0dfu : 0);
+  }
+  uint32_t y = (mt[MT_N - 1] & 0x80000000u) | (mt[0] & 0x7fffffffu);
+  mt[MT_N - 1] = mt[MT_M - 1] ^ (y >> 1) ^ ((y & 1) ? 0x9908b0dfu : 0);
+  for (int i = 0; i < MT_N; i++) {
+    uint32_t v = mt[i];
+    v ^= v >> 11;
+    v ^= (v << 7) & 0x9d2c5680u;
+    v ^= (v << 15) & 0xefc60000u;
+    v ^= v >> 18;
+    out[i] = v;
+  }
+}
+
+static int typed_array(napi_env env, napi_value value, napi_typedarray_type want, void **data, size_t *length) {
+  napi_typedarray_type type;
+  return napi_get_typedarray_info(env, value, &type, length, data, NULL, NULL) == napi_ok && type == want;
+}
+
+/* uniform24(state: Uint32Array(624), out: Uint32Array(624), pos, dest: Float32Array): fills dest
+   with torch's float uniforms from the generator and returns the new pos. */
+static napi_value uniform24(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t *mt, *out;
+  float *dest;
+  size_t mt_len, out_len, n;
+  uint32_t pos;
+  if (argc < 4 || !typed_array(env, argv[0], napi_uint32_array, (void **)&mt, &mt_len) ||
+      !typed_array(env, argv[1], napi_uint32_array, (void **)&out, &out_len) ||
+      napi_get_value_uint32(env, argv[2], &pos) != napi_ok ||
+      !typed_array(env, argv[3], napi_float32_array, (void **)&dest, &n) ||
+      mt_len != MT_N || out_len != MT_N || pos > MT_N) {
+    napi_throw_type_error(env, NULL, "uniform24 expects (Uint32Array(624), Uint32Array(624), pos <= 624, Float32Array)");
+    return NULL;
+  }
+  for (size_t i = 0; i < n; i++) {
+    if (pos >= MT_N) {
+      twist(mt, out);
+      pos = 0;
+    }
+    dest[i] = (float)(out[pos++] & 0xffffffu) * 0x1p-24f;
+  }
+  napi_value result;
+  napi_create_uint32(env, pos, &result);
+  return result;
+}
+
+static int use_avx2 = 0;
+
 /* boxMuller16(values: Float32Array): transforms every whole 16-value block in place. */
 static napi_value box_muller16(napi_env env, napi_callback_info info) {
   size_t argc = 1;
   napi_value argv[1];
   napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  napi_typedarray_type type;
   size_t length;
   void *data;
-  if (argc < 1 || napi_get_typedarray_info(env, argv[0], &type, &length, &data, NULL, NULL) != napi_ok || type != napi_float32_array) {
+  if (argc < 1 || !typed_array(env, argv[0], napi_float32_array, &data, &length)) {
     napi_throw_type_error(env, NULL, "boxMuller16 expects a Float32Array");
     return NULL;
   }
-  blocks((float *)data, length / 16);
+  if (use_avx2) blocks_avx2((float *)data, length / 16);
+  else blocks_scalar((float *)data, length / 16);
   return NULL;
 }
 
-static napi_value init(napi_env env, napi_value exports) {
+static void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
-  napi_create_function(env, "boxMuller16", NAPI_AUTO_LENGTH, box_muller16, NULL, &fn);
-  napi_set_named_property(env, exports, "boxMuller16", fn);
+  napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
+  napi_set_named_property(env, exports, name, fn);
+}
+
+static napi_value init(napi_env env, napi_value exports) {
+  if (getenv("SWEEP_NATIVE_SCALAR") == NULL) use_avx2 = has_avx2_fma();
+  export_function(env, exports, "boxMuller16", box_muller16);
+  export_function(env, exports, "uniform24", uniform24);
+  napi_value lanes;
+  napi_create_uint32(env, use_avx2 ? 8 : 1, &lanes);
+  napi_set_named_property(env, exports, "lanes", lanes);
   return exports;
 }
 

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { nativeBoxMuller16 } from "../src/noise/native-box-muller.js";
+import { execFileSync } from "node:child_process";
+import { noiseAddon } from "../src/noise/noise-addon.js";
 import { TorchGenerator, torchRandn } from "../src/noise/torch-generator.js";
 import { digest16, loadReference } from "./reference.js";
 
@@ -21,8 +22,25 @@ describe("torch-compatible randn (torch_randn.json)", () => {
     expect(float32Cases.length).toBeGreaterThanOrEqual(50);
   });
 
-  it("has the native transform built (npm ci builds it; CI must exercise it)", () => {
-    expect(nativeBoxMuller16).not.toBeNull();
+  it("has the native addon built (npm ci builds it; CI must exercise it)", () => {
+    expect(noiseAddon).not.toBeNull();
+    expect([1, 8]).toContain(noiseAddon!.lanes);
+  });
+
+  it("gives the same bits with the addon's scalar transform (CPUs without AVX2/FMA)", () => {
+    const cases = float32Cases.filter((c) => c.shape && c.shape.reduce((a, b) => a * b, 1) >= 16);
+    const script = `import { createHash } from "node:crypto";
+      import { torchRandn } from "./dist/noise/torch-generator.js";
+      import { noiseAddon } from "./dist/noise/noise-addon.js";
+      const digest = (v) => createHash("sha256").update(new Uint8Array(v.buffer)).digest("hex").slice(0, 16);
+      const cases = JSON.parse(process.argv[1]);
+      console.log(JSON.stringify({ lanes: noiseAddon.lanes, digests: cases.map(([seed, n]) => digest(torchRandn(seed, n))) }));`;
+    const input = cases.map((c) => [c.seed, c.shape!.reduce((a, b) => a * b, 1)]);
+    const out = execFileSync(process.execPath, ["--input-type=module", "-e", script, JSON.stringify(input)], {
+      env: { ...process.env, SWEEP_NATIVE_SCALAR: "1" },
+      encoding: "utf8",
+    });
+    expect(JSON.parse(out)).toEqual({ lanes: 1, digests: cases.map((c) => c.sha256_16) });
   });
 
   for (const native of [true, false]) {

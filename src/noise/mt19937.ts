@@ -1,8 +1,12 @@
 /**
  * mt19937 seeded as torch's CPU generator seeds it (only the low 32 bits of the seed count).
- * Outputs are produced 624 at a time into a tempered buffer, so bulk draws are cheap.
+ * Outputs are produced 624 at a time into a tempered buffer, so bulk draws are cheap; the native
+ * addon works on the same two buffers.
  */
+import { noiseAddon, type NoiseAddon } from "./noise-addon.js";
+
 const N = 624;
+const TWO_POW_M24 = 2 ** -24;
 const M = 397;
 const MATRIX_A = 0x9908b0df;
 const UPPER = 0x80000000;
@@ -28,16 +32,16 @@ export class MT19937 {
     return this.out[this.pos++];
   }
 
-  /** Fills `dest[from..to)` with consecutive 32-bit outputs. */
-  fill(dest: Uint32Array, from = 0, to = dest.length): void {
-    let i = from;
-    while (i < to) {
-      if (this.pos >= N) this.twist();
-      const take = Math.min(to - i, N - this.pos);
-      dest.set(this.out.subarray(this.pos, this.pos + take), i);
-      this.pos += take;
-      i += take;
+  /**
+   * Fills dest with torch's float32 uniforms, (next() & 0xffffff) * 2^-24, one draw each; through
+   * the native addon when given one (it works on this generator's own state, so streams continue).
+   */
+  fillUniform24(dest: Float32Array, addon: NoiseAddon | null = noiseAddon): void {
+    if (addon) {
+      this.pos = addon.uniform24(this.state, this.out, this.pos, dest);
+      return;
     }
+    for (let i = 0; i < dest.length; i++) dest[i] = (this.next() & 0xffffff) * TWO_POW_M24;
   }
 
   private twist(): void {

@@ -4,21 +4,19 @@
  */
 import { MT19937 } from "./mt19937.js";
 import { logF32, sincosF32, sincosOut } from "./float32-math.js";
-import { nativeBoxMuller16 } from "./native-box-muller.js";
+import { noiseAddon } from "./noise-addon.js";
 
 const f32 = Math.fround;
 const TWO_PI_F32 = f32(2 * Math.PI);
-const TWO_POW_M24 = 2 ** -24;
 const TWO_POW_M53 = 2 ** -53;
 
 export class TorchGenerator {
   private readonly mt: MT19937;
   private cachedNormal: number | null = null;
-  private draws = new Uint32Array(0);
 
   /**
    * Same as torch.Generator("cpu").manual_seed(seed) (and torch.manual_seed for the default one).
-   * `useNative` false forces the JavaScript transform (tests compare the two).
+   * `useNative` false forces the JavaScript implementation (tests compare the two).
    */
   constructor(seed: number, private readonly useNative = true) {
     this.mt = new MT19937(seed);
@@ -37,16 +35,14 @@ export class TorchGenerator {
       for (let i = 0; i < n; i++) out[i] = this.scalarNormal();
       return;
     }
-    if (this.draws.length < n) this.draws = new Uint32Array(n);
-    const d = this.draws;
-    this.mt.fill(d, 0, n);
-    for (let i = 0; i < n; i++) out[i] = (d[i] & 0xffffff) * TWO_POW_M24;
+    const addon = this.useNative ? noiseAddon : null;
+    this.mt.fillUniform24(out, addon);
     const full = n - (n % 16);
-    if (nativeBoxMuller16 && this.useNative) nativeBoxMuller16(out.subarray(0, full));
+    if (addon) addon.boxMuller16(out.subarray(0, full));
     else for (let b = 0; b < full; b += 16) boxMullerBlock(out, b);
     if (n % 16 !== 0) {
       const tail = new Float32Array(16);
-      for (let i = 0; i < 16; i++) tail[i] = (this.mt.next() & 0xffffff) * TWO_POW_M24;
+      this.mt.fillUniform24(tail, null);
       boxMullerBlock(tail, 0);
       out.set(tail, n - 16);
     }
