@@ -9,9 +9,11 @@ export interface CliResult { code: number | null; signal: NodeJS.Signals | null;
 export const sweepBin = path.join(repoRoot, "bin", "sweep.js");
 
 /** Runs the real CLI (built dist/) as a child process. */
-export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<CliResult> {
+export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [sweepBin, ...args], { cwd: opts.cwd ?? repoRoot, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(process.execPath, [sweepBin, ...args], {
+      cwd: opts.cwd ?? repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env },
+    });
     let stdout = "";
     let stderr = "";
     child.stdout.on("data", (d) => (stdout += d));

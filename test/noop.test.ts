@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { runCli, tempDir } from "./cli.js";
@@ -28,5 +28,19 @@ evaluator: { kind: noop }
     for (const row of rows.filter((x) => x.strategy === "random")) {
       expect(Number(row.score)).toBe(unit(Number(row.noise_seed), Number(row.prompt_index) + 1));
     }
+  });
+
+  it("travels in large batches (cheap evaluations), while costly ones keep a shallow window", async () => {
+    const requestsPerCandidate = async (evaluator: string) => {
+      const dir = tempDir();
+      writeFileSync(path.join(dir, "sweep.yaml"), `prompts: ["a"]\nseeds: [1, 2]\nbudgets: [300]\nstrategies: [{ name: random }]\nevaluator: ${evaluator}\n`);
+      const r = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2"], { cwd: dir, env: { SWEEP_MEASURE_WIRE: "1" } });
+      expect(r.code, r.stderr).toBe(0);
+      const wire = JSON.parse(readFileSync(path.join(dir, "run", "manifest.json"), "utf8")).executor.wire;
+      expect(wire.candidates).toBe(600);
+      return wire.requests / wire.candidates;
+    };
+    expect(await requestsPerCandidate("{ kind: noop }")).toBeLessThan(0.1);
+    expect(await requestsPerCandidate("{ kind: synthetic, latency_ms: 5, shape: [1, 4, 8, 8] }")).toBeGreaterThan(0.4);
   });
 });

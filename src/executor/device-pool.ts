@@ -2,14 +2,37 @@
  * One device's evaluations on a pool of threads (piscina), one task per thread at a time, so the
  * thread serving gRPC stays responsive (onnxruntime-node's run() blocks its thread). A thread that
  * crashes fails its task and piscina starts a new one.
+ *
+ * Cheap evaluations go to a thread in batches: a thread round trip (a message and a wake-up, tens
+ * of microseconds) would otherwise cost more than the evaluation. A batch holds about BATCH_MS of
+ * work by the latencies seen so far, so evaluations of a real model (and the first ones, whose
+ * latency is not known yet) still go one per task.
  */
 import { Piscina } from "piscina";
 import { EvaluationError, type EvaluateOptions, type EvaluationResult, type EvaluationTask, type Executor } from "./executor.js";
+import type { ThreadOutcome } from "./evaluation-worker.js";
+
+const BATCH_MS = 2;
+const MAX_BATCH = 64;
+
+interface Queued {
+  task: EvaluationTask;
+  opts: EvaluateOptions;
+  resolve: (r: EvaluationResult) => void;
+  reject: (e: unknown) => void;
+  /** Part of a batch that crashed or timed out: runs on its own, so only the culprit fails. */
+  alone?: boolean;
+}
 
 export class DevicePool implements Executor {
   private readonly pool: Piscina;
+  private readonly queue: Queued[] = [];
+  private threadsBusy = 0;
   private running = 0;
-  private readonly waiting: (() => void)[] = [];
+  /** Tasks given to threads so far (a batch is one). */
+  tasks = 0;
+  /** Moving average of one evaluation's time on a thread; NaN until the first result. */
+  private latencyMs = NaN;
 
   constructor(readonly capacity: number, private readonly name: string) {
     this.pool = new Piscina({
@@ -21,50 +44,83 @@ export class DevicePool implements Executor {
     });
   }
 
+  /** Evaluations given to this device and not finished. */
   get busy(): number {
-    return this.running + this.waiting.length;
+    return this.running + this.queue.length;
   }
 
-  async evaluate(task: EvaluationTask, opts: EvaluateOptions): Promise<EvaluationResult> {
-    await this.acquire();
+  evaluate(task: EvaluationTask, opts: EvaluateOptions): Promise<EvaluationResult> {
+    return new Promise((resolve, reject) => {
+      if (opts.signal.aborted) return reject(opts.signal.reason);
+      this.queue.push({ task, opts, resolve, reject });
+      this.next();
+    });
+  }
+
+  private next(): void {
+    while (this.threadsBusy < this.capacity && this.queue.length > 0) {
+      const free = this.capacity - this.threadsBusy;
+      void this.runBatch(this.take(Math.min(this.batchLimit(), Math.ceil(this.queue.length / free))));
+    }
+  }
+
+  /** The head of the queue and what follows it from the same stream, up to `limit`. */
+  private take(limit: number): Queued[] {
+    const head = this.queue[0];
+    let n = 1;
+    if (!head.alone) {
+      while (n < limit && n < this.queue.length && !this.queue[n].alone && this.queue[n].opts.signal === head.opts.signal) n++;
+    }
+    return this.queue.splice(0, n);
+  }
+
+  private batchLimit(): number {
+    if (Number.isNaN(this.latencyMs)) return 1;
+    return Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_MS / this.latencyMs)));
+  }
+
+  private async runBatch(batch: Queued[]): Promise<void> {
+    this.threadsBusy++;
+    this.tasks++;
+    this.running += batch.length;
+    const signal = batch[0].opts.signal;
     // One controller per task, fired by the deadline or the caller's signal; cheaper than
     // AbortSignal.timeout + AbortSignal.any, which keep their listeners on a long-lived signal.
     const cancel = new AbortController();
     const onAbort = () => cancel.abort();
     let timedOut = false;
     // The deadline starts when a thread is free, so it measures running time, not queueing.
+    const timeoutMs = Math.min(...batch.map((q) => q.opts.timeoutMs));
     const timer = setTimeout(() => {
       timedOut = true;
       cancel.abort();
-    }, opts.timeoutMs);
-    opts.signal.addEventListener("abort", onAbort, { once: true });
+    }, timeoutMs);
+    signal.addEventListener("abort", onAbort, { once: true });
     try {
-      opts.signal.throwIfAborted();
-      const result = (await this.pool.run(task, { signal: cancel.signal })) as EvaluationResult;
-      return { ...result, worker: this.name };
+      signal.throwIfAborted();
+      const outcomes = (await this.pool.run(batch.map((q) => q.task), { signal: cancel.signal })) as ThreadOutcome[];
+      batch.forEach((q, i) => {
+        const o = outcomes[i];
+        if (!o.ok) return q.reject(new EvaluationError(o.error, this.name));
+        this.latencyMs = Number.isNaN(this.latencyMs) ? o.latencyMs : 0.8 * this.latencyMs + 0.2 * o.latencyMs;
+        q.resolve({ score: o.score, latencyMs: o.latencyMs, worker: this.name });
+      });
     } catch (e) {
-      opts.signal.throwIfAborted();
-      if (timedOut) throw new EvaluationError(`timed out after ${opts.timeoutMs / 1000} s`, this.name);
-      throw new EvaluationError(e instanceof Error ? e.message : String(e), this.name);
+      if (signal.aborted) {
+        for (const q of batch) q.reject(signal.reason);
+      } else if (batch.length > 1) {
+        this.queue.unshift(...batch.map((q) => ({ ...q, alone: true })));
+      } else {
+        const why = timedOut ? `timed out after ${timeoutMs / 1000} s` : e instanceof Error ? e.message : String(e);
+        batch[0].reject(new EvaluationError(why, this.name));
+      }
     } finally {
       clearTimeout(timer);
-      opts.signal.removeEventListener("abort", onAbort);
-      this.release();
+      signal.removeEventListener("abort", onAbort);
+      this.threadsBusy--;
+      this.running -= batch.length;
+      this.next();
     }
-  }
-
-  private acquire(): Promise<void> {
-    if (this.running < this.capacity) {
-      this.running++;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => this.waiting.push(resolve));
-  }
-
-  private release(): void {
-    const next = this.waiting.shift();
-    if (next) next();
-    else this.running--;
   }
 
   async close(): Promise<void> {

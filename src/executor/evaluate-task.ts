@@ -1,5 +1,4 @@
 /** One evaluation on the thread that runs it: recipe -> noise -> evaluator -> finite score. */
-import { threadId } from "node:worker_threads";
 import { createEvaluator, type Evaluator } from "../evaluators/evaluator.js";
 import { recipeScore } from "../evaluators/noop.js";
 import { NoiseFactory } from "../recipes/materialise.js";
@@ -8,9 +7,9 @@ import type { EvaluationResult, EvaluationTask } from "./executor.js";
 const noise = new NoiseFactory();
 const evaluators = new Map<string, Promise<Evaluator>>();
 
-export async function evaluateTask(task: EvaluationTask, workerName = `local#${threadId}`): Promise<EvaluationResult> {
+export async function evaluateTask(task: EvaluationTask): Promise<Pick<EvaluationResult, "score" | "latencyMs">> {
   const started = performance.now();
-  if (task.evaluator.kind === "noop") return { score: recipeScore(task.recipe, task.promptIndex), latencyMs: performance.now() - started, worker: workerName };
+  if (task.evaluator.kind === "noop") return { score: recipeScore(task.recipe, task.promptIndex), latencyMs: performance.now() - started };
   const key = JSON.stringify(task.evaluator);
   let evaluator = evaluators.get(key);
   if (!evaluator) {
@@ -24,5 +23,5 @@ export async function evaluateTask(task: EvaluationTask, workerName = `local#${t
   if (typeof score !== "number" || !Number.isFinite(score)) {
     throw new Error(`the evaluator returned ${typeof score === "number" ? String(score) : typeof score}; expected a finite number`);
   }
-  return { score, latencyMs: performance.now() - started, worker: workerName };
+  return { score, latencyMs: performance.now() - started };
 }

@@ -12,6 +12,15 @@ import { EvaluationError, type EvaluateOptions, type EvaluationResult, type Eval
 /** Extra time the coordinator waits past the worker-side deadline before giving up on a result. */
 const DEADLINE_GRACE_MS = 5000;
 const DESCRIBE_DEADLINE_MS = 5000;
+/**
+ * Evaluation time kept queued on a worker per slot, beyond the one running: the next candidates
+ * wait on the worker, not a network round trip away. Cheap evaluations thus travel (and run on the
+ * worker's threads) in large batches; costly ones keep the minimum depth of 2, so the end of a run
+ * and a lost worker leave little work stranded.
+ */
+const QUEUED_WORK_MS = 10;
+const MIN_DEPTH = 2;
+const MAX_DEPTH = 64;
 
 /** No worker answered in time: the run cannot start. */
 export class NoWorkersError extends Error {}
@@ -31,6 +40,8 @@ interface Pending {
 export interface WireStats {
   request_bytes: number;
   response_bytes: number;
+  /** Evaluate requests sent (a batch of candidates each) and the candidates in them. */
+  requests: number;
   candidates: number;
 }
 
@@ -68,6 +79,8 @@ class WorkerLink {
   lost = 0;
   backoffMs = 250;
   retryTimer?: NodeJS.Timeout;
+  /** Moving average of the worker-side latency of its results; NaN until the first. */
+  latencyMs = NaN;
   readonly client: grpc.Client;
 
   constructor(readonly address: string, credentials: grpc.ChannelCredentials) {
@@ -78,9 +91,19 @@ class WorkerLink {
     return this.info?.capacity ?? 0;
   }
 
-  /** Twice the slots in flight: the next candidates wait on the worker, not a network round trip away. */
+  /** Candidates it should have in flight: QUEUED_WORK_MS of work per slot, at least MIN_DEPTH. */
+  get window(): number {
+    const depth = Number.isNaN(this.latencyMs) ? MIN_DEPTH : Math.ceil(QUEUED_WORK_MS / Math.max(this.latencyMs, 1e-3));
+    return this.capacity * Math.min(MAX_DEPTH, Math.max(MIN_DEPTH, depth));
+  }
+
   get free(): number {
-    return this.state === "up" && !this.blocked ? 2 * this.capacity - this.inFlight.size : 0;
+    return this.state === "up" && !this.blocked ? this.window - this.inFlight.size : 0;
+  }
+
+  /** Refill in batches of a quarter window (one at a time for shallow windows). */
+  get refillAt(): number {
+    return Math.max(1, Math.floor(this.window / 4));
   }
 }
 
@@ -95,7 +118,7 @@ export class GrpcExecutor implements Executor {
   /** Signals already watched: one abort listener per run, not one per candidate. */
   private readonly watched = new WeakSet<AbortSignal>();
   private readonly pending = new Set<Pending>();
-  readonly wire: WireStats = { request_bytes: 0, response_bytes: 0, candidates: 0 };
+  readonly wire: WireStats = { request_bytes: 0, response_bytes: 0, requests: 0, candidates: 0 };
   private readonly evaluateMethod = (WorkerService.service as unknown as Record<string, {
     requestSerialize(m: WireRequest): Buffer;
     responseSerialize(m: WireResponse): Buffer;
@@ -110,6 +133,13 @@ export class GrpcExecutor implements Executor {
   get capacity(): number {
     let n = 0;
     for (const l of this.links.values()) if (l.state === "up") n += l.capacity;
+    return n;
+  }
+
+  /** Candidates the workers that are up want in flight in all (capacity, more for cheap evaluations). */
+  get wanted(): number {
+    let n = 0;
+    for (const l of this.links.values()) if (l.state === "up") n += l.window;
     return n;
   }
 
@@ -302,6 +332,7 @@ export class GrpcExecutor implements Executor {
     if (!p) return;
     link.inFlight.delete(r.candidate_id);
     link.completed++;
+    if (r.ok) link.latencyMs = Number.isNaN(link.latencyMs) ? r.latency_ms : 0.8 * link.latencyMs + 0.2 * r.latency_ms;
     p.link = undefined;
     const where = `${link.address}/${r.device}`;
     this.settle(p, () => (r.ok
@@ -327,10 +358,14 @@ export class GrpcExecutor implements Executor {
     return w;
   }
 
-  /** Fills free worker slots from the queue, a batch per prompt, largest free capacity first. */
+  /**
+   * Fills free worker windows from the queue, a batch per prompt, largest free capacity first. A
+   * worker whose free room is below its refill mark still has work in flight; its next result
+   * brings it back here.
+   */
   private pump(): void {
     if (this.queue.length === 0) return;
-    const links = [...this.links.values()].filter((l) => l.free > 0).sort((a, b) => b.free - a.free);
+    const links = [...this.links.values()].filter((l) => l.free >= Math.min(l.refillAt, this.queue.length)).sort((a, b) => b.free - a.free);
     for (const link of links) {
       while (link.free > 0 && this.queue.length > 0) this.send(link, this.takeBatch(link.free));
     }
@@ -371,6 +406,7 @@ export class GrpcExecutor implements Executor {
     }
     if (this.opts.measureWire) {
       this.wire.request_bytes += 5 + this.evaluateMethod.requestSerialize(request).length;
+      this.wire.requests++;
       this.wire.candidates += batch.length;
     }
     if (!link.stream!.write(request)) link.blocked = true;

@@ -6,6 +6,7 @@
 import { bootstrapMeanCi, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from "../statistics/bootstrap.js";
 import { mean, median, sampleStd } from "../statistics/descriptive.js";
 import { wilcoxon } from "../statistics/wilcoxon.js";
+import { OK } from "../results/search-records.js";
 import type { LoadedRun } from "./load-run.js";
 
 export interface TableRow { strategy: string; budget: number; n: number; mean: number; std: number; ci_low: number; ci_high: number; median: number }
@@ -110,24 +111,16 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
 
 /** Mean best-so-far against evaluations spent, over the (prompt, seed) searches that got that far. */
 function budgetCurves(run: LoadedRun, strategies: string[], resamples: number, seed: number): CurvePoint[] {
-  const bySearch = new Map<string, { strategy: string; scores: (number | null)[] }>();
-  for (const r of run.evaluations) {
-    const s = bySearch.get(r.search_id) ?? { strategy: r.strategy, scores: [] };
-    s.scores[r.eval_index] = r.status === "ok" ? r.score : null;
-    bySearch.set(r.search_id, s);
-  }
   const points: CurvePoint[] = [];
   for (const strategy of strategies) {
     // best-so-far per search, over its contiguous successful prefix
     const paths: number[][] = [];
-    for (const s of bySearch.values()) {
+    for (const s of run.searches.values()) {
       if (s.strategy !== strategy) continue;
       const path: number[] = [];
       let best = -Infinity;
-      for (let i = 0; i < s.scores.length; i++) {
-        const v = s.scores[i];
-        if (v === null || v === undefined) break;
-        best = Math.max(best, v);
+      for (let i = 0; i < s.status.length && s.status[i] === OK && !Number.isNaN(s.scores[i]); i++) {
+        best = Math.max(best, s.scores[i]);
         path.push(best);
       }
       if (path.length > 0) paths.push(path);

@@ -19,7 +19,7 @@ export interface GeneratedReport {
 }
 
 export async function generateReport(runDir: string, opts: ReportOptions = {}): Promise<GeneratedReport> {
-  const run = loadRun(runDir);
+  const run = await loadRun(runDir);
   const data = analyse(run, opts);
   const out = opts.out ?? runDir;
   mkdirSync(out, { recursive: true });

@@ -3,13 +3,14 @@
  * are derived from it, so runs killed before trials.csv was written report too). Refuses files
  * with missing columns or rows of more than one run.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import type { Sweep } from "../config/load.js";
 import { planSweep, type Plan } from "../plan/plan.js";
-import { EVALUATION_COLUMNS, readEvaluationsText, type EvaluationRow } from "../results/evaluations-csv.js";
+import { EVALUATION_COLUMNS } from "../results/evaluations-csv.js";
 import type { Manifest } from "../results/manifest.js";
+import { readSearchRecords, type SearchRecord } from "../results/search-records.js";
 import { deriveTrials, TRIAL_COLUMNS, type TrialRow } from "../results/trials.js";
 
 export class ReportInputError extends Error {}
@@ -19,53 +20,59 @@ export interface LoadedRun {
   manifest: Manifest;
   sweep: Sweep;
   plan: Plan;
-  evaluations: EvaluationRow[];
+  searches: Map<string, SearchRecord>;
   trials: TrialRow[];
   complete: boolean;
   missing: { evaluations: number; trials: number; failedTrials: number };
 }
 
-function header(text: string): string[] {
-  return (parse(text.split("\n", 1)[0] ?? "") as string[][])[0] ?? [];
+/** The header's cells (the first line; read alone, the file may be large). */
+function header(file: string): string[] {
+  const fd = openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(4096);
+    const line = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString("utf8").split("\n", 1)[0];
+    return (parse(line) as string[][])[0] ?? [];
+  } finally {
+    closeSync(fd);
+  }
 }
 
-function requireColumns(file: string, text: string, columns: readonly string[]): void {
-  const have = new Set(header(text));
+function requireColumns(file: string, columns: readonly string[]): void {
+  const have = new Set(header(file));
   const missing = columns.filter((c) => !have.has(c));
   if (missing.length > 0) throw new ReportInputError(`${file} lacks the columns ${missing.join(", ")} (expected ${columns.join(", ")})`);
 }
 
-export function loadRun(runDir: string): LoadedRun {
+export async function loadRun(runDir: string): Promise<LoadedRun> {
   const manifestFile = path.join(runDir, "manifest.json");
   const evaluationsFile = path.join(runDir, "evaluations.csv");
   if (!existsSync(manifestFile)) throw new ReportInputError(`${runDir} is not a run folder: no manifest.json`);
   if (!existsSync(evaluationsFile)) throw new ReportInputError(`${runDir} has no evaluations.csv`);
   const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as Manifest;
-  let text = readFileSync(evaluationsFile, "utf8");
-  requireColumns(evaluationsFile, text, EVALUATION_COLUMNS);
-  // A run killed mid-write may end in half a line; report what is whole (the file is not changed).
-  if (!text.endsWith("\n")) text = text.slice(0, text.lastIndexOf("\n") + 1);
-  const evaluations = readEvaluationsText(text);
-  const runIds = [...new Set(evaluations.map((r) => r.run_id))];
+  requireColumns(evaluationsFile, EVALUATION_COLUMNS);
+  // A run killed mid-write may end in half a line; only whole lines are read (the file is not changed).
+  const records = await readSearchRecords(evaluationsFile);
+  const runIds = [...records.runIds];
   if (runIds.length > 1 || (runIds.length === 1 && runIds[0] !== manifest.run_id)) {
     throw new ReportInputError(`${evaluationsFile} mixes runs (${[...new Set([manifest.run_id, ...runIds])].join(", ")}); report one run at a time`);
   }
   const trialsFile = path.join(runDir, "trials.csv");
-  if (existsSync(trialsFile)) requireColumns(trialsFile, readFileSync(trialsFile, "utf8"), TRIAL_COLUMNS);
+  if (existsSync(trialsFile)) requireColumns(trialsFile, TRIAL_COLUMNS);
   const sweep = manifest.config as Sweep;
   const plan = planSweep(sweep);
-  const trials = deriveTrials(manifest.run_id, plan, evaluations);
+  const trials = deriveTrials(manifest.run_id, plan, records.searches);
   const notOk = trials.filter((t) => t.status !== "ok");
   return {
     runDir,
     manifest,
     sweep,
     plan,
-    evaluations,
+    searches: records.searches,
     trials,
     complete: manifest.status === "completed" && notOk.length === 0,
     missing: {
-      evaluations: Math.max(0, plan.evaluations - evaluations.length),
+      evaluations: Math.max(0, plan.evaluations - records.rows),
       trials: notOk.filter((t) => t.status === "incomplete").length,
       failedTrials: notOk.filter((t) => t.status === "failed").length,
     },

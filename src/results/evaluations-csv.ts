@@ -89,8 +89,12 @@ export function readEvaluations(file: string): EvaluationRow[] {
 }
 
 export function readEvaluationsText(text: string): EvaluationRow[] {
-  const records = parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[];
-  return records.map((r) => ({
+  return (parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[]).map(toEvaluationRow);
+}
+
+/** A parsed CSV record (column -> text) as a typed row. */
+export function toEvaluationRow(r: Record<string, string>): EvaluationRow {
+  return {
     run_id: r.run_id,
     search_id: r.search_id,
     prompt_index: Number(r.prompt_index),
@@ -109,7 +113,7 @@ export function readEvaluationsText(text: string): EvaluationRow[] {
     latency_ms: Number(r.latency_ms),
     finished_at: r.finished_at,
     attempts: Number(r.attempts),
-  }));
+  };
 }
 
 /**

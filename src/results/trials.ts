@@ -1,8 +1,8 @@
-/** trials.csv: one row per (prompt, strategy, seed, budget), read off evaluations.csv. */
+/** trials.csv: one row per (prompt, strategy, seed, budget), read off evaluations.csv (as search records). */
 import { writeFileSync } from "node:fs";
 import { stringify } from "csv-stringify/sync";
 import type { Plan } from "../plan/plan.js";
-import type { EvaluationRow } from "./evaluations-csv.js";
+import { ERROR, NOT_RECORDED, type SearchRecord } from "./search-records.js";
 
 export const TRIAL_COLUMNS = [
   "run_id", "prompt_index", "prompt", "strategy", "seed", "budget", "best_score", "best_eval_index",
@@ -26,24 +26,23 @@ export interface TrialRow {
   error: string;
 }
 
-export function deriveTrials(runId: string, plan: Plan, rows: EvaluationRow[]): TrialRow[] {
-  const bySearch = new Map<string, EvaluationRow[]>();
-  for (const r of rows) {
-    const list = bySearch.get(r.search_id) ?? [];
-    list.push(r);
-    bySearch.set(r.search_id, list);
-  }
+export function deriveTrials(runId: string, plan: Plan, searches: Map<string, SearchRecord>): TrialRow[] {
   const trials: TrialRow[] = [];
   for (const s of plan.searches) {
-    const evals = (bySearch.get(s.searchId) ?? []).sort((a, b) => a.eval_index - b.eval_index);
+    const rec = searches.get(s.searchId);
     for (const budget of s.trialBudgets) {
-      const prefix = evals.filter((r) => r.eval_index < budget);
-      let best: EvaluationRow | undefined;
-      for (const r of prefix) {
-        if (r.status === "ok" && r.score !== null && (!best || r.score > best.score!)) best = r;
+      let evaluations = 0;
+      let best = -1;
+      let failure = -1;
+      for (let i = 0; rec && i < Math.min(budget, rec.status.length); i++) {
+        if (rec.status[i] === NOT_RECORDED) continue;
+        evaluations++;
+        if (rec.status[i] === ERROR) {
+          if (failure < 0) failure = i;
+        } else if (!Number.isNaN(rec.scores[i]) && (best < 0 || rec.scores[i] > rec.scores[best])) {
+          best = i;
+        }
       }
-      const failure = prefix.find((r) => r.status === "error");
-      const complete = prefix.length === budget && !failure;
       trials.push({
         run_id: runId,
         prompt_index: s.promptIndex,
@@ -51,12 +50,12 @@ export function deriveTrials(runId: string, plan: Plan, rows: EvaluationRow[]): 
         strategy: s.strategy.label,
         seed: s.seed,
         budget,
-        best_score: best?.score ?? null,
-        best_eval_index: best?.eval_index ?? null,
-        best_noise_seed: best?.noise_seed ?? null,
-        evaluations: prefix.length,
-        status: failure ? "failed" : complete ? "ok" : "incomplete",
-        error: failure ? `eval ${failure.eval_index}: ${failure.error}` : "",
+        best_score: best >= 0 ? rec!.scores[best] : null,
+        best_eval_index: best >= 0 ? best : null,
+        best_noise_seed: best >= 0 ? rec!.noiseSeeds[best] : null,
+        evaluations,
+        status: failure >= 0 ? "failed" : evaluations === budget ? "ok" : "incomplete",
+        error: failure >= 0 ? `eval ${failure}: ${rec!.errors.get(failure)}` : "",
       });
     }
   }

@@ -13,24 +13,20 @@ export interface Interval {
   high: number;
 }
 
-/** Index matrix: `resamples` rows of n indices drawn with replacement. */
-export function resampleIndices(n: number, resamples: number, seed: number): Uint32Array {
-  const rng = new MT19937(seed);
-  const out = new Uint32Array(n * resamples);
-  for (let i = 0; i < out.length; i++) out[i] = Math.floor((rng.next() / 4294967296) * n);
-  return out;
-}
-
-/** 95% (by default) percentile interval of the mean of `xs`. */
+/**
+ * 95% (by default) percentile interval of the mean of `xs`. Resample b draws its n indices as
+ * floor(u * n) from consecutive mt19937 outputs u / 2^32, drawn as they are used (an index matrix
+ * of n x resamples would take 32 MB for 800 pairs).
+ */
 export function bootstrapMeanCi(xs: readonly number[], opts: { resamples?: number; seed?: number; level?: number } = {}): Interval {
   const n = xs.length;
   if (n === 0) return { low: NaN, high: NaN };
   const resamples = opts.resamples ?? DEFAULT_RESAMPLES;
-  const idx = resampleIndices(n, resamples, opts.seed ?? DEFAULT_BOOTSTRAP_SEED);
+  const rng = new MT19937(opts.seed ?? DEFAULT_BOOTSTRAP_SEED);
   const means = new Float64Array(resamples);
   for (let b = 0; b < resamples; b++) {
     let s = 0;
-    for (let i = 0; i < n; i++) s += xs[idx[b * n + i]];
+    for (let i = 0; i < n; i++) s += xs[Math.floor((rng.next() / 4294967296) * n)];
     means[b] = s / n;
   }
   return intervalOf(means, opts.level ?? 0.95);

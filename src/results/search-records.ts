@@ -1,0 +1,95 @@
+/**
+ * What trials and reports need of evaluations.csv, per search, in typed arrays indexed by
+ * eval_index (17 bytes an evaluation instead of a parsed row of 18 strings). The file is streamed,
+ * so summarising a run of millions of evaluations takes little memory.
+ */
+import { createReadStream, openSync, readSync, closeSync, fstatSync } from "node:fs";
+import { parse } from "csv-parse";
+import { toEvaluationRow, type EvaluationRow } from "./evaluations-csv.js";
+
+export const NOT_RECORDED = 0;
+export const OK = 1;
+export const ERROR = 2;
+
+export interface SearchRecord {
+  searchId: string;
+  strategy: string;
+  promptIndex: number;
+  seed: number;
+  /** By eval_index: NOT_RECORDED, OK or ERROR. */
+  status: Uint8Array;
+  scores: Float64Array;
+  noiseSeeds: Float64Array;
+  /** eval_index -> message, for the (few) evaluations that failed. */
+  errors: Map<number, string>;
+}
+
+export interface EvaluationRecords {
+  /** Distinct run_id values seen. */
+  runIds: Set<string>;
+  rows: number;
+  searches: Map<string, SearchRecord>;
+}
+
+export function emptyRecords(): EvaluationRecords {
+  return { runIds: new Set(), rows: 0, searches: new Map() };
+}
+
+/** Adds one row; a second row for the same (search_id, eval_index) replaces the first. */
+export function addRow(records: EvaluationRecords, r: EvaluationRow): void {
+  records.runIds.add(r.run_id);
+  let s = records.searches.get(r.search_id);
+  if (!s) {
+    const n = Math.max(r.budget, r.eval_index + 1);
+    s = {
+      searchId: r.search_id, strategy: r.strategy, promptIndex: r.prompt_index, seed: r.seed,
+      status: new Uint8Array(n), scores: new Float64Array(n).fill(NaN), noiseSeeds: new Float64Array(n), errors: new Map(),
+    };
+    records.searches.set(r.search_id, s);
+  }
+  if (r.eval_index >= s.status.length) grow(s, r.eval_index + 1);
+  const i = r.eval_index;
+  if (s.status[i] === NOT_RECORDED) records.rows++;
+  s.status[i] = r.status === "ok" ? OK : ERROR;
+  s.scores[i] = r.status === "ok" && r.score !== null ? r.score : NaN;
+  s.noiseSeeds[i] = r.noise_seed;
+  if (r.status === "ok") s.errors.delete(i);
+  else s.errors.set(i, r.error);
+}
+
+function grow(s: SearchRecord, n: number): void {
+  const status = new Uint8Array(n);
+  status.set(s.status);
+  const scores = new Float64Array(n).fill(NaN);
+  scores.set(s.scores);
+  const noiseSeeds = new Float64Array(n);
+  noiseSeeds.set(s.noiseSeeds);
+  Object.assign(s, { status, scores, noiseSeeds });
+}
+
+/** Bytes up to and including the last newline: a run killed mid-write may end in half a line. */
+function wholeLinesLength(file: string): number {
+  const fd = openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    for (let end = fstatSync(fd).size; end > 0; end -= buf.length) {
+      const start = Math.max(0, end - buf.length);
+      const n = readSync(fd, buf, 0, end - start, start);
+      const at = buf.subarray(0, n).lastIndexOf(0x0a);
+      if (at >= 0) return start + at + 1;
+    }
+    return 0;
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/** Streams evaluations.csv (its whole lines) into per-search records. */
+export async function readSearchRecords(file: string): Promise<EvaluationRecords> {
+  const records = emptyRecords();
+  const length = wholeLinesLength(file);
+  if (length === 0) return records;
+  const parser = createReadStream(file, { end: length - 1 }).pipe(parse({ columns: true, skip_empty_lines: true }));
+  for await (const record of parser) addRow(records, toEvaluationRow(record as Record<string, string>));
+  return records;
+}
