@@ -31,7 +31,7 @@ const f = (x, d = 1) => (x === null || x === undefined ? "n/a" : Number(x).toFix
 const ok = (b) => (b ? "met" : "**missed**");
 const rows = [
   ["dispatch rate, noop, 4 workers, 2 cores", `${f(dispatch.rate, 0)} evaluations/s over ${dispatch.evaluations}`, ">= 10,000/s", ok(dispatch.rate >= 10000)],
-  ["coordinator memory growth while dispatching", `${f(dispatch.rss_growth_mb)} MB (${f(dispatch.rss_start_mb)} -> peak ${f(dispatch.rss_peak_mb)} MB; ${f(dispatch.rss_peak_after_dispatch_mb)} MB while deriving trials and the report)`, "< 50 MB", ok(dispatch.rss_growth_mb < 50)],
+  ["coordinator memory growth over that run", `${f(dispatch.rss_growth_mb)} MB (${f(dispatch.rss_start_mb)} MB at the first evaluation; peak ${f(dispatch.rss_peak_dispatch_mb)} MB dispatching, ${f(dispatch.rss_peak_after_dispatch_mb)} MB deriving trials and the report)`, "< 50 MB", ok(dispatch.rss_growth_mb < 50)],
   ["wire bytes per evaluation, random", `${f(wire.random.total)} B (request ${f(wire.random.request)}, result ${f(wire.random.response)})`, "<= 200 B", ok(wire.random.total <= 200)],
   ["wire bytes per evaluation, SES", `${f(wire.ses.total)} B (request ${f(wire.ses.request)}, result ${f(wire.ses.response)})`, "<= 10 KiB", ok(wire.ses.total <= 10240)],
   ["noise (1,128,64,64), one core", `${f(noise.randn_ms, 2)} ms (${f(noise.randn_per_s)}/s); torch.randn ${reference ? `${f(reference.randn_ms, 2)} ms` : "n/a"}`, "within 2x of torch.randn", reference ? ok(noise.randn_ms <= 2 * reference.randn_ms) : "n/a"],
@@ -53,9 +53,9 @@ How each figure is measured:
 - Dispatch: \`sweep run\` with the \`noop\` evaluator (scores a recipe without materialising noise),
   random search, 8 prompts x ${Math.ceil(200000 / 2000)} seeds x budget 250, on 4 \`sweep worker\` processes (1 slot each)
   on loopback, all on this machine; rate = rows / (last - first finished_at) in evaluations.csv.
-  Memory: the coordinator's VmRSS sampled every 250 ms while it dispatches, peak minus the value at
-  10% of the run; afterwards it parses the whole evaluations.csv to derive trials and the report,
-  whose peak is listed separately.
+  Memory: the coordinator's VmRSS sampled every 250 ms from its first recorded evaluation to its
+  exit (dispatch, then trials and the report, both streamed from evaluations.csv); growth = the
+  peak minus the first sample.
 - Wire: the coordinator counts the protobuf bytes of every Evaluate message it sends and receives
   (plus gRPC's 5-byte framing) with SWEEP_MEASURE_WIRE=1; HTTP/2 and TCP framing are not counted.
 - Noise: \`torchRandn\` and an SES candidate's \`NoiseFactory.materialise\` (cached base split,
