@@ -65,6 +65,26 @@ How each figure is measured:
   and 4 slots; efficiency = sum of evaluation latencies / slot-time available between the first
   start and the last finish.
 
+What was slow, why, and what fixed it (figures from earlier runs of this script on this machine):
+- Noise 50 ms -> 18 ms -> 1.3 ms (torch.randn: 1.6 ms). The JavaScript transform emulates float32
+  fused multiply-adds in doubles; a native addon with scalar \`fmaf\` brought 18 ms, bound by the
+  scalar log/sincos chain and mt19937 in JavaScript. Now the addon runs torch's own 8-lane
+  AVX2/FMA Box-Muller and draws the mt19937 uniforms in C on the generator state JavaScript owns
+  (still bit-exact against the golden data; a scalar path for CPUs without AVX2).
+- SES candidate rebuild 9 ms -> 1.8 ms: a one-pass 2-tap inverse DWT for Haar/db1 levels.
+- Dispatch 6,600-7,100/s -> 18,000-28,000/s. The workers' main threads were the bound: every
+  candidate cost a piscina message and a thread wake-up, and with two candidates in flight per
+  slot every request carried one candidate. Now the coordinator keeps about 10 ms of work queued
+  per slot (2 to 64 candidates, by the reported latency), so cheap evaluations travel in batches,
+  and a device thread takes up to 2 ms worth of them per task.
+- Coordinator memory +40-86 MB while dispatching and about 420 MB at 200,000 rows while deriving
+  trials and the report -> about +10 MB over the whole run. The live heap was flat (about 30 MB);
+  V8 let the heap grow up to 4x between full collections at this allocation rate, so the
+  coordinator caps growth at 20% per collection. Trials and the report parsed the whole CSV into
+  row objects; they now stream it into typed arrays per search, and the bootstrap draws its
+  resampling indices as it uses them instead of allocating an n x resamples matrix (32 MB for 800
+  pairs), with the same numbers.
+
 To reproduce: \`npm ci && npm run bench\` (\`apt-get install python3-torch python3-pywt\` for the
 reference column).
 `;
