@@ -16,7 +16,7 @@ import { textTable } from "./report/text-table.js";
 import { RunDirError } from "./results/run-dir.js";
 import { ConfigChangedError } from "./run/resume.js";
 import { runSweep } from "./run/run-sweep.js";
-import { parseWorkerList } from "./executor/worker-list.js";
+import { parseWorkerList, WorkerListError } from "./executor/worker-list.js";
 import { startWorker, WorkerSetupError } from "./worker/worker-server.js";
 import { VERSION } from "./version.js";
 
@@ -55,8 +55,8 @@ export async function main(argv: string[]): Promise<number> {
       .option("resume", { type: "string", describe: "Finish the run in this folder (after a crash or stop): dispatches only what is missing" })
       .option("force", { type: "boolean", default: false, describe: "With --resume: accept a changed config" })
       .option("threads", { type: "number", describe: "Threads of the local worker started when no workers are named (default: config threads, else CPU cores)" })
-      .option("workers", { type: "string", describe: "gRPC workers, HOST:PORT[,HOST:PORT...] (default: the config's workers, else a local worker)" })
-      .option("workers-file", { type: "string", describe: "A file of HOST:PORT lines, re-read while running: new lines join, removed lines drain" })
+      .option("workers", { type: "string", describe: "gRPC workers, HOST:PORT or dns:NAME:PORT (every address NAME resolves to), comma separated (default: the config's workers, else a local worker)" })
+      .option("workers-file", { type: "string", describe: "A file of HOST:PORT (or dns:NAME:PORT) lines, re-read while running: new lines join, removed lines drain" })
       .option("token", { type: "string", describe: "Shared token the workers require (default: $SWEEP_TOKEN)" })
       .option("tls-ca", { type: "string", describe: "Use TLS to the workers, verifying them with this CA certificate (PEM)" })
       .option("tls-cert", { type: "string", describe: "Client certificate (PEM), for workers that ask for one" })
@@ -179,7 +179,7 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sweep report: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof UsageError || e instanceof RunDirError || e instanceof WorkerSetupError || e instanceof ConfigChangedError || (e as Error).name === "YError") {
+    if (e instanceof UsageError || e instanceof RunDirError || e instanceof WorkerSetupError || e instanceof WorkerListError || e instanceof ConfigChangedError || (e as Error).name === "YError") {
       process.stderr.write(`sweep: ${(e as Error).message}\nRun 'sweep --help' for usage.\n`);
       return 2;
     }

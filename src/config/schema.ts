@@ -1,5 +1,6 @@
 /** The sweep YAML's schema: field names, types, defaults. Cross-field rules live in validate.ts. */
 import { z } from "zod";
+import { WORKER_ENTRY } from "../executor/worker-list.js";
 import { SES_DEFAULTS } from "../strategies/ses.js";
 import { WAVELET_NAMES } from "../wavelets/filter-bank.js";
 
@@ -76,8 +77,8 @@ export const sweepSchema = z.strictObject({
   strategies: z.array(strategySchema).min(1, "list at least one strategy"),
   evaluator: evaluatorSchema,
   threads: positiveInt.optional().describe("Threads of the local worker started when no workers are given; default: CPU cores"),
-  workers: z.array(z.string().regex(/^(\[[^\]]+\]|[^:\s]+):\d+$/, "a worker is HOST:PORT")).min(1).optional()
-    .describe("gRPC workers (HOST:PORT) to run on; default: a local worker process on loopback"),
+  workers: z.array(z.string().regex(WORKER_ENTRY, "a worker is HOST:PORT or dns:NAME:PORT")).min(1).optional()
+    .describe("gRPC workers to run on: HOST:PORT, or dns:NAME:PORT for every address NAME resolves to (re-resolved while running); default: a local worker process on loopback"),
   output: z.string().min(1).default("results").describe("Folder of run folders, relative to the working directory"),
 });
 

@@ -1,29 +1,44 @@
-/** Worker addresses from a file (one HOST:PORT per line, # comments), re-read while a sweep runs. */
+/**
+ * Worker entries as the user writes them: HOST:PORT or dns:NAME:PORT, in --workers (comma or space
+ * separated), the config's `workers`, or a file (one per line, # comments) re-read while a sweep runs.
+ */
 import { readFileSync, unwatchFile, watchFile } from "node:fs";
 
+/** HOST:PORT ([IPv6]:PORT) or dns:NAME:PORT. */
+export const WORKER_ENTRY = /^(dns:)?(\[[^\]\s]+\]|[^:\s[\]]+):\d{1,5}$/;
+
+export class WorkerListError extends Error {}
+
+function checked(entry: string, where: string): string {
+  if (!WORKER_ENTRY.test(entry)) throw new WorkerListError(`${where}: '${entry}' is not a worker; expected HOST:PORT or dns:NAME:PORT`);
+  return entry;
+}
+
 export function readWorkersFile(file: string): string[] {
-  return readFileSync(file, "utf8").split(/\r?\n/).map((l) => l.replace(/#.*/, "").trim()).filter(Boolean);
+  return readFileSync(file, "utf8").split(/\r?\n/).flatMap((line, i) => {
+    const entry = line.replace(/#.*/, "").trim();
+    return entry ? [checked(entry, `${file}:${i + 1}`)] : [];
+  });
 }
 
 export function parseWorkerList(text: string): string[] {
-  return text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean);
+  return text.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean).map((e) => checked(e, "--workers"));
 }
 
-/** Calls `onChange(added, removed)` whenever the file's list changes; returns a stop function. */
-export function watchWorkersFile(file: string, initial: string[], onChange: (added: string[], removed: string[]) => void, onError: (e: Error) => void): () => void {
-  let current = new Set(initial);
+/** Calls `onEntries` with the file's entries whenever they change; returns a stop function. */
+export function watchWorkersFile(file: string, initial: string[], onEntries: (entries: string[]) => void, onError: (e: Error) => void): () => void {
+  let current = initial.join("\n");
   const listener = () => {
-    let next: Set<string>;
+    let next: string[];
     try {
-      next = new Set(readWorkersFile(file));
+      next = readWorkersFile(file);
     } catch (e) {
       onError(e as Error);
       return;
     }
-    const added = [...next].filter((a) => !current.has(a));
-    const removed = [...current].filter((a) => !next.has(a));
-    current = next;
-    if (added.length > 0 || removed.length > 0) onChange(added, removed);
+    if (next.join("\n") === current) return;
+    current = next.join("\n");
+    onEntries(next);
   };
   watchFile(file, { interval: 500 }, listener);
   return () => unwatchFile(file, listener);

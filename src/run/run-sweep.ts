@@ -9,6 +9,7 @@ import path from "node:path";
 import type { Sweep } from "../config/load.js";
 import { GrpcExecutor, NoWorkersError } from "../executor/grpc-executor.js";
 import { startLocalWorker, type LocalWorker } from "../executor/local-workers.js";
+import { WorkerDiscovery } from "../executor/worker-discovery.js";
 import { readWorkersFile, watchWorkersFile } from "../executor/worker-list.js";
 import { planSweep, type SearchPlan } from "../plan/plan.js";
 import { generateReport } from "../report/generate.js";
@@ -57,6 +58,8 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   const err = opts.err ?? process.stderr;
   const log = (line: string) => err.write(`[sweep] ${line}\n`);
   const plan = planSweep(sweep);
+  // Read first: a bad workers file is refused before a run folder exists.
+  const named = opts.workers ?? (opts.workersFile ? readWorkersFile(opts.workersFile) : sweep.workers);
   const resume = opts.resume ? loadResumeState(opts.resume, sweep, !!opts.force) : undefined;
   const runId = resume?.manifest.run_id ?? newRunId();
   const runDir = opts.resume ?? opts.runDir ?? path.join(sweep.output, sweep.name, runId);
@@ -95,17 +98,30 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   const executor = new GrpcExecutor({ token: opts.token, tls: opts.tls, log, measureWire });
   const locals: LocalWorker[] = [];
   let stopWatching = () => {};
-  const named = opts.workers ?? (opts.workersFile ? readWorkersFile(opts.workersFile) : sweep.workers);
+  let discovered = false;
+  const discovery = new WorkerDiscovery({
+    onChange: (added, removed) => {
+      for (const a of added) {
+        if (discovered) log(`worker ${a} joined the worker list`);
+        executor.addWorker(a);
+      }
+      for (const a of removed) executor.removeWorker(a);
+    },
+    log,
+  });
   if (named && named.length > 0) {
-    for (const address of named) executor.addWorker(address);
+    await discovery.setEntries(named);
+    discovered = true;
+    discovery.start();
     if (opts.workersFile) {
-      stopWatching = watchWorkersFile(opts.workersFile, named, (added, removed) => {
-        for (const a of added) {
-          log(`worker ${a} joined the worker list`);
-          executor.addWorker(a);
-        }
-        for (const a of removed) executor.removeWorker(a);
-      }, (e) => log(`cannot re-read ${opts.workersFile}: ${e.message}`));
+      const file = opts.workersFile;
+      const stopFile = watchWorkersFile(file, named, (entries) => void discovery.setEntries(entries), (e) => log(`cannot re-read ${file}: ${e.message}`));
+      stopWatching = () => {
+        stopFile();
+        discovery.stop();
+      };
+    } else {
+      stopWatching = () => discovery.stop();
     }
   } else {
     const modelRoot = path.dirname(sweep.source.file);
