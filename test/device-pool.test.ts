@@ -7,8 +7,8 @@ import { torchRandn } from "../src/noise/torch-generator.js";
 import { tempDir } from "./cli.js";
 
 // The pool starts threads from the built file (dist/), as a worker does.
-const { DevicePool } = (await import("../dist/executor/device-pool.js")) as typeof import("../src/executor/device-pool.js");
-const { EvaluationError } = (await import("../dist/executor/executor.js")) as typeof import("../src/executor/executor.js");
+const { DevicePool } = (await import("../dist/executor/device-pool.js")) as unknown as typeof import("../src/executor/device-pool.js");
+const { EvaluationError } = (await import("../dist/executor/executor.js")) as unknown as typeof import("../src/executor/executor.js");
 
 const shape = [1, 4, 8, 8] as const;
 

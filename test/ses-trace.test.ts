@@ -30,7 +30,7 @@ describe("SES reproduces DiffSynth-Studio's ses_search (ses_traces_A.json)", () 
       });
       const factory = new NoiseFactory();
       const scores: number[] = [];
-      let best = { score: -Infinity, noise: new Float32Array(0) };
+      let best: { score: number; noise: Float32Array } = { score: -Infinity, noise: new Float32Array(0) };
       for (;;) {
         const batch = ses.ask(Infinity);
         if (batch.length === 0) break;

@@ -1,0 +1,65 @@
+import { spawnSync } from "node:child_process";
+import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { parseAllDocuments } from "yaml";
+import { WORKER_ENTRY } from "../src/executor/worker-list.js";
+import { tempDir } from "./cli.js";
+import { repoRoot } from "./reference.js";
+import { readCsv, readManifest } from "./run-results.js";
+import { killAllWorkers, startWorkerProcess } from "./workers.js";
+
+afterAll(killAllWorkers);
+
+const runners = path.join(repoRoot, "runners");
+
+describe("runners/", () => {
+  it("local.sh starts a worker per device, runs the sweep on them all, and stops them", () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "sweep.yaml"), `prompts: ["a", "b"]\nseeds: [0, 1]\nbudgets: [20]\nstrategies: [{ name: random }, { name: ses, popsize: 5, elites: 2 }]\nevaluator: { kind: synthetic, latency_ms: 5, shape: [1, 4, 16, 16] }\n`);
+    const r = spawnSync("bash", [path.join(runners, "local.sh"), "sweep.yaml", "--run-dir", "run"], {
+      cwd: dir, encoding: "utf8", env: { ...process.env, DEVICES: "cpu cpu", THREADS: "1", MODEL_ROOT: dir }, timeout: 120_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stderr).toMatch(/runners\/local\.sh: 2 worker\(s\): 127\.0\.0\.1:\d+ 127\.0\.0\.1:\d+/);
+    expect(readCsv(path.join(dir, "run"), "evaluations.csv")).toHaveLength(2 * 2 * 2 * 20);
+    const workers = readManifest(path.join(dir, "run")).executor.workers as { completed: number }[];
+    expect(workers).toHaveLength(2);
+    for (const w of workers) expect(w.completed).toBeGreaterThan(0);
+    const commandLines = readdirSync("/proc").filter((p) => /^\d+$/.test(p)).map((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      } catch {
+        return "";
+      }
+    });
+    expect(commandLines.filter((l) => l.includes(" worker ") && l.includes(dir))).toEqual([]);
+  });
+
+  it("the Slurm script is valid bash and runs the CLI's worker and run commands", () => {
+    const file = path.join(runners, "slurm", "sweep.sbatch");
+    expect(spawnSync("bash", ["-n", file]).status).toBe(0);
+    const text = readFileSync(file, "utf8");
+    expect(text).toMatch(/bin\/sweep\.js worker --listen "0\.0\.0\.0:\$port" --devices "\$gpus" --model-root/);
+    expect(text).toMatch(/bin\/sweep\.js run "\$config" --workers "\$workers"/);
+  });
+
+  it("the Kubernetes manifests agree: the coordinator's dns: entry names the workers' headless service, whose worker command starts", async () => {
+    const docs = (name: string) => parseAllDocuments(readFileSync(path.join(runners, "kubernetes", name), "utf8")).map((d) => d.toJS());
+    const [service, deployment] = docs("workers.yaml");
+    const [job] = docs("coordinator.yaml");
+    expect(service.kind).toBe("Service");
+    expect(service.spec.clusterIP).toBe("None");
+    expect(service.spec.selector).toEqual(deployment.spec.template.metadata.labels);
+    const entry = /--workers (\S+)/.exec(job.spec.template.spec.containers[0].args[0])![1];
+    expect(entry).toMatch(WORKER_ENTRY);
+    expect(entry).toBe(`dns:${service.metadata.name}:${service.spec.ports[0].port}`);
+    const args: string[] = deployment.spec.template.spec.containers[0].args;
+    expect(args[args.indexOf("--listen") + 1]).toBe(`0.0.0.0:${service.spec.ports[0].port}`);
+    // The same worker command, on loopback and a temporary model root, starts and serves.
+    const local = args.slice(1).map((a, i, all) => (all[i - 1] === "--listen" ? "127.0.0.1:0" : all[i - 1] === "--model-root" ? tempDir() : a));
+    const worker = await startWorkerProcess(local, { SWEEP_TOKEN: "t" });
+    expect(worker.address).toMatch(/^127\.0\.0\.1:\d+$/);
+    await worker.stop();
+  });
+});
