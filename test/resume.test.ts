@@ -100,4 +100,20 @@ describe("resume after the coordinator is killed", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(scoresByKey(readCsv(runDir, "evaluations.csv")).size).toBe(2 * 2 * 2 * 30);
   });
+
+  it("refuses an evaluations.csv with two rows for one key (edited by hand, or two runs merged), changing nothing", async () => {
+    const dir = tempDir();
+    writeFileSync(path.join(dir, "sweep.yaml"), yaml);
+    const runDir = path.join(dir, "run");
+    await killAfter(dir, runDir, 10);
+    const csv = path.join(runDir, "evaluations.csv");
+    const lines = readFileSync(csv, "utf8").split("\n");
+    appendFileSync(csv, `${lines[2]}\n`);
+    const before = readFileSync(csv, "utf8");
+    const [, searchId, , , , , , evalIndex] = lines[2].split(",");
+    const r = await runCli(["run", "sweep.yaml", "--resume", runDir], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`has two rows for ${searchId} eval ${evalIndex}`);
+    expect(readFileSync(csv, "utf8")).toBe(before);
+  });
 });

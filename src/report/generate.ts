@@ -31,7 +31,7 @@ export async function generateReport(runDir: string, opts: ReportOptions = {}): 
   };
   const svg = await renderSvg(budgetCurveSpec(data));
   write("budget_curve.svg", svg);
-  write("budget_curve.png", svgToPng(svg));
+  write("budget_curve.png", await svgToPng(svg));
   write("report.md", markdownReport(data));
   write("report.html", htmlReport(data, svg));
   if (opts.format === "csv") write("report.csv", csvReport(data));

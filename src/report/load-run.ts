@@ -3,12 +3,11 @@
  * are derived from it, so runs killed before trials.csv was written report too). Refuses files
  * with missing columns or rows of more than one run.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync } from "node:fs";
+import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { parse } from "csv-parse/sync";
 import type { Sweep } from "../config/load.js";
 import { planSweep, type Plan } from "../plan/plan.js";
-import { EVALUATION_COLUMNS } from "../results/evaluations-csv.js";
+import { EVALUATION_COLUMNS, readHeader } from "../results/evaluations-csv.js";
 import type { Manifest } from "../results/manifest.js";
 import { readSearchRecords, type SearchRecord } from "../results/search-records.js";
 import { deriveTrials, TRIAL_COLUMNS, type TrialRow } from "../results/trials.js";
@@ -26,20 +25,8 @@ export interface LoadedRun {
   missing: { evaluations: number; trials: number; failedTrials: number };
 }
 
-/** The header's cells (the first line; read alone, the file may be large). */
-function header(file: string): string[] {
-  const fd = openSync(file, "r");
-  try {
-    const buf = Buffer.alloc(4096);
-    const line = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString("utf8").split("\n", 1)[0];
-    return (parse(line) as string[][])[0] ?? [];
-  } finally {
-    closeSync(fd);
-  }
-}
-
 function requireColumns(file: string, columns: readonly string[]): void {
-  const have = new Set(header(file));
+  const have = new Set(readHeader(file));
   const missing = columns.filter((c) => !have.has(c));
   if (missing.length > 0) throw new ReportInputError(`${file} lacks the columns ${missing.join(", ")} (expected ${columns.join(", ")})`);
 }

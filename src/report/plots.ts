@@ -1,7 +1,9 @@
-/** The budget-curve plot: a vega-lite spec rendered by vega to SVG, and by resvg to PNG. */
-import { Resvg } from "@resvg/resvg-js";
-import * as vega from "vega";
-import { compile, type TopLevelSpec } from "vega-lite";
+/**
+ * The budget-curve plot: a vega-lite spec rendered by vega to SVG, and by resvg to PNG. The
+ * renderers load when a plot is drawn (about 40 MB and a quarter second), not in every worker
+ * and coordinator that imports this module.
+ */
+import type { TopLevelSpec } from "vega-lite";
 import type { ReportData } from "./analyse.js";
 
 export function budgetCurveSpec(data: ReportData): TopLevelSpec {
@@ -24,6 +26,7 @@ export function budgetCurveSpec(data: ReportData): TopLevelSpec {
 }
 
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
@@ -32,6 +35,7 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   }
 }
 
-export function svgToPng(svg: string): Buffer {
+export async function svgToPng(svg: string): Promise<Buffer> {
+  const { Resvg } = await import("@resvg/resvg-js");
   return new Resvg(svg, { fitTo: { mode: "zoom", value: 2 }, background: "white", font: { loadSystemFonts: true } }).render().asPng();
 }

@@ -4,7 +4,7 @@
  * synchronous write, so at thousands of evaluations per second the file costs one system call per
  * burst; a crash loses at most that burst (which a resume re-evaluates to the same scores).
  */
-import { closeSync, existsSync, openSync, readFileSync, statSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, truncateSync, writeSync } from "node:fs";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
 
@@ -83,15 +83,6 @@ function numberOrNull(s: string): number | null {
   return s === "" ? null : Number(s);
 }
 
-/** Reads evaluations.csv back into typed rows (the single source of truth for trials and reports). */
-export function readEvaluations(file: string): EvaluationRow[] {
-  return readEvaluationsText(readFileSync(file, "utf8"));
-}
-
-export function readEvaluationsText(text: string): EvaluationRow[] {
-  return (parse(text, { columns: true, skip_empty_lines: true }) as Record<string, string>[]).map(toEvaluationRow);
-}
-
 /** A parsed CSV record (column -> text) as a typed row. */
 export function toEvaluationRow(r: Record<string, string>): EvaluationRow {
   return {
@@ -116,23 +107,48 @@ export function toEvaluationRow(r: Record<string, string>): EvaluationRow {
   };
 }
 
+/** Bytes up to and including the last newline: a run killed mid-write may end in half a line. */
+export function wholeLinesLength(file: string): number {
+  const fd = openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(64 * 1024);
+    for (let end = fstatSync(fd).size; end > 0; end -= buf.length) {
+      const start = Math.max(0, end - buf.length);
+      const n = readSync(fd, buf, 0, end - start, start);
+      const at = buf.subarray(0, n).lastIndexOf(0x0a);
+      if (at >= 0) return start + at + 1;
+    }
+    return 0;
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /**
  * A coordinator killed mid-write leaves a last line without its newline: drop it (that evaluation
  * is re-dispatched and, being deterministic, gets the same score). Returns the bytes dropped.
  */
 export function repairTornTail(file: string): number {
   const size = statSync(file).size;
-  if (size === 0) return 0;
-  const text = readFileSync(file);
-  if (text[text.length - 1] === 0x0a) return 0;
-  const keep = text.lastIndexOf(0x0a) + 1;
-  truncateSync(file, keep);
+  const keep = wholeLinesLength(file);
+  if (keep < size) truncateSync(file, keep);
   return size - keep;
+}
+
+/** The cells of a CSV file's header (its first line, read alone: the file may be large). */
+export function readHeader(file: string): string[] {
+  const fd = openSync(file, "r");
+  try {
+    const buf = Buffer.alloc(4096);
+    const line = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString("utf8").split("\n", 1)[0];
+    return (parse(line) as string[][])[0] ?? [];
+  } finally {
+    closeSync(fd);
+  }
 }
 
 /** The header a run's evaluations.csv must start with. */
 export function checkHeader(file: string): void {
-  const first = readFileSync(file, "utf8").split("\n", 1)[0];
   const want = EVALUATION_COLUMNS.join(",");
-  if (!first.startsWith(want)) throw new Error(`${file} does not start with the evaluations.csv header (${want})`);
+  if (readHeader(file).slice(0, EVALUATION_COLUMNS.length).join(",") !== want) throw new Error(`${file} does not start with the evaluations.csv header (${want})`);
 }

@@ -1,6 +1,5 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync } from "node:fs";
-import path from "node:path";
 
 /** A run id that sorts by start time: 20261125-224802-3fa1 (UTC). */
 export function newRunId(now = new Date()): string {

@@ -3,9 +3,9 @@
  * eval_index (17 bytes an evaluation instead of a parsed row of 18 strings). The file is streamed,
  * so summarising a run of millions of evaluations takes little memory.
  */
-import { createReadStream, openSync, readSync, closeSync, fstatSync } from "node:fs";
+import { createReadStream } from "node:fs";
 import { parse } from "csv-parse";
-import { toEvaluationRow, type EvaluationRow } from "./evaluations-csv.js";
+import { toEvaluationRow, wholeLinesLength, type EvaluationRow } from "./evaluations-csv.js";
 
 export const NOT_RECORDED = 0;
 export const OK = 1;
@@ -27,12 +27,30 @@ export interface SearchRecord {
 export interface EvaluationRecords {
   /** Distinct run_id values seen. */
   runIds: Set<string>;
+  /** Distinct (search_id, eval_index) keys. */
   rows: number;
+  /** Keys met a second time ("search_id eval N"; the first few). */
+  duplicates: string[];
   searches: Map<string, SearchRecord>;
 }
 
+/** One recorded evaluation, as a resumed search replays it. */
+export interface RecordedEvaluation {
+  status: "ok" | "error";
+  score: number | null;
+  error: string;
+  noiseSeed: number;
+}
+
 export function emptyRecords(): EvaluationRecords {
-  return { runIds: new Set(), rows: 0, searches: new Map() };
+  return { runIds: new Set(), rows: 0, duplicates: [], searches: new Map() };
+}
+
+/** The evaluation recorded at eval_index i, if any. */
+export function recordedAt(s: SearchRecord, i: number): RecordedEvaluation | undefined {
+  if (i >= s.status.length || s.status[i] === NOT_RECORDED) return undefined;
+  const ok = s.status[i] === OK;
+  return { status: ok ? "ok" : "error", score: ok ? s.scores[i] : null, error: s.errors.get(i) ?? "", noiseSeed: s.noiseSeeds[i] };
 }
 
 /** Adds one row; a second row for the same (search_id, eval_index) replaces the first. */
@@ -50,6 +68,7 @@ export function addRow(records: EvaluationRecords, r: EvaluationRow): void {
   if (r.eval_index >= s.status.length) grow(s, r.eval_index + 1);
   const i = r.eval_index;
   if (s.status[i] === NOT_RECORDED) records.rows++;
+  else if (records.duplicates.length < 10) records.duplicates.push(`${r.search_id} eval ${i}`);
   s.status[i] = r.status === "ok" ? OK : ERROR;
   s.scores[i] = r.status === "ok" && r.score !== null ? r.score : NaN;
   s.noiseSeeds[i] = r.noise_seed;
@@ -65,23 +84,6 @@ function grow(s: SearchRecord, n: number): void {
   const noiseSeeds = new Float64Array(n);
   noiseSeeds.set(s.noiseSeeds);
   Object.assign(s, { status, scores, noiseSeeds });
-}
-
-/** Bytes up to and including the last newline: a run killed mid-write may end in half a line. */
-function wholeLinesLength(file: string): number {
-  const fd = openSync(file, "r");
-  try {
-    const buf = Buffer.alloc(64 * 1024);
-    for (let end = fstatSync(fd).size; end > 0; end -= buf.length) {
-      const start = Math.max(0, end - buf.length);
-      const n = readSync(fd, buf, 0, end - start, start);
-      const at = buf.subarray(0, n).lastIndexOf(0x0a);
-      if (at >= 0) return start + at + 1;
-    }
-    return 0;
-  } finally {
-    closeSync(fd);
-  }
 }
 
 /** Streams evaluations.csv (its whole lines) into per-search records. */

@@ -1,18 +1,19 @@
 /** What `--resume` needs: the earlier manifest, a config check, and the evaluations already recorded. */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Sweep } from "../config/load.js";
 import { canonicalJson } from "../config/load.js";
-import { checkHeader, readEvaluations, repairTornTail } from "../results/evaluations-csv.js";
+import { checkHeader, repairTornTail } from "../results/evaluations-csv.js";
 import type { Manifest } from "../results/manifest.js";
 import { RunDirError } from "../results/run-dir.js";
-import type { PriorEvaluation } from "./search-runner.js";
+import { emptyRecords, ERROR, OK, readSearchRecords, type SearchRecord } from "../results/search-records.js";
 
 export class ConfigChangedError extends Error {}
 
 export interface ResumeState {
   manifest: Manifest;
-  prior: Map<string, Map<number, PriorEvaluation>>;
+  /** search_id -> what it recorded (streamed from evaluations.csv into typed arrays). */
+  prior: Map<string, SearchRecord>;
   /** search_id -> best score so far, to continue best_so_far. */
   best: Map<string, number>;
   recorded: number;
@@ -37,7 +38,7 @@ function short(s: string): string {
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
-export function loadResumeState(runDir: string, sweep: Sweep, force: boolean): ResumeState {
+export async function loadResumeState(runDir: string, sweep: Sweep, force: boolean): Promise<ResumeState> {
   const manifestFile = path.join(runDir, "manifest.json");
   const csv = path.join(runDir, "evaluations.csv");
   if (!existsSync(manifestFile)) throw new RunDirError(`cannot resume ${runDir}: it has no manifest.json`);
@@ -48,21 +49,23 @@ export function loadResumeState(runDir: string, sweep: Sweep, force: boolean): R
     if (!force) throw new ConfigChangedError(`${message}\nResuming would mix two experiments; start a new run, or pass --force to resume anyway.`);
   }
   const tornBytes = existsSync(csv) ? repairTornTail(csv) : 0;
-  const prior = new Map<string, Map<number, PriorEvaluation>>();
-  const best = new Map<string, number>();
-  let recorded = 0;
-  let errors = 0;
-  if (existsSync(csv) && readFileSync(csv).length > 0) {
+  let records = emptyRecords();
+  if (existsSync(csv) && statSync(csv).size > 0) {
     checkHeader(csv);
-    for (const r of readEvaluations(csv)) {
-      const rows = prior.get(r.search_id) ?? new Map<number, PriorEvaluation>();
-      if (rows.has(r.eval_index)) throw new Error(`${csv} has two rows for ${r.search_id} eval ${r.eval_index}`);
-      rows.set(r.eval_index, { status: r.status, score: r.score, error: r.error, noiseSeed: r.noise_seed });
-      prior.set(r.search_id, rows);
-      recorded++;
-      if (r.status === "error") errors++;
-      if (r.status === "ok" && r.score !== null && r.score > (best.get(r.search_id) ?? -Infinity)) best.set(r.search_id, r.score);
+    records = await readSearchRecords(csv);
+    if (records.duplicates.length > 0) {
+      throw new RunDirError(`cannot resume: ${csv} has two rows for ${records.duplicates.join(", ")}; every (search_id, eval_index) must be recorded once`);
     }
   }
-  return { manifest, prior, best, recorded, errors, tornBytes };
+  const best = new Map<string, number>();
+  let errors = 0;
+  for (const s of records.searches.values()) {
+    let top = -Infinity;
+    for (let i = 0; i < s.status.length; i++) {
+      if (s.status[i] === ERROR) errors++;
+      else if (s.status[i] === OK && s.scores[i] > top) top = s.scores[i];
+    }
+    if (top > -Infinity) best.set(s.searchId, top);
+  }
+  return { manifest, prior: records.searches, best, recorded: records.rows, errors, tornBytes };
 }

@@ -17,7 +17,7 @@ import { summarise, summaryTable } from "../report/summary.js";
 import { EvaluationLog, type EvaluationRow } from "../results/evaluations-csv.js";
 import { writeManifest, type Manifest, type RunStatus } from "../results/manifest.js";
 import { createRunDir, newRunId } from "../results/run-dir.js";
-import { readSearchRecords } from "../results/search-records.js";
+import { NOT_RECORDED, OK, readSearchRecords } from "../results/search-records.js";
 import { deriveTrials, writeTrials } from "../results/trials.js";
 import { VERSION } from "../version.js";
 import { Dispatcher } from "./dispatcher.js";
@@ -60,7 +60,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   const plan = planSweep(sweep);
   // Read first: a bad workers file is refused before a run folder exists.
   const named = opts.workers ?? (opts.workersFile ? readWorkersFile(opts.workersFile) : sweep.workers);
-  const resume = opts.resume ? loadResumeState(opts.resume, sweep, !!opts.force) : undefined;
+  const resume = opts.resume ? await loadResumeState(opts.resume, sweep, !!opts.force) : undefined;
   const runId = resume?.manifest.run_id ?? newRunId();
   const runDir = opts.resume ?? opts.runDir ?? path.join(sweep.output, sweep.name, runId);
   if (!resume) createRunDir(runDir);
@@ -154,7 +154,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     progress = new Progress({ total: plan.evaluations, perStrategy, stream: err, logEvery: opts.logEvery });
     if (resume) {
       for (const s of plan.searches) {
-        for (const p of resume.prior.get(s.searchId)?.values() ?? []) progress.evaluated(s.strategy.label, p.status === "ok");
+        for (const status of resume.prior.get(s.searchId)?.status ?? []) if (status !== NOT_RECORDED) progress.evaluated(s.strategy.label, status === OK);
       }
     }
     const bestSoFar = new Map(resume?.best ?? []);

@@ -6,6 +6,7 @@
 import type { EvaluatorSpec } from "../config/load.js";
 import type { SearchPlan } from "../plan/plan.js";
 import type { Candidate } from "../recipes/recipe.js";
+import { recordedAt, type RecordedEvaluation, type SearchRecord } from "../results/search-records.js";
 import { createStrategy } from "../strategies/registry.js";
 import type { Dispatcher, Outcome } from "./dispatcher.js";
 
@@ -21,20 +22,14 @@ export interface SearchResult {
   evaluations: number;
 }
 
-/** An evaluation already in evaluations.csv (a resumed run replays these instead of dispatching). */
-export interface PriorEvaluation {
-  status: "ok" | "error";
-  score: number | null;
-  error: string;
-  noiseSeed: number;
-}
 
 export interface SearchRunOptions {
   dispatcher: Dispatcher;
   evaluator: EvaluatorSpec;
   /** Candidates of one search in flight at most (read at every ask). */
   window: () => number;
-  prior?: Map<number, PriorEvaluation>;
+  /** What this search recorded before (a resumed run replays it instead of dispatching). */
+  prior?: SearchRecord;
   stop: AbortSignal;
   /** Called in eval_index order for every finished evaluation. */
   record: (search: SearchPlan, r: RecordedOutcome) => void;
@@ -42,7 +37,7 @@ export interface SearchRunOptions {
 
 export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Promise<SearchResult> {
   const strategy = createStrategy(search.strategy, { seed: search.seed, budget: search.budget, shape: opts.evaluator.shape });
-  const finished = new Map<number, { candidate: Candidate; outcome: Outcome | PriorEvaluation; replayed?: boolean }>();
+  const finished = new Map<number, { candidate: Candidate; outcome: Outcome | RecordedEvaluation; replayed?: boolean }>();
   let inFlight = 0;
   let nextToRecord = 0;
   let recorded = 0;
@@ -53,7 +48,7 @@ export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Pro
   for (;;) {
     if (!failure && !opts.stop.aborted) {
       for (const candidate of strategy.ask(Math.max(1, opts.window()) - inFlight)) {
-        const prior = opts.prior?.get(candidate.evalIndex);
+        const prior = opts.prior && recordedAt(opts.prior, candidate.evalIndex);
         if (prior) {
           if (prior.noiseSeed !== candidate.noiseSeed) {
             throw new Error(`${search.searchId} eval ${candidate.evalIndex}: recorded noise_seed ${prior.noiseSeed} but the strategy asks ${candidate.noiseSeed}; the recorded run was made differently`);
