@@ -202,6 +202,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     err.write(`sweep: ${setupFailure}\nNothing was evaluated; resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
     return { runDir, status: "failed", exitCode: 1 };
   }
+  log(`writing trials.csv and the report from evaluations.csv (${manifest.counts.evaluations} evaluations)`);
   const trials = deriveTrials(runId, plan, (await readSearchRecords(log_.file)).searches);
   writeTrials(path.join(runDir, "trials.csv"), trials);
   const failed = results.filter((r) => r.status === "failed");
