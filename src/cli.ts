@@ -11,9 +11,11 @@ import { torchRandn } from "./noise/torch-generator.js";
 import { planSweep } from "./plan/plan.js";
 import { generateReport, type ReportFormat } from "./report/generate.js";
 import { ReportInputError } from "./report/load-run.js";
+import { exportBestNoises, exportCandidateNoise, type NoiseDtype } from "./report/noise-export.js";
 import { terminalTable } from "./report/render.js";
 import { textTable } from "./report/text-table.js";
 import { RunDirError } from "./results/run-dir.js";
+import { ReplayError } from "./run/replay.js";
 import { ConfigChangedError } from "./run/resume.js";
 import { runSweep } from "./run/run-sweep.js";
 import { parseWorkerList, WorkerListError } from "./executor/worker-list.js";
@@ -153,18 +155,44 @@ export async function main(argv: string[]): Promise<number> {
       const report = await generateReport(args["run-dir"], { baseline: args.baseline, format: args.format as ReportFormat, out: args.out, resamples: args.resamples, seed: args.seed });
       process.stdout.write(`${terminalTable(report.data)}\n\nWrote ${report.files.join(", ")}\n`);
     })
-    .command("noise", "Write torch-compatible CPU noise as a .npy file (DiffSynth's initial_noise)", (y) => y
-      .option("seed", { type: "number", demandOption: true, describe: "torch CPU seed" })
-      .option("shape", { type: "string", default: "1,128,64,64", describe: "Comma-separated shape" })
+    .command("noise", "Write torch-compatible CPU noise as a .npy file (DiffSynth's initial_noise): from a seed, or a recorded candidate of a run", (y) => y
+      .option("seed", { type: "number", describe: "torch CPU seed" })
+      .option("shape", { type: "string", describe: "Comma-separated shape, with --seed (default 1,128,64,64)" })
+      .option("run", { type: "string", describe: "A run folder: take the noise of a recorded candidate (--search and --eval) or of every trial's best (--best)" })
+      .option("search", { type: "string", describe: "With --run: a search_id from evaluations.csv, e.g. p0/ses/s3" })
+      .option("eval", { type: "number", describe: "With --run and --search: the eval_index" })
+      .option("best", { type: "boolean", describe: "With --run: the best noise of every trial at --budget, into --out-dir with an index.csv" })
+      .option("budget", { type: "number", describe: "With --best: which budget's trials (default: the largest)" })
       .option("dtype", { choices: ["float32", "bfloat16"] as const, default: "float32" as const, describe: "bfloat16: rounded as torch >= 2.13 draws it, stored widened to float32" })
-      .option("out", { type: "string", demandOption: true, describe: "Output .npy file" }),
-    (args) => {
-      if (!Number.isSafeInteger(args.seed) || args.seed < 0) throw new UsageError(`--seed: expected a non-negative integer (got ${args.seed})`);
-      const shape = parseShape(args.shape);
-      const noise = torchRandn(args.seed, shape.reduce((a, b) => a * b, 1));
-      if (!existsSync(path.dirname(path.resolve(args.out)))) throw new UsageError(`--out: folder ${path.dirname(args.out)} does not exist`);
-      writeNpy(args.out, args.dtype === "bfloat16" ? roundToBfloat16(noise) : noise, shape);
-      process.stderr.write(`wrote ${args.out}: torch.randn([${shape}], generator=torch.Generator("cpu").manual_seed(${args.seed}))${args.dtype === "bfloat16" ? " rounded to bfloat16" : ""}\n`);
+      .option("out", { type: "string", describe: "Output .npy file (--seed, or --run with --search)" })
+      .option("out-dir", { type: "string", describe: "Output folder (--run with --best)" }),
+    async (args) => {
+      const dtype = args.dtype as NoiseDtype;
+      const outFolder = (file: string) => {
+        if (!existsSync(path.dirname(path.resolve(file)))) throw new UsageError(`--out: folder ${path.dirname(file)} does not exist`);
+        return file;
+      };
+      if ((args.seed === undefined) === (args.run === undefined)) throw new UsageError("give --seed (a fresh noise) or --run (a recorded candidate), one of them");
+      if (args.seed !== undefined) {
+        if (!Number.isSafeInteger(args.seed) || args.seed < 0) throw new UsageError(`--seed: expected a non-negative integer (got ${args.seed})`);
+        if (!args.out) throw new UsageError("--seed needs --out FILE.npy");
+        const shape = parseShape(args.shape ?? "1,128,64,64");
+        const noise = torchRandn(args.seed, shape.reduce((a, b) => a * b, 1));
+        writeNpy(outFolder(args.out), dtype === "bfloat16" ? roundToBfloat16(noise) : noise, shape);
+        process.stderr.write(`wrote ${args.out}: torch.randn([${shape}], generator=torch.Generator("cpu").manual_seed(${args.seed}))${dtype === "bfloat16" ? " rounded to bfloat16" : ""}\n`);
+        return;
+      }
+      if (args.shape !== undefined) throw new UsageError("--shape goes with --seed; with --run the shape is the run's");
+      if (args.best) {
+        if (args.search !== undefined || args.eval !== undefined) throw new UsageError("--best writes every trial's best; drop --search and --eval");
+        if (!args["out-dir"]) throw new UsageError("--best needs --out-dir FOLDER");
+        const { files, index } = await exportBestNoises(args.run!, args["out-dir"], dtype, args.budget);
+        process.stderr.write(`wrote ${files} best noises to ${args["out-dir"]} (which trial each is: ${index})\n`);
+        return;
+      }
+      if (args.search === undefined || args.eval === undefined || !args.out) throw new UsageError("--run needs --search ID --eval N --out FILE.npy, or --best --out-dir FOLDER");
+      const { noiseSeed, score } = await exportCandidateNoise(args.run!, args.search, args.eval, outFolder(args.out), dtype);
+      process.stderr.write(`wrote ${args.out}: ${args.search} eval ${args.eval} (noise_seed ${noiseSeed}, score ${score ?? "none: the evaluation failed"})\n`);
     })
     .help();
 
@@ -175,8 +203,8 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`${e.message}\n`);
       return 2;
     }
-    if (e instanceof ReportInputError || (e instanceof Error && e.message.startsWith("--baseline"))) {
-      process.stderr.write(`sweep report: ${e.message}\n`);
+    if (e instanceof ReportInputError || e instanceof ReplayError || (e instanceof Error && e.message.startsWith("--baseline"))) {
+      process.stderr.write(`sweep ${argv[0]}: ${e.message}\n`);
       return 2;
     }
     if (e instanceof UsageError || e instanceof RunDirError || e instanceof WorkerSetupError || e instanceof WorkerListError || e instanceof ConfigChangedError || (e as Error).name === "YError") {
