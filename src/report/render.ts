@@ -27,6 +27,8 @@ const TABLE_HEADER = ["strategy", "budget", "n", "mean", "std", "95% CI", "media
 const comparisonRows = (cs: Comparison[]) => cs.map((c) => [c.strategy, String(c.budget), String(c.n), f(c.mean_diff), `[${f(c.ci_low)}, ${f(c.ci_high)}]`, `${c.wins}/${c.ties}/${c.losses}`, f(c.wilcoxon_statistic, 1), p(c.wilcoxon_p)]);
 const COMPARISON_HEADER = ["strategy", "budget", "n pairs", "mean diff", "95% CI", "wins/ties/losses", "W", "p (Wilcoxon)"];
 
+const BEST_NOISES = "The best noise of every trial can be rebuilt from this folder and rendered with the reference pipeline: `sweep noise --run <this run folder> --best --out-dir best_noises`.";
+
 export function markdownReport(d: ReportData): string {
   const match = d.evaluations_to_match.map((m) => [m.strategy, f(m.target), m.evaluations === null ? "not reached" : String(m.evaluations), m.compute_ratio === null ? "-" : `${m.compute_ratio.toFixed(2)}x`]);
   return [
@@ -57,6 +59,10 @@ export function markdownReport(d: ReportData): string {
     "## Per prompt",
     "",
     mdTable(["prompt", ...TABLE_HEADER], d.prompt_tables.map((t, i) => [`${t.prompt_index}: ${t.prompt}`, ...tableRows([d.prompt_tables[i]])[0]])),
+    "",
+    "## Best noises",
+    "",
+    BEST_NOISES,
     "",
   ].join("\n");
 }
@@ -121,7 +127,7 @@ ${htmlTable("match", ["strategy", "target (mean best)", "evaluations needed", "c
 <h2>Per prompt</h2>
 ${htmlTable("per-prompt", ["prompt", ...TABLE_HEADER], d.prompt_tables.map((t) => [`${t.prompt_index}: ${t.prompt}`, ...tableRows([t])[0]]))}
 <h2>Best images</h2>
-<p id="gallery">This run's evaluator produces scores only, no images.</p>
+<p id="gallery">This run's evaluator produces scores only, no images. ${html(BEST_NOISES).replace(/`([^`]+)`/, "<code>$1</code>")}</p>
 </body></html>
 `;
 }
