@@ -160,6 +160,29 @@ describe("removing a worker from --workers-file", () => {
   });
 });
 
+describe("when its only worker dies", () => {
+  it("says once that the sweep waits, resumes when the worker is back, and ends quietly", async () => {
+    const first = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2"]);
+    const s = setup(sweepYaml("  latency_ms: 10\n", "[60]", "[0]"));
+    const child = spawn(process.execPath, [sweepBin, "run", s.file, "--run-dir", s.runDir, "--workers", first.address], { cwd: s.dir, stdio: ["ignore", "pipe", "pipe"] });
+    let stderr = "";
+    child.stderr.on("data", (d) => (stderr += d));
+    const done = new Promise<number | null>((resolve) => child.on("close", resolve));
+    await rowsUntil(path.join(s.runDir, "evaluations.csv"), 20);
+    first.child.kill("SIGKILL");
+    // Several reconnection attempts (every 2 s at most) while it is down.
+    await new Promise((r) => setTimeout(r, 5000));
+    const second = await startWorkerProcess(["--listen", first.address, "--threads", "2"]);
+    expect(await done, stderr).toBe(0);
+    expect(stderr).toContain(`worker ${first.address} lost (`);
+    expect(stderr).toContain("no worker is up, the sweep waits for one");
+    expect(stderr.split(`worker ${first.address} unavailable`).length - 1, stderr).toBe(1);
+    expect(stderr.split(`worker ${first.address} up`).length - 1).toBe(2);
+    expect(readCsv(s.runDir, "evaluations.csv")).toHaveLength(2 * 2 * 60);
+    await second.stop();
+  });
+});
+
 describe("a device thread that crashes", () => {
   it("fails its candidate back to the coordinator, which retries it; the pool gets a new thread", async () => {
     const s = setup(`prompts: ["a"]

@@ -79,6 +79,8 @@ class WorkerLink {
   lost = 0;
   backoffMs = 250;
   retryTimer?: NodeJS.Timeout;
+  /** Its current outage has been logged. */
+  reportedDown = false;
   /** Moving average of the worker-side latency of its results; NaN until the first. */
   latencyMs = NaN;
   readonly client: grpc.Client;
@@ -232,7 +234,11 @@ export class GrpcExecutor implements Executor {
   }
 
   private retryLater(link: WorkerLink, why: string): void {
-    if (link.state !== "down") this.opts.log(`worker ${link.address} unavailable (${why}); retrying`);
+    // grpc-js appends an empty "Resolution note" to connection errors.
+    why = why.replace(/\.?\s*Resolution note:\s*$/, "");
+    // Said once per outage, not at every reconnection attempt.
+    if (!link.reportedDown) this.opts.log(`worker ${link.address} unavailable (${why}); retrying every 2 s until it is back`);
+    link.reportedDown = true;
     link.lastError = why;
     link.state = link.state === "draining" ? "draining" : "down";
     clearTimeout(link.retryTimer);
@@ -249,6 +255,7 @@ export class GrpcExecutor implements Executor {
     link.state = wasDraining ? "draining" : "up";
     link.backoffMs = 250;
     link.lastError = undefined;
+    link.reportedDown = false;
     this.opts.log(`worker ${link.address} up: ${link.info!.worker_id}, ${link.capacity} slots (${link.info!.devices.map((d) => `${d.id}:${d.slots}`).join(", ")})`);
     stream.on("data", (r: WireResponse) => this.onResult(link, r));
     stream.on("drain", () => {
@@ -256,7 +263,7 @@ export class GrpcExecutor implements Executor {
       this.pump();
     });
     const lost = (why: string) => {
-      if (link.stream !== stream) return;
+      if (link.stream !== stream || this.closed) return;
       link.stream = undefined;
       this.onLost(link, why);
     };
@@ -283,13 +290,12 @@ export class GrpcExecutor implements Executor {
         this.queue.unshift(p);
       }
     }
-    if (moved.length > 0) this.opts.log(`worker ${link.address} lost (${why}); ${moved.length} candidates moved to other workers`);
-    if (link.state === "draining") {
-      this.retireIfDrained(link);
-    } else {
-      link.state = "down";
-      this.retryLater(link, why);
-    }
+    const draining = link.state === "draining";
+    link.state = draining ? "draining" : "down";
+    const waiting = this.capacity === 0 && this.pending.size > 0 ? "; no worker is up, the sweep waits for one" : "";
+    if (moved.length > 0 || waiting) this.opts.log(`worker ${link.address} lost (${why}); ${moved.length} candidates back in the queue${waiting}`);
+    if (draining) this.retireIfDrained(link);
+    else this.retryLater(link, why);
     this.pump();
   }
 
