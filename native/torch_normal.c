@@ -12,7 +12,10 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#if defined(__x86_64__) || defined(__i386__)
+#define HAVE_X86 1
 #include <immintrin.h>
+#endif
 
 static inline float from_bits(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
 static inline uint32_t to_bits(float f) { uint32_t b; memcpy(&b, &f, 4); return b; }
@@ -87,6 +90,7 @@ static void blocks_scalar(float *d, size_t count) {
   }
 }
 
+#ifdef HAVE_X86
 /* The 8-lane forms of log_f32 and sincos_f32 above, operation for operation. */
 #define AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
 #define PS(x) _mm256_set1_ps(F(x))
@@ -165,6 +169,11 @@ static int has_avx2_fma(void) {
   __builtin_cpu_init();
   return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
 }
+#else
+/* Other CPUs: the scalar transform only. */
+static void blocks_avx2(float *d, size_t count) { blocks_scalar(d, count); }
+static int has_avx2_fma(void) { return 0; }
+#endif
 
 /* mt19937 (as in src/noise/mt19937.ts): regenerates the 624 words of `state` and their tempered
    outputs in `out`. */
