@@ -72,11 +72,13 @@ What was slow, why, and what fixed it (figures from earlier runs of this script 
   AVX2/FMA Box-Muller and draws the mt19937 uniforms in C on the generator state JavaScript owns
   (still bit-exact against the golden data; a scalar path for CPUs without AVX2).
 - SES candidate rebuild 9 ms -> 1.8 ms: a one-pass 2-tap inverse DWT for Haar/db1 levels.
-- Dispatch 6,600-7,100/s -> 18,000-28,000/s. The workers' main threads were the bound: every
+- Dispatch 6,600-7,100/s -> 18,000-30,000/s. The workers' main threads were the bound: every
   candidate cost a piscina message and a thread wake-up, and with two candidates in flight per
   slot every request carried one candidate. Now the coordinator keeps about 10 ms of work queued
   per slot (2 to 64 candidates, by the reported latency), so cheap evaluations travel in batches,
-  and a device thread takes up to 2 ms worth of them per task.
+  and a device thread takes up to 2 ms worth of them per task. The coordinator then spent a tenth
+  of its time in csv-stringify (about 15 us a row); evaluations.csv lines are now formatted by
+  hand with the same quoting (about 1 us).
 - Coordinator memory +40-86 MB while dispatching and about 420 MB at 200,000 rows while deriving
   trials and the report -> about +10 MB over the whole run. The live heap was flat (about 30 MB);
   V8 let the heap grow up to 4x between full collections at this allocation rate, so the
