@@ -1,4 +1,4 @@
-import { copyFileSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli, tempDir } from "./cli.js";
@@ -81,5 +81,19 @@ evaluator: { kind: module, path: ./objective-a.mjs, shape: [1, 128, 64, 64] }
       expect(r.code, args.join(" ")).toBe(2);
       expect(r.stderr, args.join(" ")).toMatch(message);
     }
+  });
+
+  it("cannot rebuild a candidate its search never got to tell (a gap in the record), and says why", async () => {
+    cpSync(path.join(dir, "run"), path.join(dir, "gap"), { recursive: true });
+    const csv = path.join(dir, "gap", "evaluations.csv");
+    const lines = readFileSync(csv, "utf8").split("\n");
+    const seed = traces[0].seed;
+    writeFileSync(csv, lines.filter((l) => !(l.includes(`p0/ses/s${seed},`) && Number(l.split(",")[7]) >= 13)).join("\n"));
+    const r = await runCli(["noise", "--run", "gap", "--search", `p0/ses/s${seed}`, "--eval", "30", "--out", "x.npy"], { cwd: dir });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`p0/ses/s${seed}: cannot rebuild eval 30: the search has 13 recorded successful evaluations in a row (eval 13 is not recorded)`);
+    // Eval 12 was told everything before it: still fine.
+    const ok = await runCli(["noise", "--run", "gap", "--search", `p0/ses/s${seed}`, "--eval", "12", "--out", "y.npy"], { cwd: dir });
+    expect(ok.code, ok.stderr).toBe(0);
   });
 });

@@ -54,7 +54,7 @@ export function recordedAt(s: SearchRecord, i: number): RecordedEvaluation | und
 }
 
 /** Adds one row; a second row for the same (search_id, eval_index) replaces the first. */
-export function addRow(records: EvaluationRecords, r: EvaluationRow): void {
+function addRow(records: EvaluationRecords, r: EvaluationRow): void {
   records.runIds.add(r.run_id);
   let s = records.searches.get(r.search_id);
   if (!s) {
