@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync } from "node:fs";
+import { mkdtempSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { repoRoot } from "./reference.js";
@@ -25,6 +25,13 @@ export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number;
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** A new temporary folder holding `sweep.yaml` with this text; returns the folder. */
+export function sweepDir(yaml: string): string {
+  const dir = tempDir();
+  writeFileSync(path.join(dir, "sweep.yaml"), yaml);
+  return dir;
 }
 
 export function tempDir(prefix = "sweep-test-"): string {

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli, sweepBin, tempDir } from "./cli.js";
+import { runCli, sweepBin, sweepDir } from "./cli.js";
 import { readCsv, readManifest, scoresByKey } from "./run-results.js";
 import { killAllWorkers, startWorkerProcess } from "./workers.js";
 
@@ -24,8 +24,7 @@ evaluator:
 ${extra}`;
 
 function setup(yaml: string) {
-  const dir = tempDir();
-  writeFileSync(path.join(dir, "sweep.yaml"), yaml);
+  const dir = sweepDir(yaml);
   return { dir, file: path.join(dir, "sweep.yaml"), runDir: path.join(dir, "run") };
 }
 

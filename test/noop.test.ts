@@ -1,13 +1,12 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli, tempDir } from "./cli.js";
+import { runCli, sweepDir } from "./cli.js";
 import { readCsv } from "./run-results.js";
 
 describe("noop evaluator (for measuring the runner)", () => {
   it("scores random candidates from their seed alone, as documented", async () => {
-    const dir = tempDir();
-    writeFileSync(path.join(dir, "sweep.yaml"), `prompts: ["a", "b"]
+    const dir = sweepDir(`prompts: ["a", "b"]
 seeds: [3]
 budgets: [20]
 strategies: [{ name: random }, { name: ses }]
@@ -32,8 +31,7 @@ evaluator: { kind: noop }
 
   it("travels in large batches (cheap evaluations), while costly ones keep a shallow window", async () => {
     const requestsPerCandidate = async (evaluator: string) => {
-      const dir = tempDir();
-      writeFileSync(path.join(dir, "sweep.yaml"), `prompts: ["a"]\nseeds: [1, 2]\nbudgets: [300]\nstrategies: [{ name: random }]\nevaluator: ${evaluator}\n`);
+      const dir = sweepDir(`prompts: ["a"]\nseeds: [1, 2]\nbudgets: [300]\nstrategies: [{ name: random }]\nevaluator: ${evaluator}\n`);
       const r = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2"], { cwd: dir, env: { SWEEP_MEASURE_WIRE: "1" } });
       expect(r.code, r.stderr).toBe(0);
       const wire = JSON.parse(readFileSync(path.join(dir, "run", "manifest.json"), "utf8")).executor.wire;

@@ -1,9 +1,9 @@
-import { existsSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { runCli, tempDir } from "./cli.js";
+import { runCli, sweepDir } from "./cli.js";
 
 // Debian's chromium (installed by .ci/run); the flags keep it off this machine's closed network.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -11,8 +11,7 @@ const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 describe("report.html in a real headless Chromium", () => {
   it("loads without network, shows the tables and the budget curve, and screenshots", async () => {
     expect(existsSync(CHROMIUM), `${CHROMIUM} is missing: apt-get install chromium`).toBe(true);
-    const dir = tempDir();
-    writeFileSync(path.join(dir, "sweep.yaml"), `name: html
+    const dir = sweepDir(`name: html
 prompts: ["a cat", "a <b>bold</b> & \\"quoted\\" prompt"]
 seeds: [0, 1, 2]
 budgets: [4, 12]

@@ -2,7 +2,7 @@ import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import { runCli, sweepBin, tempDir } from "./cli.js";
+import { runCli, sweepBin, sweepDir, tempDir } from "./cli.js";
 import { readCsv, readManifest, scoresByKey } from "./run-results.js";
 
 const yaml = `name: resume
@@ -41,8 +41,7 @@ describe("resume after the coordinator is killed", () => {
     expect(want.length).toBe(2 * 2 * 2 * 30);
 
     for (const [after, torn] of [[0, false], [7, false], [45, true], [150, true]] as const) {
-      const dir = tempDir();
-      writeFileSync(path.join(dir, "sweep.yaml"), yaml);
+      const dir = sweepDir(yaml);
       const runDir = path.join(dir, "run");
       await killAfter(dir, runDir, after);
       const csv = path.join(runDir, "evaluations.csv");
@@ -66,8 +65,7 @@ describe("resume after the coordinator is killed", () => {
   }, 240_000);
 
   it("refuses a changed config, naming what changed, unless --force", async () => {
-    const dir = tempDir();
-    writeFileSync(path.join(dir, "sweep.yaml"), yaml);
+    const dir = sweepDir(yaml);
     const runDir = path.join(dir, "run");
     await killAfter(dir, runDir, 10);
     const before = readFileSync(path.join(runDir, "evaluations.csv"), "utf8");
@@ -84,8 +82,7 @@ describe("resume after the coordinator is killed", () => {
   });
 
   it("a SIGINT stop says how to resume, and resuming completes the run", async () => {
-    const dir = tempDir();
-    writeFileSync(path.join(dir, "sweep.yaml"), yaml);
+    const dir = sweepDir(yaml);
     const runDir = path.join(dir, "run");
     const child = spawn(process.execPath, [sweepBin, "run", "sweep.yaml", "--run-dir", runDir], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
@@ -102,8 +99,7 @@ describe("resume after the coordinator is killed", () => {
   });
 
   it("refuses an evaluations.csv with two rows for one key (edited by hand, or two runs merged), changing nothing", async () => {
-    const dir = tempDir();
-    writeFileSync(path.join(dir, "sweep.yaml"), yaml);
+    const dir = sweepDir(yaml);
     const runDir = path.join(dir, "run");
     await killAfter(dir, runDir, 10);
     const csv = path.join(runDir, "evaluations.csv");

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { EVALUATION_COLUMNS } from "../src/results/evaluations-csv.js";
 import { TRIAL_COLUMNS } from "../src/results/trials.js";
 import { randomCandidateSeed } from "../src/strategies/random-search.js";
-import { runCli, tempDir } from "./cli.js";
+import { runCli, sweepDir, tempDir } from "./cli.js";
 import { readCsv, readManifest, scoresByKey } from "./run-results.js";
 
 const small = (budgets: string) => `name: small
@@ -177,8 +177,7 @@ describe("stopping a run", () => {
     const { spawn } = await import("node:child_process");
     const { existsSync, readFileSync } = await import("node:fs");
     const { sweepBin } = await import("./cli.js");
-    const dir = tempDir();
-    writeFileSync(path.join(dir, "sweep.yaml"), small("[4, 40]").replace("shape: [1, 8, 32, 32]", "shape: [1, 8, 32, 32]\n  latency_ms: 20"));
+    const dir = sweepDir(small("[4, 40]").replace("shape: [1, 8, 32, 32]", "shape: [1, 8, 32, 32]\n  latency_ms: 20"));
     const runDir = path.join(dir, "run");
     const child = spawn(process.execPath, [sweepBin, "run", "sweep.yaml", "--run-dir", runDir, "--threads", "2"], { cwd: dir, stdio: "pipe" });
     let stderr = "";

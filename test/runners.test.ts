@@ -1,10 +1,10 @@
 import { spawnSync } from "node:child_process";
-import { readdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { WORKER_ENTRY } from "../src/executor/worker-list.js";
-import { tempDir } from "./cli.js";
+import { sweepDir, tempDir } from "./cli.js";
 import { repoRoot } from "./reference.js";
 import { readCsv, readManifest } from "./run-results.js";
 import { killAllWorkers, startWorkerProcess } from "./workers.js";
@@ -15,8 +15,7 @@ const runners = path.join(repoRoot, "runners");
 
 describe("runners/", () => {
   it("local.sh starts a worker per device, runs the sweep on them all, and stops them", () => {
-    const dir = tempDir();
-    writeFileSync(path.join(dir, "sweep.yaml"), `prompts: ["a", "b"]\nseeds: [0, 1]\nbudgets: [20]\nstrategies: [{ name: random }, { name: ses, popsize: 5, elites: 2 }]\nevaluator: { kind: synthetic, latency_ms: 5, shape: [1, 4, 16, 16] }\n`);
+    const dir = sweepDir(`prompts: ["a", "b"]\nseeds: [0, 1]\nbudgets: [20]\nstrategies: [{ name: random }, { name: ses, popsize: 5, elites: 2 }]\nevaluator: { kind: synthetic, latency_ms: 5, shape: [1, 4, 16, 16] }\n`);
     const r = spawnSync("bash", [path.join(runners, "local.sh"), "sweep.yaml", "--run-dir", "run"], {
       cwd: dir, encoding: "utf8", env: { ...process.env, DEVICES: "cpu cpu", THREADS: "1", MODEL_ROOT: dir }, timeout: 120_000,
     });

@@ -4,7 +4,7 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli, tempDir } from "./cli.js";
+import { runCli, sweepDir, tempDir } from "./cli.js";
 import { repoRoot } from "./reference.js";
 import { readCsv, readManifest } from "./run-results.js";
 import { killAllWorkers, startWorkerProcess } from "./workers.js";
@@ -41,8 +41,7 @@ describe("worker security", () => {
     expect((await unary(worker, "Describe", {}, right)).protocol).toBe("sweep.v1");
     expect(w.stderr()).toMatch(/rejected \/sweep\.v1\.Worker\/Describe: missing or wrong token \(UNAUTHENTICATED\)/);
 
-    const dir = tempDir();
-    writeFileSync(path.join(dir, "sweep.yaml"), yaml);
+    const dir = sweepDir(yaml);
     const denied = await runCli(["run", "sweep.yaml", "--run-dir", "denied", "--workers", w.address, "--worker-wait", "3"], { cwd: dir });
     expect(denied.code).toBe(1);
     expect(denied.stderr).toMatch(/no worker reachable within 3 s: .*missing or wrong token/);

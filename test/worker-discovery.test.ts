@@ -2,7 +2,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { WorkerDiscovery } from "../src/executor/worker-discovery.js";
-import { runCli, tempDir } from "./cli.js";
+import { runCli, sweepDir } from "./cli.js";
 import { readCsv, readManifest } from "./run-results.js";
 import { killAllWorkers, startWorkerProcess } from "./workers.js";
 
@@ -34,8 +34,7 @@ describe("workers from a DNS name", () => {
 
   it("runs a sweep on the workers a real name resolves to (dns:localhost:PORT)", async () => {
     const worker = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2"]);
-    const dir = tempDir();
-    writeFileSync(path.join(dir, "sweep.yaml"), `prompts: ["a"]\nseeds: [0, 1]\nbudgets: [10]\nstrategies: [{ name: random }]\nevaluator: { kind: synthetic, shape: [1, 4, 8, 8] }\n`);
+    const dir = sweepDir(`prompts: ["a"]\nseeds: [0, 1]\nbudgets: [10]\nstrategies: [{ name: random }]\nevaluator: { kind: synthetic, shape: [1, 4, 8, 8] }\n`);
     const r = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--workers", `dns:localhost:${worker.port}`], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
     expect(readCsv(path.join(dir, "run"), "evaluations.csv")).toHaveLength(20);
@@ -45,8 +44,7 @@ describe("workers from a DNS name", () => {
   });
 
   it("refuses a worker entry that is not HOST:PORT or dns:NAME:PORT, naming where it is", async () => {
-    const dir = tempDir();
-    writeFileSync(path.join(dir, "sweep.yaml"), `prompts: ["a"]\nseeds: [0]\nbudgets: [4]\nstrategies: [{ name: random }]\nevaluator: { kind: noop }\n`);
+    const dir = sweepDir(`prompts: ["a"]\nseeds: [0]\nbudgets: [4]\nstrategies: [{ name: random }]\nevaluator: { kind: noop }\n`);
     writeFileSync(path.join(dir, "workers.txt"), "# pool\n127.0.0.1:7070\nhost-without-port\n");
     const fromFlag = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--workers", "127.0.0.1:7070,dns:name"], { cwd: dir });
     expect(fromFlag.code).toBe(2);

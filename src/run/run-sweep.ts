@@ -113,16 +113,14 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     await discovery.setEntries(named);
     discovered = true;
     discovery.start();
-    if (opts.workersFile) {
-      const file = opts.workersFile;
-      const stopFile = watchWorkersFile(file, named, (entries) => void discovery.setEntries(entries), (e) => log(`cannot re-read ${file}: ${e.message}`));
-      stopWatching = () => {
-        stopFile();
-        discovery.stop();
-      };
-    } else {
-      stopWatching = () => discovery.stop();
-    }
+    const file = opts.workersFile;
+    const stopFile = file
+      ? watchWorkersFile(file, named, (entries) => void discovery.setEntries(entries), (e) => log(`cannot re-read ${file}: ${e.message}`))
+      : () => {};
+    stopWatching = () => {
+      stopFile();
+      discovery.stop();
+    };
   } else {
     const modelRoot = path.dirname(sweep.source.file);
     const local = await startLocalWorker({ threads: opts.threads ?? sweep.threads, modelRoot, log });
