@@ -1,0 +1,200 @@
+/**
+ * PickScore's CLIP towers (transformers CLIPModel) as ONNX graphs: get_image_features and
+ * get_text_features followed by the tutorial's x / ||x||, so the score is the dot product of the
+ * two outputs (times exp(logit_scale) for the logit).
+ */
+import type { GraphBuilder } from "../onnx/graph-builder.js";
+import { attention, gelu, layerNorm, linear, mergeHeads, splitHeads } from "../onnx/layers.js";
+import { ModelInputError } from "../model-error.js";
+import type { Checkpoint } from "../safetensors.js";
+
+export type ClipActivation = "gelu" | "quick_gelu";
+
+interface ClipTower {
+  hiddenSize: number;
+  intermediateSize: number;
+  numLayers: number;
+  numHeads: number;
+  layerNormEps: number;
+  hiddenAct: ClipActivation;
+}
+
+export interface ClipTextConfig extends ClipTower {
+  vocabSize: number;
+  maxPositions: number;
+  eosTokenId: number;
+}
+
+export interface ClipVisionConfig extends ClipTower {
+  imageSize: number;
+  patchSize: number;
+  numChannels: number;
+}
+
+export interface ClipConfig {
+  text: ClipTextConfig;
+  vision: ClipVisionConfig;
+  /** the top-level projection_dim (the nested ones are unused defaults) */
+  projectionDim: number;
+}
+
+type Json = Record<string, unknown>;
+
+const isObject = (v: unknown): v is Json => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/** Reads a CLIPModel config.json; fields that transformers defaults are defaulted the same way. */
+export function parseClipConfig(json: unknown, file: string): ClipConfig {
+  if (!isObject(json)) throw new ModelInputError(`${file}: expected a JSON object (a CLIPModel config.json)`);
+  const archs = Array.isArray(json.architectures) ? json.architectures : [];
+  if (!archs.includes("CLIPModel") && json.model_type !== "clip") {
+    throw new ModelInputError(
+      `${file}: architectures ${JSON.stringify(json.architectures ?? null)}, model_type ${JSON.stringify(json.model_type ?? null)}: expected a CLIPModel (model_type "clip")`,
+    );
+  }
+  const section = (key: "text_config" | "vision_config"): Json => {
+    const base = json[key] ?? {};
+    if (!isObject(base)) throw new ModelInputError(`${file}: ${key}: expected an object`);
+    // old configs keep their non-default values in *_config_dict, which transformers lets override
+    const dict = json[`${key}_dict`];
+    return isObject(dict) ? { ...base, ...dict } : base;
+  };
+  const text = section("text_config");
+  const vision = section("vision_config");
+  const num = (obj: Json, where: string, field: string, fallback?: number, integer = true): number => {
+    const v = obj[field] ?? fallback;
+    if (typeof v !== "number" || !Number.isFinite(v) || (integer ? !Number.isInteger(v) || v <= 0 : v <= 0)) {
+      throw new ModelInputError(`${file}: ${where}${field} is ${JSON.stringify(v ?? null)}; expected a positive ${integer ? "integer" : "number"}`);
+    }
+    return v;
+  };
+  const tower = (obj: Json, where: string): ClipTower => {
+    const act = obj.hidden_act ?? "quick_gelu";
+    if (act !== "gelu" && act !== "quick_gelu") {
+      throw new ModelInputError(`${file}: ${where}hidden_act is ${JSON.stringify(act)}; expected "gelu" or "quick_gelu"`);
+    }
+    const t: ClipTower = {
+      hiddenSize: num(obj, where, "hidden_size"),
+      intermediateSize: num(obj, where, "intermediate_size"),
+      numLayers: num(obj, where, "num_hidden_layers"),
+      numHeads: num(obj, where, "num_attention_heads"),
+      layerNormEps: num(obj, where, "layer_norm_eps", 1e-5, false),
+      hiddenAct: act,
+    };
+    if (t.hiddenSize % t.numHeads !== 0) {
+      throw new ModelInputError(`${file}: ${where}hidden_size ${t.hiddenSize} is not a multiple of num_attention_heads ${t.numHeads}`);
+    }
+    return t;
+  };
+  const eos = text.eos_token_id ?? 49407;
+  if (typeof eos !== "number" || !Number.isInteger(eos) || eos < 0) {
+    throw new ModelInputError(`${file}: text_config.eos_token_id is ${JSON.stringify(eos)}; expected a non-negative integer`);
+  }
+  const cfg: ClipConfig = {
+    text: {
+      ...tower(text, "text_config."),
+      vocabSize: num(text, "text_config.", "vocab_size"),
+      maxPositions: num(text, "text_config.", "max_position_embeddings"),
+      eosTokenId: eos,
+    },
+    vision: {
+      ...tower(vision, "vision_config."),
+      imageSize: num(vision, "vision_config.", "image_size"),
+      patchSize: num(vision, "vision_config.", "patch_size"),
+      numChannels: num(vision, "vision_config.", "num_channels", 3),
+    },
+    projectionDim: num(json, "", "projection_dim"),
+  };
+  if (cfg.vision.imageSize % cfg.vision.patchSize !== 0) {
+    throw new ModelInputError(`${file}: vision_config.image_size ${cfg.vision.imageSize} is not a multiple of patch_size ${cfg.vision.patchSize}`);
+  }
+  return cfg;
+}
+
+/** The scalar logit_scale (the score logit is exp(logit_scale) x cosine). */
+export function readLogitScale(checkpoint: Checkpoint): number {
+  return checkpoint.read("logit_scale", [])[0];
+}
+
+/** pixel_values float32 [B, C, S, S] -> image_embeds float32 [B, projectionDim], unit length. */
+export function buildClipVisionGraph(b: GraphBuilder, cfg: ClipConfig): void {
+  const v = cfg.vision;
+  const d = v.hiddenSize;
+  const p = "vision_model.";
+  const pixels = b.input("pixel_values", "float32", ["batch", v.numChannels, v.imageSize, v.imageSize]);
+  const x = b.compute === "float32" ? pixels : b.cast(pixels, b.compute);
+  const patchWeight = b.param(`${p}embeddings.patch_embedding.weight`, [d, v.numChannels, v.patchSize, v.patchSize]);
+  const conv = b.op("Conv", [x, patchWeight], { kernel_shape: [v.patchSize, v.patchSize], strides: [v.patchSize, v.patchSize] });
+  // (B, D, g, g) -> (B, g*g, D): flatten(2).transpose(1, 2)
+  const patches = b.op("Transpose", [b.op("Reshape", [conv, b.int64s([0, d, -1])])], { perm: [0, 2, 1] });
+  const batchDim = b.op("Slice", [b.op("Shape", [pixels]), b.int64s([0]), b.int64s([1])]);
+  const cls = b.op("Expand", [
+    b.op("Reshape", [b.param(`${p}embeddings.class_embedding`, [d]), b.int64s([1, 1, d])]),
+    b.op("Concat", [batchDim, b.int64s([1, d])], { axis: 0 }),
+  ]);
+  const tokens = (v.imageSize / v.patchSize) ** 2 + 1;
+  let h = b.op("Add", [b.op("Concat", [cls, patches], { axis: 1 }), b.param(`${p}embeddings.position_embedding.weight`, [tokens, d])]);
+  h = layerNorm(b, h, v.layerNormEps, `${p}pre_layrnorm.weight`, `${p}pre_layrnorm.bias`, d);
+  for (let i = 0; i < v.numLayers; i++) h = encoderLayer(b, h, v, `${p}encoder.layers.${i}.`);
+  const pooled = b.op("Gather", [h, b.constant([0], [], "int64")], { axis: 1 });
+  const normed = layerNorm(b, pooled, v.layerNormEps, `${p}post_layernorm.weight`, `${p}post_layernorm.bias`, d);
+  const embeds = linear(b, normed, "visual_projection.weight", undefined, [cfg.projectionDim, d]);
+  b.output(l2Normalize(b, embeds), "image_embeds", "float32", ["batch", cfg.projectionDim]);
+}
+
+/**
+ * input_ids int64 [1, L] (unpadded, L <= max_position_embeddings) -> text_embeds float32
+ * [1, projectionDim], unit length. The pooled token is chosen inside the graph by transformers'
+ * rule: eos_token_id 2 (configs from before its PR #24773) pools at argmax(input_ids), where the
+ * end-of-text token sits as the largest id; any other id pools at its first occurrence.
+ */
+export function buildClipTextGraph(b: GraphBuilder, cfg: ClipConfig): void {
+  const t = cfg.text;
+  const d = t.hiddenSize;
+  const p = "text_model.";
+  const ids = b.input("input_ids", "int64", [1, "sequence"]);
+  const length = b.op("Slice", [b.op("Shape", [ids]), b.int64s([1]), b.int64s([2])]);
+  const tokens = b.op("Gather", [b.param(`${p}embeddings.token_embedding.weight`, [t.vocabSize, d]), ids], { axis: 0 });
+  const zero = b.int64s([0]);
+  const positions = b.op("Slice", [b.param(`${p}embeddings.position_embedding.weight`, [t.maxPositions, d]), zero, length, zero]);
+  let h = b.op("Add", [tokens, positions]);
+  // transformers' causal mask: finfo(float32).min above the diagonal, cut to (L, L)
+  const n = t.maxPositions;
+  const table = new Float32Array(n * n);
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) table[i * n + j] = -3.4028234663852886e38;
+  const mask = b.op("Slice", [b.constantCompute(table, [n, n]), b.int64s([0, 0]), b.op("Concat", [length, length], { axis: 0 })]);
+  for (let i = 0; i < t.numLayers; i++) h = encoderLayer(b, h, t, `${p}encoder.layers.${i}.`, mask);
+  const pick = t.eosTokenId === 2 ? ids : b.op("Equal", [ids, b.constant([t.eosTokenId], [], "int64")]);
+  // int32 as transformers casts before argmax; ArgMax returns the first maximum, as torch does
+  const index = b.op("ArgMax", [b.cast(pick, "int32")], { axis: 1, keepdims: 1 });
+  // the final LayerNorm acts per token, so it is applied to the pooled token only
+  const pooled = b.op("GatherND", [h, index], { batch_dims: 1 });
+  const normed = layerNorm(b, pooled, t.layerNormEps, `${p}final_layer_norm.weight`, `${p}final_layer_norm.bias`, d);
+  const embeds = linear(b, normed, "text_projection.weight", undefined, [cfg.projectionDim, d]);
+  b.output(l2Normalize(b, embeds), "text_embeds", "float32", [1, cfg.projectionDim]);
+}
+
+/** CLIPEncoderLayer: pre-LN self-attention and MLP, each added back to the residual. */
+function encoderLayer(b: GraphBuilder, x: string, c: ClipTower, p: string, mask?: string): string {
+  const d = c.hiddenSize;
+  const headDim = d / c.numHeads;
+  const h = layerNorm(b, x, c.layerNormEps, `${p}layer_norm1.weight`, `${p}layer_norm1.bias`, d);
+  const proj = (name: string) => splitHeads(b, linear(b, h, `${p}self_attn.${name}.weight`, `${p}self_attn.${name}.bias`, [d, d]), c.numHeads, headDim);
+  const attn = mergeHeads(b, attention(b, proj("q_proj"), proj("k_proj"), proj("v_proj"), headDim, mask), c.numHeads, headDim);
+  const r = b.op("Add", [x, linear(b, attn, `${p}self_attn.out_proj.weight`, `${p}self_attn.out_proj.bias`, [d, d])]);
+  const m = layerNorm(b, r, c.layerNormEps, `${p}layer_norm2.weight`, `${p}layer_norm2.bias`, d);
+  const up = linear(b, m, `${p}mlp.fc1.weight`, `${p}mlp.fc1.bias`, [c.intermediateSize, d]);
+  const down = linear(b, activation(b, up, c.hiddenAct), `${p}mlp.fc2.weight`, `${p}mlp.fc2.bias`, [d, c.intermediateSize]);
+  return b.op("Add", [r, down]);
+}
+
+function activation(b: GraphBuilder, x: string, act: ClipActivation): string {
+  if (act === "gelu") return gelu(b, x);
+  // transformers' QuickGELUActivation: x * sigmoid(1.702 x)
+  return b.op("Mul", [x, b.op("Sigmoid", [b.op("Mul", [x, b.constantCompute([1.702], [])])])]);
+}
+
+/** x / ||x|| over the last axis (the tutorial's x / torch.norm(x, dim=-1, keepdim=True)), in float32. */
+function l2Normalize(b: GraphBuilder, x: string): string {
+  const x32 = b.compute === "float32" ? x : b.cast(x, "float32");
+  return b.op("Div", [x32, b.op("ReduceL2", [x32, b.int64s([-1])], { keepdims: 1 })]);
+}
