@@ -20,6 +20,9 @@ import { ConfigChangedError } from "./run/resume.js";
 import { runSweep } from "./run/run-sweep.js";
 import { parseWorkerList, WorkerListError } from "./executor/worker-list.js";
 import { startWorker, WorkerSetupError } from "./worker/worker-server.js";
+import { importModels } from "./models/import-models.js";
+import { ModelInputError } from "./models/model-error.js";
+import { SYNTHETIC_MODELS, importSyntheticModels, type SyntheticModelName } from "./models/synthetic/synthetic-models.js";
 import { VERSION } from "./version.js";
 
 /** The built-in default sweep, shipped with the package. */
@@ -47,7 +50,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName("sweep")
     .version(VERSION)
     .strict()
-    .demandCommand(1, "name a command: run, worker, plan, report or noise")
+    .demandCommand(1, "name a command: run, worker, plan, report, noise or models")
     .exitProcess(false)
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
@@ -194,11 +197,37 @@ export async function main(argv: string[]): Promise<number> {
       const { noiseSeed, score } = await exportCandidateNoise(args.run!, args.search, args.eval, outFolder(args.out), dtype);
       process.stderr.write(`wrote ${args.out}: ${args.search} eval ${args.eval} (noise_seed ${noiseSeed}, score ${score ?? "none: the evaluation failed"})\n`);
     })
+    .command("models", "Model directories for the flux2-pickscore evaluator", (y) => y
+      .command("import", "Build a model directory (ONNX graphs, weights, tokenizers, manifest) from downloaded checkpoints, or synthetic ones", (z) => z
+        .option("flux2", { type: "string", describe: "FLUX.2-klein folder (transformer/, text_encoder/, vae/, tokenizer/)" })
+        .option("pickscore", { type: "string", describe: "PickScore_v1 folder (config.json, model.safetensors)" })
+        .option("processor", { type: "string", describe: "CLIP processor folder (preprocessor_config.json, tokenizer files), e.g. laion/CLIP-ViT-H-14-laion2B-s32B-b79K" })
+        .option("synthetic", { choices: SYNTHETIC_MODELS, describe: "Seeded random weights instead of checkpoints: flux2-klein-4b (real sizes, bfloat16) or flux2-tiny" })
+        .option("out", { type: "string", demandOption: true, describe: "The model directory to write (must not exist)" })
+        .conflicts("synthetic", ["flux2", "pickscore", "processor"])
+        .check((a) => {
+          if (!a.synthetic && !(a.flux2 && a.pickscore && a.processor)) throw new UsageError("give --flux2, --pickscore and --processor (the downloaded folders), or --synthetic NAME");
+          return true;
+        }),
+      async (args) => {
+        const started = performance.now();
+        const log = (line: string) => process.stderr.write(`${line}\n`);
+        const manifest = args.synthetic
+          ? await importSyntheticModels(args.synthetic as SyntheticModelName, args.out, log)
+          : await importModels({ flux2: args.flux2!, pickscore: args.pickscore!, processor: args.processor!, out: args.out, log });
+        const bytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
+        log(`wrote ${args.out}: ${manifest.files.length} files, ${(bytes / 2 ** 20).toFixed(1)} MiB, weights ${manifest.weights_dtype}${manifest.synthetic ? `, synthetic (${manifest.synthetic})` : ""}, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+      })
+      .demandCommand(1, "name a models command: import"))
     .help();
 
   try {
     await parser.parseAsync();
   } catch (e) {
+    if (e instanceof ModelInputError) {
+      process.stderr.write(`sweep ${argv[0]}: ${e.message}\n`);
+      return 2;
+    }
     if (e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);
       return 2;

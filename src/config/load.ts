@@ -24,7 +24,25 @@ export type ResolvedStrategy =
 export type EvaluatorSpec =
   | { kind: "synthetic"; shape: NoiseShape; timeout_s: number; retries: number; latency_ms: number; jitter_ms: number }
   | { kind: "noop"; shape: NoiseShape; timeout_s: number; retries: number }
-  | { kind: "module"; shape: NoiseShape; timeout_s: number; retries: number; path: string; module_path: string; module_sha256: string };
+  | { kind: "module"; shape: NoiseShape; timeout_s: number; retries: number; path: string; module_path: string; module_sha256: string }
+  | Flux2PickScoreSpec;
+
+/** FLUX.2-klein + PickScore: what one evaluation computes (the model is a folder under the worker's model root). */
+export interface Flux2PickScoreSpec {
+  kind: "flux2-pickscore";
+  shape: NoiseShape;
+  timeout_s: number;
+  retries: number;
+  model: string;
+  height: number;
+  width: number;
+  steps: number;
+  score: "cosine" | "logit";
+  precision: "float32" | "float16" | "bfloat16";
+  max_batch: number;
+  /** the model directory on the worker that runs it (its model root + model), set by that worker */
+  model_dir?: string;
+}
 
 /** A validated sweep with every default applied and every file resolved. */
 export interface Sweep {
@@ -207,9 +225,16 @@ function checkUnique(values: number[], p: FieldPath, what: string, report: Repor
   });
 }
 
+/** The noise shape before the evaluator is resolved: FLUX.2's follows from the image size. */
+function noiseShape(e: SweepSpec["evaluator"]): NoiseShape {
+  if (e.kind === "flux2-pickscore") return [1, 128, Math.max(1, Math.floor(e.height / 16)), Math.max(1, Math.floor(e.width / 16))];
+  return e.shape as NoiseShape;
+}
+
 function resolveStrategies(spec: SweepSpec, report: Report): ResolvedStrategy[] {
   const labels = new Map<string, number>();
-  const [, , rows, cols] = spec.evaluator.shape;
+  const shape = noiseShape(spec.evaluator);
+  const [, , rows, cols] = shape;
   return spec.strategies.map((s, i) => {
     const label = s.label ?? s.name;
     if (labels.has(label)) {
@@ -222,7 +247,7 @@ function resolveStrategies(spec: SweepSpec, report: Report): ResolvedStrategy[] 
     const max = dwtMaxLevel(Math.min(rows, cols), filterBank(s.wavelet).length);
     if (s.level > max) {
       report(["strategies", i, "level"], `level ${s.level} is deeper than ${s.wavelet} allows on a ${rows}x${cols} noise (at most ${max})`);
-    } else if (lowBandLength(spec.evaluator.shape, s.wavelet, s.level) < 1) {
+    } else if (lowBandLength(shape, s.wavelet, s.level) < 1) {
       report(["strategies", i, "level"], "the low band would be empty");
     }
     return { name: "ses", label, popsize: s.popsize, elites: s.elites, wavelet: s.wavelet, level: s.level };
@@ -231,6 +256,7 @@ function resolveStrategies(spec: SweepSpec, report: Report): ResolvedStrategy[] 
 
 async function resolveEvaluator(spec: SweepSpec, dir: string, report: Report): Promise<EvaluatorSpec | undefined> {
   const e = spec.evaluator;
+  if (e.kind === "flux2-pickscore") return resolveFlux2(e, report);
   const shape = e.shape as NoiseShape;
   if (e.kind === "synthetic") {
     return { kind: "synthetic", shape, timeout_s: e.timeout_s, retries: e.retries, latency_ms: e.latency_ms, jitter_ms: e.jitter_ms };
@@ -261,9 +287,34 @@ async function resolveEvaluator(spec: SweepSpec, dir: string, report: Report): P
   return { kind: "module", shape, timeout_s: e.timeout_s, retries: e.retries, path: file, module_path: modulePath, module_sha256: digest };
 }
 
-/** Execution-only fields (timing, retries, where the module lives) do not change scores. */
+/** FLUX.2 latents are (1, 128, height/16, width/16): the noise shape follows from the image size. */
+function resolveFlux2(e: Extract<SweepSpec["evaluator"], { kind: "flux2-pickscore" }>, report: Report): EvaluatorSpec | undefined {
+  let ok = true;
+  for (const side of ["height", "width"] as const) {
+    if (e[side] % 16 !== 0) {
+      report(["evaluator", side], `${side} ${e[side]} is not a multiple of 16 (FLUX.2 latents are 1/16 of the image per side)`);
+      ok = false;
+    }
+  }
+  if (!ok) return undefined;
+  const shape: NoiseShape = [1, 128, e.height / 16, e.width / 16];
+  const given = e.shape;
+  if (given && given.some((d, i) => d !== shape[i])) {
+    report(["evaluator", "shape"], `shape [${given.join(", ")}] disagrees with height ${e.height} and width ${e.width}, which give [${shape.join(", ")}]; drop shape`);
+    return undefined;
+  }
+  const { model, height, width, steps, score, precision, max_batch, timeout_s, retries } = e;
+  return { kind: "flux2-pickscore", shape, timeout_s, retries, model, height, width, steps, score, precision, max_batch };
+}
+
+/** Execution-only fields (timing, retries, where the module lives, batch size) do not change scores. */
 function fingerprintedEvaluator(e: EvaluatorSpec): Record<string, unknown> {
-  return e.kind === "module" ? { kind: e.kind, shape: e.shape, module_sha256: e.module_sha256 } : { kind: e.kind, shape: e.shape };
+  if (e.kind === "module") return { kind: e.kind, shape: e.shape, module_sha256: e.module_sha256 };
+  if (e.kind === "flux2-pickscore") {
+    const { model, height, width, steps, score, precision } = e;
+    return { kind: e.kind, shape: e.shape, model, height, width, steps, score, precision };
+  }
+  return { kind: e.kind, shape: e.shape };
 }
 
 function defaultName(file: string): string {

@@ -58,9 +58,28 @@ export const noopEvaluatorSchema = z.strictObject({
   ...evaluatorCommon,
 }).describe("Scores a candidate from its recipe alone, without materialising noise: a tool to measure the runner");
 
-export const evaluatorSchema = z.discriminatedUnion("kind", [syntheticEvaluatorSchema, moduleEvaluatorSchema, noopEvaluatorSchema], {
+export const SCORE_CONVENTIONS = ["cosine", "logit"] as const;
+export const PRECISIONS = ["float32", "float16", "bfloat16"] as const;
+
+export const flux2PickScoreEvaluatorSchema = z.strictObject({
+  kind: z.literal("flux2-pickscore"),
+  shape: shapeSchema.optional().describe("Follows from height and width: (1, 128, height/16, width/16); a shape that disagrees is an error"),
+  timeout_s: evaluatorCommon.timeout_s,
+  retries: evaluatorCommon.retries,
+  model: z.string().regex(/^[A-Za-z0-9_.+-]+$/, "a model is a folder name under the worker's model root (letters, digits, _ . + -)")
+    .refine((m) => m !== "." && m !== "..", "a model is a folder name under the worker's model root")
+    .describe("Model directory made by 'sweep models import', a folder under the worker's --model-root"),
+  height: positiveInt.default(1024).describe("Image height in pixels, a multiple of 16"),
+  width: positiveInt.default(1024).describe("Image width in pixels, a multiple of 16"),
+  steps: positiveInt.default(4).describe("Denoising steps (FLUX.2-klein: 4)"),
+  score: z.enum(SCORE_CONVENTIONS).default("cosine").describe("cosine: the tutorial's cosine similarity; logit: PickScore's convention, x exp(logit_scale)"),
+  precision: z.enum(PRECISIONS).default("float32").describe("Compute precision of the graphs; float32 is exact against the reference on CPU"),
+  max_batch: positiveInt.max(64).default(4).describe("Candidates of one prompt evaluated together; every batch runs padded to this size so scores do not depend on batch composition"),
+}).describe("FLUX.2-klein image generation scored by PickScore, on onnxruntime-node (docs/models.md)");
+
+export const evaluatorSchema = z.discriminatedUnion("kind", [syntheticEvaluatorSchema, moduleEvaluatorSchema, noopEvaluatorSchema, flux2PickScoreEvaluatorSchema], {
   error: (issue) => issue.code === "invalid_union"
-    ? `unknown evaluator kind (expected one of: synthetic, module, noop)`
+    ? `unknown evaluator kind (expected one of: synthetic, module, noop, flux2-pickscore)`
     : undefined,
 });
 

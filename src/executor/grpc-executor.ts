@@ -358,6 +358,9 @@ export class GrpcExecutor implements Executor {
         jitter_ms: e.kind === "synthetic" ? e.jitter_ms : 0,
         module_path: e.kind === "module" ? e.module_path : "",
         module_sha256: e.kind === "module" ? e.module_sha256 : "",
+        ...(e.kind === "flux2-pickscore"
+          ? { model: e.model, height: e.height, width: e.width, steps: e.steps, score: e.score, precision: e.precision, max_batch: e.max_batch }
+          : { model: "", height: 0, width: 0, steps: 0, score: "", precision: "", max_batch: 0 }),
       };
       this.wireSpecs.set(e, w);
     }

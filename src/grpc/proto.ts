@@ -30,6 +30,13 @@ export interface WireEvaluatorSpec {
   jitter_ms: number;
   module_path: string;
   module_sha256: string;
+  model: string;
+  height: number;
+  width: number;
+  steps: number;
+  score: string;
+  precision: string;
+  max_batch: number;
 }
 
 export interface WireCandidate {

@@ -69,8 +69,13 @@ export function readSafetensorsHeader(file: string): Map<string, TensorLocation>
   }
 }
 
+/** Where graph builders get weights from: a checkpoint, or the synthetic models' recorder of what they ask for. */
+export interface WeightSource {
+  get(name: string, shape?: number[]): TensorLocation;
+}
+
 /** Every tensor of a checkpoint folder: `<stem>.safetensors`, or the shards its index names. */
-export class Checkpoint {
+export class Checkpoint implements WeightSource {
   readonly tensors = new Map<string, TensorLocation>();
   readonly files: string[] = [];
 

@@ -6,7 +6,7 @@
  * Cast node; onnxruntime folds it once when the session is created.
  */
 import { onnx } from "onnx-proto";
-import type { Checkpoint, SafetensorsDtype, TensorLocation } from "../safetensors.js";
+import type { SafetensorsDtype, TensorLocation, WeightSource } from "../safetensors.js";
 
 export type ElemType = "float32" | "float16" | "bfloat16" | "int64" | "int32" | "uint8" | "bool";
 export type ComputeType = "float32" | "float16" | "bfloat16";
@@ -35,12 +35,19 @@ interface FloatsAttr {
   floats: number[];
 }
 export const float = (x: number): FloatAttr => ({ float: x });
+/** A graph input or output as the model manifest records it. */
+export interface TensorSignature {
+  name: string;
+  dtype: ElemType;
+  shape: (number | string)[];
+}
+
 export const floats = (xs: number[]): FloatsAttr => ({ floats: xs });
 
 export interface GraphBuilderOptions {
   name: string;
   compute: ComputeType;
-  weights: Checkpoint;
+  weights: WeightSource;
   /** where a checkpoint file is, relative to the model directory the graph is saved in */
   location: (file: string) => string;
 }
@@ -53,6 +60,7 @@ export class GraphBuilder {
   private readonly outputs: onnx.IValueInfoProto[] = [];
   private readonly params = new Map<string, string>();
   private readonly domains = new Set<string>();
+  private readonly signature: { inputs: TensorSignature[]; outputs: TensorSignature[] } = { inputs: [], outputs: [] };
   private counter = 0;
 
   constructor(private readonly opts: GraphBuilderOptions) {
@@ -66,12 +74,19 @@ export class GraphBuilder {
 
   input(name: string, type: ElemType, dims: (number | string)[]): string {
     this.inputs.push(valueInfo(name, type, dims));
+    this.signature.inputs.push({ name, dtype: type, shape: dims });
     return name;
   }
 
   output(value: string, name: string, type: ElemType, dims: (number | string)[]): void {
     this.nodes.push({ opType: "Identity", input: [value], output: [name], name: `${name}_out` });
     this.outputs.push(valueInfo(name, type, dims));
+    this.signature.outputs.push({ name, dtype: type, shape: dims });
+  }
+
+  /** The graph's inputs and outputs (names, dtypes, symbolic shapes). */
+  describe(): { inputs: TensorSignature[]; outputs: TensorSignature[] } {
+    return structuredClone(this.signature);
   }
 
   /** A checkpoint tensor in the compute type (shape checked when given). */

@@ -56,3 +56,55 @@ export function mergeHeads(b: GraphBuilder, x: string, heads: number, headDim: n
   const t = b.op("Transpose", [x], { perm: [0, 2, 1, 3] });
   return b.op("Reshape", [t, b.int64s([0, 0, heads * headDim])]);
 }
+
+/**
+ * RMSNorm as transformers' Qwen3RMSNorm and torch.nn.RMSNorm compute it in reduced precision: the
+ * statistics and the normalisation in float32, the result cast back to the compute type, then
+ * multiplied by the weight in the compute type (`weight * x.float().mul(rsqrt(...)).to(dtype)`).
+ * In a float32 graph this is exactly rmsNorm.
+ */
+export function rmsNormUpcast(b: GraphBuilder, x: string, eps: number, weight: string, dim?: number): string {
+  if (b.compute === "float32") return rmsNorm(b, x, eps, weight, dim);
+  const x32 = b.cast(x, "float32");
+  const sq = b.op("Mul", [x32, x32]);
+  const mean = b.op("ReduceMean", [sq, b.int64s([-1])], { keepdims: 1 });
+  const denom = b.op("Sqrt", [b.op("Add", [mean, b.constant([eps], [])])]);
+  const normed = b.cast(b.op("Mul", [x32, b.op("Reciprocal", [denom])]), b.compute);
+  return b.op("Mul", [b.param(weight, dim ? [dim] : undefined), normed]);
+}
+
+/**
+ * softmax(q k^T * scale (+ mask)) v in the compute type. In a float32 graph this is exactly
+ * `attention`. In float16/bfloat16, q and k are each scaled by sqrt(scale) before the product, as
+ * torch's math SDPA does, so q k^T cannot overflow float16 (the fused kernels accumulate and scale
+ * in float32; a plain MatMul rounds its output to the compute type). The mask must be in the
+ * compute type (finite minimum, not -inf, for masked entries); Softmax accumulates in float32 in
+ * the CUDA kernels.
+ */
+export function attentionLowPrecision(b: GraphBuilder, q: string, k: string, v: string, headDim: number, mask?: string): string {
+  if (b.compute === "float32") return attention(b, q, k, v, headDim, mask);
+  const rootScale = b.constantCompute([Math.sqrt(1 / Math.sqrt(headDim))], []);
+  const kt = b.op("Transpose", [b.op("Mul", [k, rootScale])], { perm: [0, 1, 3, 2] });
+  let scores = b.op("MatMul", [b.op("Mul", [q, rootScale]), kt]);
+  if (mask) scores = b.op("Add", [scores, mask]);
+  return b.op("MatMul", [b.op("Softmax", [scores], { axis: -1 }), v]);
+}
+
+/** x cast to float32 when the compute type is another (no node in a float32 graph). */
+export function toFloat32(b: GraphBuilder, x: string): string {
+  return b.compute === "float32" ? x : b.cast(x, "float32");
+}
+
+/** x (float32) cast to the compute type (no node in a float32 graph). */
+export function toCompute(b: GraphBuilder, x: string): string {
+  return b.compute === "float32" ? x : b.cast(x, b.compute);
+}
+
+/**
+ * A checkpoint weight rounded to the compute type, then held in float32: for ops computed in
+ * float32 in a reduced-precision graph (group norm affine, convolutions without a bfloat16 kernel)
+ * with the values the reduced-precision reference holds. In a float32 graph, b.param.
+ */
+export function paramRoundedFloat32(b: GraphBuilder, tensor: string, shape?: number[]): string {
+  return b.compute === "float32" ? b.param(tensor, shape) : b.cast(b.param(tensor, shape), "float32");
+}

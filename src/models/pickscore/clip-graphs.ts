@@ -62,8 +62,9 @@ export function parseClipConfig(json: unknown, file: string): ClipConfig {
   const vision = section("vision_config");
   const num = (obj: Json, where: string, field: string, fallback?: number, integer = true): number => {
     const v = obj[field] ?? fallback;
-    if (typeof v !== "number" || !Number.isFinite(v) || (integer ? !Number.isInteger(v) || v <= 0 : v <= 0)) {
-      throw new ModelInputError(`${file}: ${where}${field} is ${JSON.stringify(v ?? null)}; expected a positive ${integer ? "integer" : "number"}`);
+    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+      const found = v === undefined ? "missing" : JSON.stringify(v);
+      throw new ModelInputError(`${file}: ${where}${field} is ${found}; expected a positive ${integer ? "integer" : "number"}`);
     }
     return v;
   };

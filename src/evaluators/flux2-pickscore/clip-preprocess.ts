@@ -1,0 +1,220 @@
+/**
+ * CLIP image preprocessing as transformers 5's CLIPImageProcessor does it with its default torchvision
+ * backend, on the HWC uint8 image the pipeline returns:
+ *   1. resize the shortest edge to `size` (long edge int(size * long / short)) with torch's antialiased
+ *      bicubic resize of the uint8 tensor, uint8 out;
+ *   2. centre crop (offsets int((h - crop_h) / 2), zero padding where the crop is larger);
+ *   3. rescale and normalise fused into one step: (x - mean * 255) / (std * 255), in float32, with
+ *      mean * 255 and std * 255 themselves rounded to float32.
+ */
+import { ModelInputError } from "../../models/model-error.js";
+
+export interface ClipPreprocessConfig {
+  /** The shortest edge after resizing. */
+  size: number;
+  cropSize: { height: number; width: number };
+  mean: readonly [number, number, number];
+  std: readonly [number, number, number];
+  /** do_rescale's factor, 1/255: fused into mean and std as 1 / rescaleFactor. */
+  rescaleFactor: number;
+}
+
+// CLIPImageProcessor's defaults (OPENAI_CLIP_MEAN / OPENAI_CLIP_STD), used where the config omits a field.
+const DEFAULT_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
+const DEFAULT_STD = [0.26862954, 0.26130258, 0.27577711] as const;
+const PIL_BICUBIC = 3;
+
+function positiveInt(value: unknown): value is number {
+  return typeof value === "number" && Number.isInteger(value) && value > 0;
+}
+
+function triple(value: unknown, fallback: readonly [number, number, number], field: string, file: string): readonly [number, number, number] {
+  if (value === undefined) return fallback;
+  if (Array.isArray(value) && value.length === 3 && value.every((v) => typeof v === "number" && Number.isFinite(v))) {
+    return [value[0], value[1], value[2]];
+  }
+  throw new ModelInputError(`${file}: ${field} must be a list of 3 numbers, got ${JSON.stringify(value)}`);
+}
+
+/** preprocessor_config.json -> the settings above; anything the reference would do differently is refused. */
+export function parseClipPreprocessorConfig(json: unknown, file: string): ClipPreprocessConfig {
+  if (json === null || typeof json !== "object" || Array.isArray(json)) throw new ModelInputError(`${file}: not a JSON object`);
+  const c = json as Record<string, unknown>;
+  for (const flag of ["do_resize", "do_center_crop", "do_rescale", "do_normalize"]) {
+    if (c[flag] !== undefined && c[flag] !== true) throw new ModelInputError(`${file}: ${flag} must be true, got ${JSON.stringify(c[flag])}`);
+  }
+  if (c.resample !== undefined && c.resample !== PIL_BICUBIC) {
+    throw new ModelInputError(`${file}: resample must be ${PIL_BICUBIC} (bicubic), got ${JSON.stringify(c.resample)}`);
+  }
+
+  const rawSize = c.size ?? 224;
+  const size = positiveInt(rawSize) ? rawSize : (rawSize as { shortest_edge?: unknown }).shortest_edge;
+  if (!positiveInt(size) || (typeof rawSize === "object" && Object.keys(rawSize as object).length !== 1)) {
+    throw new ModelInputError(`${file}: size must be a number or {"shortest_edge": n}, got ${JSON.stringify(rawSize)}`);
+  }
+
+  const rawCrop = c.crop_size ?? 224;
+  const crop = positiveInt(rawCrop) ? { height: rawCrop, width: rawCrop } : (rawCrop as { height?: unknown; width?: unknown });
+  if (!positiveInt(crop.height) || !positiveInt(crop.width)) {
+    throw new ModelInputError(`${file}: crop_size must be a number or {"height": h, "width": w}, got ${JSON.stringify(rawCrop)}`);
+  }
+
+  const rescaleFactor = c.rescale_factor ?? 1 / 255;
+  if (typeof rescaleFactor !== "number" || !(rescaleFactor > 0)) {
+    throw new ModelInputError(`${file}: rescale_factor must be a positive number, got ${JSON.stringify(c.rescale_factor)}`);
+  }
+
+  return {
+    size,
+    cropSize: { height: crop.height, width: crop.width },
+    mean: triple(c.image_mean, DEFAULT_MEAN, "image_mean", file),
+    std: triple(c.image_std, DEFAULT_STD, "image_std", file),
+    rescaleFactor,
+  };
+}
+
+/** Keys' cubic with a = -0.5, the filter torch uses for antialiased bicubic (Pillow's). */
+function cubic(x: number): number {
+  const a = -0.5;
+  x = Math.abs(x);
+  if (x < 1) return ((a + 2) * x - (a + 3)) * x * x + 1;
+  if (x < 2) return ((a * x - 5 * a) * x + 8 * a) * x - 4 * a;
+  return 0;
+}
+
+/** One axis' taps: output i reads `size[i]` inputs from `start[i]` with int16 weights `weights[i * taps + j]`. */
+interface AxisTaps {
+  start: Int32Array;
+  size: Int32Array;
+  taps: number;
+  weights: Int16Array;
+  /** Fixed-point bits of the weights. */
+  precision: number;
+}
+
+/**
+ * torch's _compute_index_ranges_int16_weights for antialiased bicubic: float64 weights normalised to
+ * sum 1, then scaled by 2^precision, the largest precision that keeps the biggest weight in int16.
+ */
+function axisTaps(inSize: number, outSize: number): AxisTaps {
+  const scale = inSize / outSize;
+  const support = scale >= 1 ? 2 * scale : 2;
+  const taps = Math.ceil(support) * 2 + 1;
+  const invScale = scale >= 1 ? 1 / scale : 1;
+  const start = new Int32Array(outSize);
+  const size = new Int32Array(outSize);
+  const w = new Float64Array(outSize * taps);
+  let wMax = 0;
+  for (let i = 0; i < outSize; i++) {
+    const center = scale * (i + 0.5);
+    const xmin = Math.max(Math.trunc(center - support + 0.5), 0);
+    const xsize = Math.min(Math.max(Math.min(Math.trunc(center + support + 0.5), inSize) - xmin, 0), taps);
+    let total = 0;
+    for (let j = 0; j < xsize; j++) {
+      const v = cubic((j + xmin - center + 0.5) * invScale);
+      w[i * taps + j] = v;
+      total += v;
+    }
+    if (total !== 0) {
+      for (let j = 0; j < xsize; j++) {
+        w[i * taps + j] /= total;
+        wMax = Math.max(wMax, w[i * taps + j]);
+      }
+    }
+    start[i] = xmin;
+    size[i] = xsize;
+  }
+  let precision = 0;
+  while (precision < 22 && Math.trunc(0.5 + wMax * 2 ** (precision + 1)) < 1 << 15) precision++;
+  const weights = new Int16Array(outSize * taps);
+  for (let k = 0; k < w.length; k++) {
+    const v = w[k] * 2 ** precision;
+    weights[k] = v < 0 ? Math.trunc(-0.5 + v) : Math.trunc(0.5 + v);
+  }
+  return { start, size, taps, weights, precision };
+}
+
+/** One separable pass along an axis of `lines` lines, `step` apart in memory; uint8 in, uint8 out. */
+function resamplePass(
+  src: Uint8Array,
+  dst: Uint8Array,
+  t: AxisTaps,
+  lines: number,
+  lineOf: (line: number) => { src: number; dst: number },
+  step: { src: number; dst: number },
+): void {
+  const half = 1 << (t.precision - 1);
+  for (let line = 0; line < lines; line++) {
+    const base = lineOf(line);
+    for (let i = 0; i < t.start.length; i++) {
+      let acc = half;
+      const from = base.src + t.start[i] * step.src;
+      for (let j = 0; j < t.size[i]; j++) acc += src[from + j * step.src] * t.weights[i * t.taps + j];
+      // Arithmetic shift (floor) then clamp, as torch's uint8 kernels do.
+      dst[base.dst + i * step.dst] = Math.min(Math.max(acc >> t.precision, 0), 255);
+    }
+  }
+}
+
+/**
+ * torch.nn.functional.interpolate(x, (outH, outW), mode="bicubic", antialias=True) on a uint8 CHW tensor,
+ * uint8 out. Hand-written because exactness needs torch's own uint8 kernel: int16 fixed-point weights,
+ * integer accumulation, a uint8 intermediate between the horizontal pass (first) and the vertical one.
+ * A float resize rounded at the end differs by a level on a fraction of a percent of the values.
+ */
+export function resizeBicubicAntialiasUint8(chw: Uint8Array, channels: number, inH: number, inW: number, outH: number, outW: number): Uint8Array {
+  if (chw.length !== channels * inH * inW) throw new RangeError(`image has ${chw.length} values, expected ${channels}x${inH}x${inW}`);
+  let cur = chw;
+  if (outW !== inW) {
+    const next = new Uint8Array(channels * inH * outW);
+    resamplePass(cur, next, axisTaps(inW, outW), channels * inH, (l) => ({ src: l * inW, dst: l * outW }), { src: 1, dst: 1 });
+    cur = next;
+  }
+  if (outH !== inH) {
+    const next = new Uint8Array(channels * outH * outW);
+    const lineOf = (l: number) => {
+      const c = Math.floor(l / outW);
+      const x = l % outW;
+      return { src: c * inH * outW + x, dst: c * outH * outW + x };
+    };
+    resamplePass(cur, next, axisTaps(inH, outH), channels * outW, lineOf, { src: outW, dst: outW });
+    cur = next;
+  }
+  return cur === chw ? chw.slice() : cur;
+}
+
+/** The CLIP pixel_values of one HWC uint8 RGB image: 3 x cropH x cropW float32, CHW. */
+export function clipPixelValues(rgb: Uint8Array, height: number, width: number, cfg: ClipPreprocessConfig): Float32Array {
+  if (rgb.length !== height * width * 3) throw new RangeError(`image has ${rgb.length} values, expected ${height}x${width}x3`);
+  const plane = height * width;
+  const chw = new Uint8Array(3 * plane);
+  for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) chw[c * plane + p] = rgb[p * 3 + c];
+
+  // get_resize_output_image_size(default_to_square=False): the long edge is truncated, not rounded.
+  const short = Math.min(height, width);
+  const long = Math.max(height, width);
+  const newLong = Math.trunc((cfg.size * long) / short);
+  const [outH, outW] = width <= height ? [newLong, cfg.size] : [cfg.size, newLong];
+  const resized = resizeBicubicAntialiasUint8(chw, 3, height, width, outH, outW);
+
+  // Centre crop; where the crop is larger than the image torchvision pads with zeros, floor((crop - size) / 2) before.
+  const { height: ch, width: cw } = cfg.cropSize;
+  const top = ch > outH ? -Math.floor((ch - outH) / 2) : Math.trunc((outH - ch) / 2);
+  const left = cw > outW ? -Math.floor((cw - outW) / 2) : Math.trunc((outW - cw) / 2);
+
+  const out = new Float32Array(3 * ch * cw);
+  const scale = Math.fround(1 / cfg.rescaleFactor);
+  for (let c = 0; c < 3; c++) {
+    const mean = Math.fround(Math.fround(cfg.mean[c]) * scale);
+    const std = Math.fround(Math.fround(cfg.std[c]) * scale);
+    for (let y = 0; y < ch; y++) {
+      const sy = y + top;
+      for (let x = 0; x < cw; x++) {
+        const sx = x + left;
+        const v = sy >= 0 && sy < outH && sx >= 0 && sx < outW ? resized[c * outH * outW + sy * outW + sx] : 0;
+        out[c * ch * cw + y * cw + x] = Math.fround(v - mean) / std;
+      }
+    }
+  }
+  return out;
+}

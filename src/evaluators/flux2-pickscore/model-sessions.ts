@@ -1,0 +1,107 @@
+/**
+ * A model directory opened on one device: its manifest checked, one onnxruntime session per graph
+ * (created once and kept), on the CPU execution provider or CUDA's with the device's index.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync } from "node:fs";
+import { cpus } from "node:os";
+import path from "node:path";
+import * as ort from "onnxruntime-node";
+import { GRAPH_NAMES, readManifest, verifyModelFiles, type GraphName, type ModelManifest, type Precision } from "../../models/manifest.js";
+import { ModelInputError } from "../../models/model-error.js";
+
+export interface DeviceTarget {
+  kind: "cpu" | "gpu";
+  /** GPU index (CUDA device id); 0 for the CPU */
+  index: number;
+  /** onnxruntime intra-op threads per session, so a worker's pools don't oversubscribe its cores */
+  intraOpThreads: number;
+}
+
+/** What the manifest of a run records per worker device. */
+export interface RuntimeInfo {
+  execution_provider: "cpu" | "cuda";
+  onnxruntime: string;
+  device_name: string;
+  precision: Precision;
+  synthetic: string | null;
+}
+
+export const CUDA_INSTALL_HINT =
+  "install onnxruntime-node's CUDA provider: `npm ci --onnxruntime-node-install=cuda12`, or copy the provider libraries of " +
+  "onnxruntime 1.29.0 next to libonnxruntime.so.1 (docs/models.md)";
+
+export function modelNotFound(model: string, root: string): ModelInputError {
+  return new ModelInputError(
+    `model '${model}' not found under the model root ${root}; make it with ` +
+      `'sweep models import --flux2 DIR --pickscore DIR --processor DIR --out ${path.join(root, model)}' ` +
+      `(or --synthetic flux2-tiny|flux2-klein-4b instead of the three folders)`,
+  );
+}
+
+export function sessionOptions(device: DeviceTarget): ort.InferenceSession.SessionOptions {
+  return {
+    executionProviders: device.kind === "gpu" ? [{ name: "cuda", deviceId: device.index }] : ["cpu"],
+    intraOpNumThreads: device.intraOpThreads,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: "all",
+  };
+}
+
+/** Session creation with the CUDA provider's missing-library failure said plainly. */
+export async function createSession(file: string, device: DeviceTarget): Promise<ort.InferenceSession> {
+  try {
+    return await ort.InferenceSession.create(file, sessionOptions(device));
+  } catch (e) {
+    const message = (e as Error).message;
+    if (device.kind === "gpu" && /shared library|cuda/i.test(message)) {
+      throw new ModelInputError(`GPU ${device.index}: the CUDA execution provider cannot start (${message.split("\n")[0]}); ${CUDA_INSTALL_HINT}`);
+    }
+    throw new ModelInputError(`${file}: onnxruntime cannot open it: ${message.split("\n")[0]}`);
+  }
+}
+
+function deviceName(device: DeviceTarget): string {
+  if (device.kind === "cpu") return cpus()[0]?.model.trim() ?? "cpu";
+  try {
+    return execFileSync("nvidia-smi", ["--query-gpu=name", "--format=csv,noheader", "-i", String(device.index)], { encoding: "utf8", timeout: 5000 }).trim();
+  } catch {
+    return `cuda:${device.index}`;
+  }
+}
+
+export class Flux2Models {
+  private constructor(
+    readonly dir: string,
+    readonly manifest: ModelManifest,
+    readonly sessions: Record<GraphName, ort.InferenceSession>,
+    readonly runtime: RuntimeInfo,
+  ) {}
+
+  static async open(dir: string, precision: Precision, device: DeviceTarget, opts: { verify?: boolean } = {}): Promise<Flux2Models> {
+    const manifest = readManifest(dir);
+    await verifyModelFiles(dir, manifest, opts.verify ?? false);
+    const graphs = manifest.graphs[precision];
+    if (!graphs) {
+      throw new ModelInputError(`${path.join(dir, "manifest.json")}: no ${precision} graphs in this model directory (it has: ${Object.keys(manifest.graphs).join(", ")}); import it again with this version`);
+    }
+    const sessions = {} as Record<GraphName, ort.InferenceSession>;
+    for (const name of GRAPH_NAMES) {
+      const file = path.join(dir, graphs[name].file);
+      if (!existsSync(file)) throw new ModelInputError(`${file}: missing from the model directory`);
+      sessions[name] = await createSession(file, device);
+    }
+    const runtime: RuntimeInfo = {
+      execution_provider: device.kind === "gpu" ? "cuda" : "cpu",
+      onnxruntime: ort.env.versions.node ?? "unknown",
+      device_name: deviceName(device),
+      precision,
+      synthetic: manifest.synthetic,
+    };
+    return new Flux2Models(dir, manifest, sessions, runtime);
+  }
+
+  async release(): Promise<void> {
+    await Promise.all(Object.values(this.sessions).map((s) => s.release()));
+  }
+}

@@ -1,0 +1,199 @@
+/**
+ * One FLUX.2-klein + PickScore evaluation, batched: noise -> tokens -> Euler steps of the
+ * transformer -> VAE decode -> uint8 image -> CLIP preprocessing -> PickScore. The arithmetic
+ * between the graphs (token layout, schedule, Euler step, image conversion, resize) is the
+ * reference's, in float32. Prompt embeddings are computed once per prompt and kept. Every batch runs
+ * at max_batch rows (a partial one padded), so a candidate's score never depends on its batch.
+ */
+import path from "node:path";
+import * as ort from "onnxruntime-node";
+import { ropeTables, imageIds, textIds } from "../../models/flux2/rope.js";
+import { Lru } from "../../util/lru.js";
+import { clipPixelValues, type ClipPreprocessConfig } from "./clip-preprocess.js";
+import { decodedToUint8 } from "./image-convert.js";
+import type { Flux2Models } from "./model-sessions.js";
+import { loadClipTokenizer, loadQwenPromptTokenizer, type ClipPromptTokenizer, type QwenPromptTokenizer } from "./prompt-tokens.js";
+import { eulerStep, flux2Schedule } from "./schedule.js";
+
+export interface Flux2Settings {
+  height: number;
+  width: number;
+  steps: number;
+  score: "cosine" | "logit";
+  maxBatch: number;
+}
+
+/** Receives named intermediates of batch row 0 (tests compare them with the reference's traces). */
+export type Observer = (name: string, value: Float32Array | Uint8Array | BigInt64Array) => void;
+
+interface PromptEmbedding {
+  /** (text_max_length, 3 x hidden) */
+  promptEmbeds: Float32Array;
+  /** (projection_dim,), L2-normalised */
+  clipText: Float32Array;
+}
+
+export interface ScoredImage {
+  score: number;
+  /** height x width x 3, uint8 RGB */
+  image: Uint8Array;
+}
+
+const f = Math.fround;
+
+export class Flux2PickScorePipeline {
+  /** Prompts encoded so far (text encoder runs), for tests and logs. */
+  textEncodes = 0;
+  private readonly qwen: QwenPromptTokenizer;
+  private readonly clipTokens: ClipPromptTokenizer;
+  private readonly prompts = new Lru<string, Promise<PromptEmbedding>>(64);
+  private readonly ropes = new Map<string, { cos: ort.Tensor; sin: ort.Tensor }>();
+  private readonly warned = new Set<string>();
+  private readonly clipImage: ClipPreprocessConfig;
+  private readonly expLogitScale: number;
+
+  constructor(
+    private readonly models: Flux2Models,
+    private readonly log: (line: string) => void = () => {},
+  ) {
+    const { manifest, dir } = models;
+    const c = manifest.constants;
+    this.qwen = loadQwenPromptTokenizer(path.join(dir, manifest.tokenizers.text), c.text_max_length);
+    this.clipTokens = loadClipTokenizer(path.join(dir, manifest.tokenizers.clip), c.clip_max_length);
+    this.clipImage = {
+      size: c.clip_image.size,
+      cropSize: { height: c.clip_image.crop_height, width: c.clip_image.crop_width },
+      mean: c.clip_image.mean,
+      std: c.clip_image.std,
+      rescaleFactor: c.clip_image.rescale_factor,
+    };
+    // torch: logit_scale.exp() in float32
+    this.expLogitScale = f(Math.exp(f(c.logit_scale)));
+  }
+
+  /** The prompt's text embeddings (Qwen3 hidden states and the CLIP text embedding), computed once. */
+  promptEmbedding(prompt: string): Promise<PromptEmbedding> {
+    return this.prompts.getOrCreate(prompt, () => this.encodePrompt(prompt));
+  }
+
+  /** One batch on a blank prompt, outside the cache and the counts: sessions allocate before real work. */
+  async warm(noise: Float32Array, s: Flux2Settings): Promise<void> {
+    const emb = await this.encodePrompt("", false);
+    await this.runBatch(emb, [noise], s);
+  }
+
+  private async encodePrompt(prompt: string, counted = true): Promise<PromptEmbedding> {
+    const { sessions, manifest } = this.models;
+    const L = manifest.constants.text_max_length;
+    const qwen = this.qwen.encode(prompt);
+    const clip = this.clipTokens.encode(prompt);
+    if ((qwen.truncated || clip.truncated) && !this.warned.has(prompt)) {
+      this.warned.add(prompt);
+      const which = [qwen.truncated ? `${L} Qwen tokens` : "", clip.truncated ? `${this.clipTokens.maxLength} CLIP tokens` : ""].filter(Boolean).join(" and ");
+      this.log(`prompt '${prompt.length > 60 ? `${prompt.slice(0, 57)}...` : prompt}' is longer than ${which}: truncated as the reference does`);
+    }
+    if (counted) this.textEncodes++;
+    const text = await sessions.text_encoder.run({
+      input_ids: new ort.Tensor("int64", qwen.inputIds, [1, L]),
+      attention_mask: new ort.Tensor("int64", qwen.attentionMask, [1, L]),
+    });
+    const clipText = await sessions.clip_text.run({ input_ids: new ort.Tensor("int64", clip.inputIds, [1, clip.inputIds.length]) });
+    return { promptEmbeds: text.prompt_embeds.data as Float32Array, clipText: clipText.text_embeds.data as Float32Array };
+  }
+
+  private rope(rows: number, cols: number): { cos: ort.Tensor; sin: ort.Tensor } {
+    const key = `${rows}x${cols}`;
+    let r = this.ropes.get(key);
+    if (!r) {
+      const c = this.models.manifest.constants;
+      const ids = [...textIds(c.text_max_length), ...imageIds(rows, cols)];
+      const { cos, sin } = ropeTables(ids, c.rope_axes, c.rope_theta);
+      const dims = [ids.length, c.rope_axes.reduce((a, b) => a + b, 0)];
+      r = { cos: new ort.Tensor("float32", cos, dims), sin: new ort.Tensor("float32", sin, dims) };
+      this.ropes.set(key, r);
+    }
+    return r;
+  }
+
+  /** Scores of `noises` (each (1, 128, height/16, width/16)), in order; more than max_batch run in chunks. */
+  async scoreBatch(prompt: string, noises: Float32Array[], s: Flux2Settings, observe?: Observer): Promise<ScoredImage[]> {
+    const out: ScoredImage[] = [];
+    const emb = await this.promptEmbedding(prompt);
+    for (let i = 0; i < noises.length; i += s.maxBatch) out.push(...(await this.runBatch(emb, noises.slice(i, i + s.maxBatch), s, observe)));
+    return out;
+  }
+
+  private async runBatch(emb: PromptEmbedding, noises: Float32Array[], s: Flux2Settings, observe?: Observer): Promise<ScoredImage[]> {
+    const { sessions, manifest } = this.models;
+    const c = manifest.constants;
+    const B = s.maxBatch;
+    const C = c.latent_channels;
+    const rows = s.height / c.latent_scale;
+    const cols = s.width / c.latent_scale;
+    const S = rows * cols;
+    const L = c.text_max_length;
+    const J = c.text_hidden_layers.length * c.text_hidden_size;
+    observe?.("prompt_embeds", emb.promptEmbeds);
+    observe?.("text_embeds", emb.clipText);
+
+    // (1, C, rows, cols) noise -> (S, C) tokens, per batch row; padding rows repeat the first noise.
+    const latents = new Float32Array(B * S * C);
+    for (let b = 0; b < B; b++) {
+      const noise = noises[b < noises.length ? b : 0];
+      if (noise.length !== C * S) throw new Error(`noise has ${noise.length} values; (1, ${C}, ${rows}, ${cols}) expected`);
+      const base = b * S * C;
+      for (let ch = 0; ch < C; ch++) for (let t = 0; t < S; t++) latents[base + t * C + ch] = noise[ch * S + t];
+    }
+    const promptBatch = new Float32Array(B * L * J);
+    for (let b = 0; b < B; b++) promptBatch.set(emb.promptEmbeds, b * L * J);
+    const promptTensor = new ort.Tensor("float32", promptBatch, [B, L, J]);
+    const { cos, sin } = this.rope(rows, cols);
+    const schedule = flux2Schedule(s.steps, S);
+
+    for (let i = 0; i < s.steps; i++) {
+      observe?.(`step${i}_latents_in`, latents.slice(0, S * C));
+      const result = await sessions.transformer.run({
+        latents: new ort.Tensor("float32", latents, [B, S, C]),
+        timestep: new ort.Tensor("float32", new Float32Array(B).fill(schedule.timesteps[i]), [B]),
+        prompt_embeds: promptTensor,
+        rope_cos: cos,
+        rope_sin: sin,
+      });
+      const velocity = result.velocity.data as Float32Array;
+      observe?.(`step${i}_velocity`, velocity.subarray(0, S * C));
+      eulerStep(latents, velocity, schedule, i);
+    }
+
+    // (S, C) tokens -> (C, rows, cols) per row, for the VAE
+    const vaeIn = new Float32Array(B * C * S);
+    for (let b = 0; b < B; b++) {
+      const base = b * S * C;
+      for (let t = 0; t < S; t++) for (let ch = 0; ch < C; ch++) vaeIn[base + ch * S + t] = latents[base + t * C + ch];
+    }
+    observe?.("vae_in", vaeIn.subarray(0, C * S));
+    const decoded = (await sessions.vae_decoder.run({ latents: new ort.Tensor("float32", vaeIn, [B, C, rows, cols]) })).image.data as Float32Array;
+    const plane = 3 * s.height * s.width;
+    observe?.("vae_out", decoded.subarray(0, plane));
+
+    const { height: ch, width: cw } = this.clipImage.cropSize;
+    const pixels = new Float32Array(B * 3 * ch * cw);
+    const images: Uint8Array[] = [];
+    for (let b = 0; b < B; b++) {
+      const image = decodedToUint8(decoded.subarray(b * plane, (b + 1) * plane), s.height, s.width);
+      images.push(image);
+      pixels.set(clipPixelValues(image, s.height, s.width, this.clipImage), b * 3 * ch * cw);
+    }
+    observe?.("image_uint8", images[0]);
+    observe?.("pixel_values", pixels.subarray(0, 3 * ch * cw));
+    const embeds = (await sessions.clip_vision.run({ pixel_values: new ort.Tensor("float32", pixels, [B, 3, ch, cw]) })).image_embeds.data as Float32Array;
+    const P = c.projection_dim;
+    observe?.("image_embeds", embeds.subarray(0, P));
+
+    return noises.map((_, b) => {
+      // text_embs @ image_embs.T, accumulated in float32
+      let cosine = 0;
+      for (let k = 0; k < P; k++) cosine = f(cosine + f(emb.clipText[k] * embeds[b * P + k]));
+      return { score: s.score === "logit" ? f(this.expLogitScale * cosine) : cosine, image: images[b] };
+    });
+  }
+}

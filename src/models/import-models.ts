@@ -1,0 +1,271 @@
+/**
+ * `sweep models import`: turns the checkpoint folders users download (FLUX.2-klein, PickScore, the
+ * CLIP processor) into a model directory: ONNX graphs built here from the configs, the weights
+ * linked (or copied) beside them as the graphs' external data, the tokenizers copied as they are,
+ * and a manifest with every file's digest. Everything is written to a temporary folder that is
+ * renamed at the end, so a failed import leaves nothing behind.
+ */
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { VERSION } from "../version.js";
+import { parseClipPreprocessorConfig } from "../evaluators/flux2-pickscore/clip-preprocess.js";
+import { buildTextEncoderGraph, parseQwen3Config, type Qwen3Config } from "./flux2/text-encoder-graph.js";
+import { buildTransformerGraph, parseFlux2TransformerConfig, type Flux2TransformerConfig } from "./flux2/transformer-graph.js";
+import { buildVaeDecoderGraph, parseFlux2VaeConfig, type Flux2VaeConfig } from "./flux2/vae-decoder-graph.js";
+import { GRAPH_NAMES, MANIFEST_FILE, MANIFEST_FORMAT, sha256File, type GraphName, type ModelManifest, type Precision } from "./manifest.js";
+import { ModelInputError } from "./model-error.js";
+import { GraphBuilder } from "./onnx/graph-builder.js";
+import { buildClipTextGraph, buildClipVisionGraph, parseClipConfig, readLogitScale, type ClipConfig } from "./pickscore/clip-graphs.js";
+import { Checkpoint } from "./safetensors.js";
+
+/** Hidden states the FLUX.2-klein pipeline stacks (index 0 = the embeddings). */
+export const TEXT_HIDDEN_LAYERS = [9, 18, 27];
+export const TEXT_MAX_LENGTH = 512;
+export const PRECISIONS: Precision[] = ["float32"];
+
+export interface ImportSources {
+  /** FLUX.2-klein folder: transformer/, text_encoder/, vae/, tokenizer/ */
+  flux2: string;
+  /** PickScore_v1 folder: config.json, model.safetensors */
+  pickscore: string;
+  /** CLIP processor folder: preprocessor_config.json, tokenizer files */
+  processor: string;
+}
+
+export interface ImportOptions extends ImportSources {
+  out: string;
+  synthetic?: ModelManifest["synthetic"];
+  log?: (line: string) => void;
+}
+
+interface Component {
+  key: string;
+  dir: string;
+  stem: string;
+}
+
+function readJsonFile(file: string): unknown {
+  if (!existsSync(file)) throw new ModelInputError(`${file}: file not found`);
+  try {
+    return JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+}
+
+function requireDir(dir: string, flag: string): void {
+  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelInputError(`${flag} ${dir}: not a folder`);
+}
+
+export interface ParsedSources {
+  text: Qwen3Config;
+  transformer: Flux2TransformerConfig;
+  vae: Flux2VaeConfig;
+  clip: ClipConfig;
+  clipImage: ReturnType<typeof parseClipPreprocessorConfig>;
+}
+
+/** Reads and cross-checks every config before anything is written. */
+export function parseSources(src: ImportSources): ParsedSources {
+  requireDir(src.flux2, "--flux2");
+  requireDir(src.pickscore, "--pickscore");
+  requireDir(src.processor, "--processor");
+  const cfg = (dir: string, file: string) => {
+    const p = path.join(dir, file);
+    return { json: readJsonFile(p), file: p };
+  };
+  const t = cfg(path.join(src.flux2, "text_encoder"), "config.json");
+  const text = parseQwen3Config(t.json, t.file);
+  const d = cfg(path.join(src.flux2, "transformer"), "config.json");
+  const transformer = parseFlux2TransformerConfig(d.json, d.file);
+  const v = cfg(path.join(src.flux2, "vae"), "config.json");
+  const vae = parseFlux2VaeConfig(v.json, v.file);
+  const c = cfg(src.pickscore, "config.json");
+  const clip = parseClipConfig(c.json, c.file);
+  const p = cfg(src.processor, "preprocessor_config.json");
+  const clipImage = parseClipPreprocessorConfig(p.json, p.file);
+
+  const stacked = TEXT_HIDDEN_LAYERS.length * text.hiddenSize;
+  if (transformer.jointAttentionDim !== stacked) {
+    throw new ModelInputError(
+      `${d.file}: joint_attention_dim is ${transformer.jointAttentionDim}, but the text encoder (${t.file}) gives ` +
+        `${TEXT_HIDDEN_LAYERS.length} x hidden_size ${text.hiddenSize} = ${stacked}: the folders do not belong together`,
+    );
+  }
+  const latent = vae.latentChannels * 4;
+  if (transformer.inChannels !== latent || transformer.outChannels !== latent) {
+    throw new ModelInputError(`${d.file}: in_channels/out_channels are ${transformer.inChannels}/${transformer.outChannels}; the VAE (${v.file}) has latent_channels ${vae.latentChannels}, so 4 x ${vae.latentChannels} = ${latent} expected`);
+  }
+  if (clipImage.cropSize.height !== clip.vision.imageSize || clipImage.cropSize.width !== clip.vision.imageSize) {
+    throw new ModelInputError(`${p.file}: crop_size ${clipImage.cropSize.height}x${clipImage.cropSize.width} differs from the vision tower's image_size ${clip.vision.imageSize} (${c.file})`);
+  }
+  for (const f of ["tokenizer.json", "tokenizer_config.json"]) {
+    if (!existsSync(path.join(src.flux2, "tokenizer", f))) throw new ModelInputError(`${path.join(src.flux2, "tokenizer", f)}: file not found`);
+    if (!existsSync(path.join(src.processor, f))) throw new ModelInputError(`${path.join(src.processor, f)}: file not found`);
+  }
+  return { text, transformer, vae, clip, clipImage };
+}
+
+/** Hard link where the file system allows (no copy of gigabytes), a streamed copy otherwise. */
+function linkOrCopy(from: string, to: string): void {
+  try {
+    linkSync(from, to);
+  } catch {
+    copyFileSync(from, to);
+  }
+}
+
+function copyFolderFiles(from: string, to: string): void {
+  mkdirSync(to, { recursive: true });
+  for (const name of readdirSync(from)) {
+    const p = path.join(from, name);
+    if (statSync(p).isFile()) copyFileSync(p, path.join(to, name));
+  }
+}
+
+/** Links a checkpoint's files (and its shard index) into `to` and opens it there. */
+function placeWeights(c: Component, modelDir: string): { checkpoint: Checkpoint; sources: string[] } {
+  const source = new Checkpoint(c.dir, c.stem);
+  const to = path.join(modelDir, "weights", c.key);
+  mkdirSync(to, { recursive: true });
+  const files = [...source.files];
+  const index = path.join(c.dir, `${c.stem}.safetensors.index.json`);
+  if (existsSync(index)) files.push(index);
+  for (const f of files) linkOrCopy(f, path.join(to, path.basename(f)));
+  return { checkpoint: new Checkpoint(to, c.stem), sources: files };
+}
+
+export async function importModels(opts: ImportOptions): Promise<ModelManifest> {
+  const log = opts.log ?? (() => {});
+  const parsed = parseSources(opts);
+  const out = path.resolve(opts.out);
+  if (existsSync(out)) throw new ModelInputError(`--out ${out}: already exists; remove it or choose another folder`);
+  mkdirSync(path.dirname(out), { recursive: true });
+  const tmp = `${out}.partial-${process.pid}`;
+  rmSync(tmp, { recursive: true, force: true });
+  mkdirSync(tmp);
+  try {
+    const manifest = await writeModelDir(opts, parsed, tmp, log);
+    renameSync(tmp, out);
+    return manifest;
+  } catch (e) {
+    rmSync(tmp, { recursive: true, force: true });
+    throw e;
+  }
+}
+
+async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: string, log: (line: string) => void): Promise<ModelManifest> {
+  const components: Component[] = [
+    { key: "text_encoder", dir: path.join(opts.flux2, "text_encoder"), stem: "model" },
+    { key: "transformer", dir: path.join(opts.flux2, "transformer"), stem: "diffusion_pytorch_model" },
+    { key: "vae", dir: path.join(opts.flux2, "vae"), stem: "diffusion_pytorch_model" },
+    { key: "pickscore", dir: opts.pickscore, stem: "model" },
+  ];
+  const placed = Object.fromEntries(components.map((c) => [c.key, placeWeights(c, dir)]));
+  const dtypes = new Set(Object.values(placed).flatMap((p) => [...p.checkpoint.tensors.values()].map((t) => t.dtype)).filter((d) => d !== "I64"));
+  const weightsDtype = dtypes.has("BF16") ? "bfloat16" : dtypes.has("F16") ? "float16" : "float32";
+
+  const builders: Record<GraphName, (b: GraphBuilder) => void> = {
+    text_encoder: (b) => buildTextEncoderGraph(b, parsed.text, { maxLength: TEXT_MAX_LENGTH, layers: TEXT_HIDDEN_LAYERS }),
+    transformer: (b) => buildTransformerGraph(b, parsed.transformer, { textLength: TEXT_MAX_LENGTH }),
+    vae_decoder: (b) => buildVaeDecoderGraph(b, parsed.vae),
+    clip_vision: (b) => buildClipVisionGraph(b, parsed.clip),
+    clip_text: (b) => buildClipTextGraph(b, parsed.clip),
+  };
+  const weightsOf: Record<GraphName, string> = {
+    text_encoder: "text_encoder",
+    transformer: "transformer",
+    vae_decoder: "vae",
+    clip_vision: "pickscore",
+    clip_text: "pickscore",
+  };
+  const graphs = {} as ModelManifest["graphs"];
+  for (const precision of PRECISIONS) {
+    const set = {} as Record<GraphName, ModelManifest["graphs"][Precision] extends infer G ? G extends Record<GraphName, infer E> ? E : never : never>;
+    for (const name of GRAPH_NAMES) {
+      const b = new GraphBuilder({
+        name: `${name}_${precision}`,
+        compute: precision,
+        weights: placed[weightsOf[name]].checkpoint,
+        location: (f) => path.relative(dir, f),
+      });
+      builders[name](b);
+      const file = precision === "float32" ? `${name}.onnx` : `${name}.${precision}.onnx`;
+      writeFileSync(path.join(dir, file), b.encode());
+      set[name] = { file, ...b.describe() };
+    }
+    graphs[precision] = set;
+    log(`graphs (${precision}) built`);
+  }
+
+  copyFolderFiles(path.join(opts.flux2, "tokenizer"), path.join(dir, "tokenizer"));
+  copyFolderFiles(opts.processor, path.join(dir, "clip_processor"));
+
+  const digests = new Map<string, string>();
+  const files: ModelManifest["files"] = [];
+  for (const rel of listFiles(dir)) {
+    const abs = path.join(dir, rel);
+    const sha256 = await sha256File(abs);
+    digests.set(abs, sha256);
+    files.push({ path: rel, bytes: statSync(abs).size, sha256 });
+  }
+  log(`digests of ${files.length} files computed`);
+  const sources: ModelManifest["sources"] = {};
+  for (const c of components) {
+    sources[c.key] = {
+      dir: path.resolve(c.dir),
+      files: placed[c.key].sources.map((f) => {
+        const linked = path.join(dir, "weights", c.key, path.basename(f));
+        return { path: path.basename(f), bytes: statSync(f).size, sha256: digests.get(linked) as string };
+      }),
+    };
+  }
+
+  const { text, transformer, clip, clipImage } = parsed;
+  const manifest: ModelManifest = {
+    format: MANIFEST_FORMAT,
+    kind: "flux2-pickscore",
+    tool_version: VERSION,
+    created: new Date().toISOString(),
+    synthetic: opts.synthetic ?? null,
+    sources,
+    files,
+    graphs,
+    weights_dtype: weightsDtype,
+    constants: {
+      text_max_length: TEXT_MAX_LENGTH,
+      text_hidden_layers: TEXT_HIDDEN_LAYERS,
+      text_hidden_size: text.hiddenSize,
+      clip_max_length: clip.text.maxPositions,
+      latent_channels: transformer.inChannels,
+      latent_scale: 16,
+      rope_axes: transformer.axesDimsRope,
+      rope_theta: transformer.ropeTheta,
+      schedule: { kind: "flux2-empirical-mu", a1: 8.73809524e-5, b1: 1.89833333, a2: 0.00016927, b2: 0.45666666, seq_len_threshold: 4300 },
+      clip_image: {
+        size: clipImage.size,
+        crop_height: clipImage.cropSize.height,
+        crop_width: clipImage.cropSize.width,
+        mean: [...clipImage.mean],
+        std: [...clipImage.std],
+        rescale_factor: clipImage.rescaleFactor,
+        resample: "bicubic-antialias",
+      },
+      logit_scale: readLogitScale(placed.pickscore.checkpoint),
+      projection_dim: clip.projectionDim,
+    },
+    tokenizers: { text: "tokenizer", clip: "clip_processor" },
+  };
+  writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+  return manifest;
+}
+
+function listFiles(root: string, rel = ""): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(path.join(root, rel)).sort()) {
+    const r = rel ? path.join(rel, name) : name;
+    if (statSync(path.join(root, r)).isDirectory()) out.push(...listFiles(root, r));
+    else if (r !== MANIFEST_FILE) out.push(r);
+  }
+  return out;
+}

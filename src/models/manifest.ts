@@ -1,0 +1,111 @@
+/**
+ * A model directory's manifest.json: every file (size, sha256), every graph (inputs, outputs), the
+ * constants the evaluator needs, and where the weights came from. One zod schema reads it, so a
+ * damaged or foreign manifest is a clear error, not a crash later.
+ */
+import { createHash } from "node:crypto";
+import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
+import path from "node:path";
+import { z } from "zod";
+import { ModelInputError } from "./model-error.js";
+
+export const MANIFEST_FORMAT = "sweep-model/1";
+export const MANIFEST_FILE = "manifest.json";
+
+const signature = z.strictObject({
+  name: z.string(),
+  dtype: z.enum(["float32", "float16", "bfloat16", "int64", "int32", "uint8", "bool"]),
+  shape: z.array(z.union([z.number().int(), z.string()])),
+});
+
+const graph = z.strictObject({
+  file: z.string(),
+  inputs: z.array(signature),
+  outputs: z.array(signature),
+});
+
+export const GRAPH_NAMES = ["text_encoder", "transformer", "vae_decoder", "clip_vision", "clip_text"] as const;
+export type GraphName = (typeof GRAPH_NAMES)[number];
+
+const precision = z.enum(["float32", "float16", "bfloat16"]);
+export type Precision = z.infer<typeof precision>;
+
+export const manifestSchema = z.strictObject({
+  format: z.literal(MANIFEST_FORMAT),
+  kind: z.literal("flux2-pickscore"),
+  tool_version: z.string(),
+  created: z.string(),
+  /** null for imported checkpoints; the synthetic model's name otherwise */
+  synthetic: z.enum(["flux2-tiny", "flux2-klein-4b"]).nullable(),
+  sources: z.record(z.string(), z.strictObject({ dir: z.string(), files: z.array(z.strictObject({ path: z.string(), bytes: z.number(), sha256: z.string() })) })),
+  /** every file of the model directory but the manifest, relative to it */
+  files: z.array(z.strictObject({ path: z.string(), bytes: z.number().int().min(0), sha256: z.string().regex(/^[0-9a-f]{64}$/) })),
+  /** graphs per compute precision */
+  graphs: z.partialRecord(precision, z.strictObject(Object.fromEntries(GRAPH_NAMES.map((g) => [g, graph])) as Record<GraphName, typeof graph>)),
+  weights_dtype: z.enum(["float32", "float16", "bfloat16"]),
+  constants: z.strictObject({
+    text_max_length: z.number().int(),
+    text_hidden_layers: z.array(z.number().int()),
+    text_hidden_size: z.number().int(),
+    clip_max_length: z.number().int(),
+    latent_channels: z.number().int(),
+    /** pixels per latent along each axis */
+    latent_scale: z.number().int(),
+    rope_axes: z.array(z.number().int()),
+    rope_theta: z.number(),
+    schedule: z.strictObject({ kind: z.literal("flux2-empirical-mu"), a1: z.number(), b1: z.number(), a2: z.number(), b2: z.number(), seq_len_threshold: z.number() }),
+    clip_image: z.strictObject({
+      size: z.number().int(),
+      crop_height: z.number().int(),
+      crop_width: z.number().int(),
+      mean: z.tuple([z.number(), z.number(), z.number()]),
+      std: z.tuple([z.number(), z.number(), z.number()]),
+      rescale_factor: z.number(),
+      resample: z.literal("bicubic-antialias"),
+    }),
+    logit_scale: z.number(),
+    projection_dim: z.number().int(),
+  }),
+  tokenizers: z.strictObject({ text: z.string(), clip: z.string() }),
+});
+export type ModelManifest = z.infer<typeof manifestSchema>;
+
+export function readManifest(modelDir: string): ModelManifest {
+  const file = path.join(modelDir, MANIFEST_FILE);
+  if (!existsSync(file)) throw new ModelInputError(`${file}: not found (is ${modelDir} a model directory made by 'sweep models import'?)`);
+  let json: unknown;
+  try {
+    json = JSON.parse(readFileSync(file, "utf8"));
+  } catch (e) {
+    throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const parsed = manifestSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ModelInputError(`${file}: field '${issue.path.join(".")}': ${issue.message}`);
+  }
+  return parsed.data;
+}
+
+export async function sha256File(file: string): Promise<string> {
+  const hash = createHash("sha256");
+  for await (const chunk of createReadStream(file, { highWaterMark: 4 << 20 })) hash.update(chunk as Buffer);
+  return hash.digest("hex");
+}
+
+/**
+ * Checks the files a manifest names: sizes always (cheap, catches truncation and swaps), digests
+ * when `full` (reads every byte; `sweep worker --verify`).
+ */
+export async function verifyModelFiles(modelDir: string, manifest: ModelManifest, full: boolean): Promise<void> {
+  for (const f of manifest.files) {
+    const p = path.join(modelDir, f.path);
+    if (!existsSync(p)) throw new ModelInputError(`${p}: missing from the model directory (the manifest lists it)`);
+    const bytes = statSync(p).size;
+    if (bytes !== f.bytes) throw new ModelInputError(`${p}: ${bytes} bytes, the manifest says ${f.bytes}: the file changed since import`);
+    if (full) {
+      const digest = await sha256File(p);
+      if (digest !== f.sha256) throw new ModelInputError(`${p}: sha256 ${digest.slice(0, 12)}..., the manifest says ${f.sha256.slice(0, 12)}...: the file changed since import`);
+    }
+  }
+}
