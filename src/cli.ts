@@ -67,7 +67,8 @@ export async function main(argv: string[]): Promise<number> {
       .option("tls-cert", { type: "string", describe: "Client certificate (PEM), for workers that ask for one" })
       .option("tls-key", { type: "string", describe: "Client key (PEM)" })
       .option("worker-wait", { type: "number", default: 60, describe: "Seconds to wait for a first worker" })
-      .option("log-every", { type: "number", default: 10, describe: "Seconds between progress lines when not on a terminal" }),
+      .option("log-every", { type: "number", default: 10, describe: "Seconds between progress lines when not on a terminal" })
+      .option("model-root", { type: "string", describe: "Model root of the local worker: model directories (flux2-pickscore's `model`) and modules resolve inside it (default: $SWEEP_MODEL_ROOT, else the config's folder)" }),
     async (args) => {
       if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1)) {
         throw new UsageError(`--threads: expected a positive integer (got ${args.threads})`);
@@ -90,6 +91,7 @@ export async function main(argv: string[]): Promise<number> {
         } : undefined,
         logEvery: args["log-every"],
         workerWait: args["worker-wait"],
+        modelRoot: args["model-root"] ?? process.env.SWEEP_MODEL_ROOT,
       });
       exitCode = outcome.exitCode;
     })
@@ -103,6 +105,9 @@ export async function main(argv: string[]): Promise<number> {
       .option("tls-key", { type: "string", describe: "TLS private key (PEM)" })
       .option("tls-client-ca", { type: "string", describe: "Require client certificates signed by this CA (PEM)" })
       .option("insecure", { type: "boolean", default: false, describe: "Allow a non-loopback address without token or TLS" })
+      .option("preload", { type: "string", describe: "Model directories (names under --model-root, comma separated) to load and warm on every device before listening" })
+      .option("precision", { choices: ["float32", "float16", "bfloat16"] as const, default: "float32" as const, describe: "Compute precision of the --preload models" })
+      .option("verify", { type: "boolean", default: false, describe: "Check every model file's sha256 against its manifest before first use (sizes are always checked)" })
       .option("exit-with-parent", { type: "boolean", default: false, hidden: true, describe: "Exit when stdin closes" }),
     async (args) => {
       if ((args["tls-cert"] === undefined) !== (args["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
@@ -114,6 +119,9 @@ export async function main(argv: string[]): Promise<number> {
         token: args.token ?? process.env.SWEEP_TOKEN,
         tls: args["tls-cert"] && args["tls-key"] ? { cert: args["tls-cert"], key: args["tls-key"], clientCa: args["tls-client-ca"] } : undefined,
         insecure: args.insecure,
+        preload: args.preload ? args.preload.split(",").map((m) => m.trim()).filter(Boolean) : undefined,
+        precision: args.precision,
+        verify: args.verify,
       });
       process.stdout.write(`${JSON.stringify({ listening: worker.address })}\n`);
       await new Promise<void>((resolve) => {

@@ -15,7 +15,8 @@ export interface Evaluator {
   score(input: EvaluationInput): number | Promise<number>;
 }
 
-export async function createEvaluator(spec: EvaluatorSpec): Promise<Evaluator> {
+/** Evaluators of one noise at a time; flux2-pickscore is built per device (evaluate-task.ts). */
+export async function createEvaluator(spec: Exclude<EvaluatorSpec, { kind: "flux2-pickscore" }>): Promise<Evaluator> {
   switch (spec.kind) {
     case "synthetic":
       return new SyntheticEvaluator(spec);

@@ -9,8 +9,10 @@
  * latency is not known yet) still go one per task.
  */
 import { Piscina } from "piscina";
+import type { EvaluatorSpec, Flux2PickScoreSpec } from "../config/load.js";
+import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import { EvaluationError, type EvaluateOptions, type EvaluationResult, type EvaluationTask, type Executor } from "./executor.js";
-import type { ThreadOutcome } from "./evaluation-worker.js";
+import type { ThreadOutcome, WarmTask } from "./evaluation-worker.js";
 
 const BATCH_MS = 2;
 const MAX_BATCH = 64;
@@ -34,14 +36,40 @@ export class DevicePool implements Executor {
   /** Moving average of one evaluation's time on a thread; NaN until the first result. */
   private latencyMs = NaN;
 
-  constructor(readonly capacity: number, private readonly name: string) {
+  /** Models loaded (and warmed) on every thread, by model key; loading never counts against a timeout. */
+  private readonly prepared = new Map<string, Promise<void>>();
+
+  constructor(readonly capacity: number, private readonly name: string, device?: DeviceTarget) {
     this.pool = new Piscina({
       filename: new URL("./evaluation-worker.js", import.meta.url).href,
       minThreads: capacity,
       maxThreads: capacity,
       concurrentTasksPerWorker: 1,
-      idleTimeout: 60_000,
+      // Threads holding model sessions stay: reloading a model costs seconds to minutes.
+      idleTimeout: device ? Number.POSITIVE_INFINITY : 60_000,
+      workerData: { device },
     });
+  }
+
+  /**
+   * Loads and warms a FLUX.2 model on every thread of this device, once (one warm task per thread,
+   * held at a barrier so no thread takes two). Rejects with the loading error.
+   */
+  prepare(spec: Flux2PickScoreSpec): Promise<void> {
+    const key = modelKey(spec);
+    let ready = this.prepared.get(key);
+    if (!ready) {
+      const barrier = new SharedArrayBuffer(4);
+      const warm: WarmTask = { warm: spec, barrier, threads: this.capacity };
+      ready = Promise.all(Array.from({ length: this.capacity }, () => this.pool.run(warm) as Promise<{ ok: boolean; error?: string }>))
+        .then((results) => {
+          const failed = results.find((r) => !r.ok);
+          if (failed) throw new EvaluationError(failed.error ?? "model loading failed", this.name);
+        });
+      this.prepared.set(key, ready);
+      ready.catch(() => this.prepared.delete(key));
+    }
+    return ready;
   }
 
   /** Evaluations given to this device and not finished. */
@@ -49,7 +77,8 @@ export class DevicePool implements Executor {
     return this.running + this.queue.length;
   }
 
-  evaluate(task: EvaluationTask, opts: EvaluateOptions): Promise<EvaluationResult> {
+  async evaluate(task: EvaluationTask, opts: EvaluateOptions): Promise<EvaluationResult> {
+    if (task.evaluator.kind === "flux2-pickscore") await this.prepare(task.evaluator);
     return new Promise((resolve, reject) => {
       if (opts.signal.aborted) return reject(opts.signal.reason);
       this.queue.push({ task, opts, resolve, reject });
@@ -60,17 +89,34 @@ export class DevicePool implements Executor {
   private next(): void {
     while (this.threadsBusy < this.capacity && this.queue.length > 0) {
       const free = this.capacity - this.threadsBusy;
-      void this.runBatch(this.take(Math.min(this.batchLimit(), Math.ceil(this.queue.length / free))));
+      const model = batchOf(this.queue[0].task.evaluator);
+      void this.runBatch(this.take(model ? model.max_batch : Math.min(this.batchLimit(), Math.ceil(this.queue.length / free))));
     }
   }
 
-  /** The head of the queue and what follows it from the same stream, up to `limit`. */
+  /**
+   * The head of the queue and what follows it from the same stream, up to `limit`; for a model
+   * evaluator, the queued candidates of the head's prompt and model settings, wherever they are.
+   */
   private take(limit: number): Queued[] {
     const head = this.queue[0];
-    let n = 1;
-    if (!head.alone) {
-      while (n < limit && n < this.queue.length && !this.queue[n].alone && this.queue[n].opts.signal === head.opts.signal) n++;
+    if (head.alone) return this.queue.splice(0, 1);
+    const model = batchOf(head.task.evaluator);
+    if (model) {
+      const key = `${head.task.promptIndex}|${head.task.prompt}|${modelKey(model)}|${settingsKey(model)}`;
+      const batch: Queued[] = [];
+      const rest: Queued[] = [];
+      for (const q of this.queue) {
+        const m = batchOf(q.task.evaluator);
+        const same = batch.length < limit && !q.alone && m && `${q.task.promptIndex}|${q.task.prompt}|${modelKey(m)}|${settingsKey(m)}` === key;
+        (same ? batch : rest).push(q);
+      }
+      this.queue.length = 0;
+      this.queue.push(...rest);
+      return batch;
     }
+    let n = 1;
+    while (n < limit && n < this.queue.length && !this.queue[n].alone && this.queue[n].opts.signal === head.opts.signal) n++;
     return this.queue.splice(0, n);
   }
 
@@ -89,8 +135,10 @@ export class DevicePool implements Executor {
     const cancel = new AbortController();
     const onAbort = () => cancel.abort();
     let timedOut = false;
-    // The deadline starts when a thread is free, so it measures running time, not queueing.
-    const timeoutMs = Math.min(...batch.map((q) => q.opts.timeoutMs));
+    // The deadline starts when a thread is free, so it measures running time, not queueing. A model
+    // batch runs padded to max_batch rows: it may take max_batch evaluations' time.
+    const model = batchOf(batch[0].task.evaluator);
+    const timeoutMs = Math.min(...batch.map((q) => q.opts.timeoutMs)) * (model ? model.max_batch : 1);
     const timer = setTimeout(() => {
       timedOut = true;
       cancel.abort();
@@ -124,6 +172,19 @@ export class DevicePool implements Executor {
   }
 
   async close(): Promise<void> {
+    await Promise.allSettled(this.prepared.values());
     await this.pool.destroy();
   }
+}
+
+function batchOf(spec: EvaluatorSpec): Flux2PickScoreSpec | undefined {
+  return spec.kind === "flux2-pickscore" ? spec : undefined;
+}
+
+function modelKey(spec: Flux2PickScoreSpec): string {
+  return `${spec.model_dir}|${spec.precision}`;
+}
+
+function settingsKey(spec: Flux2PickScoreSpec): string {
+  return `${spec.height}x${spec.width}|${spec.steps}|${spec.score}|${spec.max_batch}`;
 }

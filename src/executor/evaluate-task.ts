@@ -1,27 +1,61 @@
-/** One evaluation on the thread that runs it: recipe -> noise -> evaluator -> finite score. */
+/** Evaluations on the thread that runs them: recipe -> noise -> evaluator -> finite score. */
+import type { Flux2PickScoreSpec } from "../config/load.js";
 import { createEvaluator, type Evaluator } from "../evaluators/evaluator.js";
+import { Flux2PickScoreEvaluator } from "../evaluators/flux2-pickscore/flux2-evaluator.js";
+import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import { recipeScore } from "../evaluators/noop.js";
 import { NoiseFactory } from "../recipes/materialise.js";
 import type { EvaluationResult, EvaluationTask } from "./executor.js";
 
 const noise = new NoiseFactory();
 const evaluators = new Map<string, Promise<Evaluator>>();
+const flux2 = new Map<string, Promise<Flux2PickScoreEvaluator>>();
 
-export async function evaluateTask(task: EvaluationTask): Promise<Pick<EvaluationResult, "score" | "latencyMs">> {
-  const started = performance.now();
-  if (task.evaluator.kind === "noop") return { score: recipeScore(task.recipe, task.promptIndex), latencyMs: performance.now() - started };
-  const key = JSON.stringify(task.evaluator);
-  let evaluator = evaluators.get(key);
-  if (!evaluator) {
-    evaluator = createEvaluator(task.evaluator);
-    evaluators.set(key, evaluator);
-    evaluator.catch(() => evaluators.delete(key));
-  }
-  const shape = task.evaluator.shape;
-  const input = { noise: noise.materialise(task.recipe, shape), shape, prompt: task.prompt, promptIndex: task.promptIndex };
-  const score = await (await evaluator).score(input);
+/** The device this thread runs on (piscina's workerData); the CPU when none is given. */
+export interface ThreadContext {
+  device: DeviceTarget;
+  log: (line: string) => void;
+}
+
+function finite(score: unknown): number {
   if (typeof score !== "number" || !Number.isFinite(score)) {
     throw new Error(`the evaluator returned ${typeof score === "number" ? String(score) : typeof score}; expected a finite number`);
   }
-  return { score, latencyMs: performance.now() - started };
+  return score;
+}
+
+function cached<T>(map: Map<string, Promise<T>>, key: string, create: () => Promise<T>): Promise<T> {
+  let value = map.get(key);
+  if (!value) {
+    value = create();
+    map.set(key, value);
+    value.catch(() => map.delete(key));
+  }
+  return value;
+}
+
+/** One pipeline per model directory and precision per thread: sessions are created once and kept. */
+export function flux2Evaluator(spec: Flux2PickScoreSpec, ctx: ThreadContext): Promise<Flux2PickScoreEvaluator> {
+  return cached(flux2, `${spec.model_dir}|${spec.precision}`, () => Flux2PickScoreEvaluator.load(spec, ctx.device, ctx.log));
+}
+
+export async function evaluateTask(task: EvaluationTask): Promise<Pick<EvaluationResult, "score" | "latencyMs">> {
+  const started = performance.now();
+  const spec = task.evaluator;
+  if (spec.kind === "noop") return { score: recipeScore(task.recipe, task.promptIndex), latencyMs: performance.now() - started };
+  if (spec.kind === "flux2-pickscore") throw new Error("flux2-pickscore evaluates in batches (evaluateFlux2Batch)");
+  const evaluator = await cached(evaluators, JSON.stringify(spec), () => createEvaluator(spec));
+  const input = { noise: noise.materialise(task.recipe, spec.shape), shape: spec.shape, prompt: task.prompt, promptIndex: task.promptIndex };
+  return { score: finite(await evaluator.score(input)), latencyMs: performance.now() - started };
+}
+
+/** Candidates of one prompt through the FLUX.2 pipeline together; each gets the batch's time per candidate. */
+export async function evaluateFlux2Batch(tasks: EvaluationTask[], ctx: ThreadContext): Promise<Pick<EvaluationResult, "score" | "latencyMs">[]> {
+  const started = performance.now();
+  const spec = tasks[0].evaluator as Flux2PickScoreSpec;
+  const evaluator = await flux2Evaluator(spec, ctx);
+  const inputs = tasks.map((t) => ({ noise: noise.materialise(t.recipe, spec.shape), shape: spec.shape, prompt: t.prompt, promptIndex: t.promptIndex }));
+  const scores = await evaluator.scoreBatch(inputs, spec);
+  const latencyMs = (performance.now() - started) / tasks.length;
+  return scores.map((s) => ({ score: finite(s), latencyMs }));
 }

@@ -1,20 +1,66 @@
 /**
  * Entry of a device pool thread (piscina calls the default export once per task): evaluates a batch
- * in order. An evaluation that throws fails alone; only a crash or a timeout fails the whole task.
+ * in order, or loads and warms a model. An evaluation that throws fails alone; only a crash or a
+ * timeout fails the whole task. FLUX.2 candidates of one prompt run as one model batch; a batch
+ * the runtime fails (out of memory, say) is retried in halves, then one by one.
  */
+import { workerData } from "piscina";
+import type { Flux2PickScoreSpec } from "../config/load.js";
 import type { EvaluationTask } from "./executor.js";
-import { evaluateTask } from "./evaluate-task.js";
+import { evaluateFlux2Batch, evaluateTask, flux2Evaluator, type ThreadContext } from "./evaluate-task.js";
 
 export type ThreadOutcome = { ok: true; score: number; latencyMs: number } | { ok: false; error: string };
 
-export default async function evaluateBatch(tasks: EvaluationTask[]): Promise<ThreadOutcome[]> {
+/** Loads a model on this thread, then waits until every thread of the pool has (each takes one). */
+export interface WarmTask {
+  warm: Flux2PickScoreSpec;
+  /** Int32 counter of threads done, shared by the pool's warm tasks */
+  barrier: SharedArrayBuffer;
+  threads: number;
+}
+
+const context: ThreadContext = {
+  device: (workerData as { device?: ThreadContext["device"] } | undefined)?.device ?? { kind: "cpu", index: 0, intraOpThreads: 1 },
+  log: (line) => process.stderr.write(`${line}\n`),
+};
+
+const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
+
+async function warm(task: WarmTask): Promise<{ ok: true } | { ok: false; error: string }> {
+  const counter = new Int32Array(task.barrier);
+  try {
+    await flux2Evaluator(task.warm, context);
+    return { ok: true };
+  } catch (e) {
+    return { ok: false, error: message(e) };
+  } finally {
+    // Hold this thread until all have loaded, so each warm task lands on a different thread.
+    Atomics.add(counter, 0, 1);
+    Atomics.notify(counter, 0);
+    for (let seen = Atomics.load(counter, 0); seen < task.threads; seen = Atomics.load(counter, 0)) Atomics.wait(counter, 0, seen, 1000);
+  }
+}
+
+async function flux2Outcomes(tasks: EvaluationTask[]): Promise<ThreadOutcome[]> {
+  try {
+    return (await evaluateFlux2Batch(tasks, context)).map((r) => ({ ok: true, ...r }));
+  } catch (e) {
+    if (tasks.length === 1) return [{ ok: false, error: message(e) }];
+    const half = Math.ceil(tasks.length / 2);
+    return [...(await flux2Outcomes(tasks.slice(0, half))), ...(await flux2Outcomes(tasks.slice(half)))];
+  }
+}
+
+export default async function evaluateBatch(tasks: EvaluationTask[] | WarmTask): Promise<ThreadOutcome[] | { ok: boolean; error?: string }> {
+  if (!Array.isArray(tasks)) return warm(tasks);
+  if (tasks.length > 0 && tasks[0].evaluator.kind === "flux2-pickscore") return flux2Outcomes(tasks);
   const outcomes: ThreadOutcome[] = [];
   for (const task of tasks) {
     try {
       const { score, latencyMs } = await evaluateTask(task);
       outcomes.push({ ok: true, score, latencyMs });
     } catch (e) {
-      outcomes.push({ ok: false, error: e instanceof Error ? e.message : String(e) });
+      outcomes.push({ ok: false, error: message(e) });
     }
   }
   return outcomes;

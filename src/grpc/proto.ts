@@ -68,7 +68,7 @@ export interface WireDescribe {
   protocol: string;
   tool_version: string;
   worker_id: string;
-  devices: { id: string; kind: string; slots: number }[];
+  devices: { id: string; kind: string; slots: number; execution_provider?: string; runtime?: string; name?: string }[];
   capacity: number;
   evaluators: string[];
   models: { name: string; sha256: string }[];

@@ -41,6 +41,8 @@ export interface RunOptions {
   logEvery?: number;
   /** Seconds to wait for a first worker. */
   workerWait?: number;
+  /** Model root of the local worker (default: the config's folder) */
+  modelRoot?: string;
 }
 
 export interface RunOutcome {
@@ -122,7 +124,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
       discovery.stop();
     };
   } else {
-    const modelRoot = path.dirname(sweep.source.file);
+    const modelRoot = opts.modelRoot ? path.resolve(opts.modelRoot) : path.dirname(sweep.source.file);
     const local = await startLocalWorker({ threads: opts.threads ?? sweep.threads, modelRoot, log });
     locals.push(local);
     executor.addWorker(local.address);

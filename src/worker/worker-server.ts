@@ -8,8 +8,12 @@ import { readFileSync } from "node:fs";
 import { availableParallelism, hostname } from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
-import type { EvaluatorSpec } from "../config/load.js";
+import { existsSync, statSync } from "node:fs";
+import path from "node:path";
+import type { EvaluatorSpec, Flux2PickScoreSpec } from "../config/load.js";
+import { checkCudaProvider, deviceRuntime, modelNotFound, type DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import { DevicePool } from "../executor/device-pool.js";
+import { readManifest, verifyModelFiles } from "../models/manifest.js";
 import type { EvaluationTask } from "../executor/executor.js";
 import { PROTOCOL, SERVER_OPTIONS, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
 import { recipeFromWire } from "../grpc/wire.js";
@@ -27,6 +31,12 @@ export interface WorkerOptions {
   token?: string;
   tls?: { cert: string; key: string; clientCa?: string };
   insecure?: boolean;
+  /** model directories (names under the model root) loaded and warmed on every device before the worker listens */
+  preload?: string[];
+  /** compute precision of the preloaded models */
+  precision?: Flux2PickScoreSpec["precision"];
+  /** check every model file's sha256 against its manifest when first loaded (sizes are always checked) */
+  verify?: boolean;
   log?: (line: string) => void;
 }
 
@@ -36,12 +46,15 @@ interface Device {
   id: string;
   kind: "cpu" | "gpu";
   pool: DevicePool;
+  target: DeviceTarget;
 }
 
 export interface RunningWorker {
   address: string;
   close(): Promise<void>;
 }
+
+const EVALUATORS = ["synthetic", "module", "noop", "flux2-pickscore"];
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/;
 
@@ -51,13 +64,18 @@ export function splitHostPort(listen: string): { host: string; port: number } {
   return { host: m[1], port: Number(m[2]) };
 }
 
-function parseDevices(spec: string, threads: number | undefined): { id: string; kind: "cpu" | "gpu"; slots: number }[] {
-  if (spec === "cpu") return [{ id: "cpu", kind: "cpu", slots: threads ?? availableParallelism() }];
+function parseDevices(spec: string, threads: number | undefined): { id: string; kind: "cpu" | "gpu"; slots: number; target: DeviceTarget }[] {
+  if (spec === "cpu") {
+    const slots = threads ?? availableParallelism();
+    // onnxruntime's own threads share the cores among the pool's slots
+    const intraOpThreads = Math.max(1, Math.floor(availableParallelism() / slots));
+    return [{ id: "cpu", kind: "cpu", slots, target: { kind: "cpu", index: 0, intraOpThreads } }];
+  }
   const ids = spec.split(",").map((s) => s.trim());
   if (ids.length === 0 || ids.some((id) => !/^\d+$/.test(id)) || new Set(ids).size !== ids.length) {
     throw new WorkerSetupError(`--devices: expected 'cpu' or distinct GPU indices such as 0,1,2,3 (got '${spec}')`);
   }
-  return ids.map((id) => ({ id, kind: "gpu", slots: threads ?? 1 }));
+  return ids.map((id) => ({ id, kind: "gpu", slots: threads ?? 1, target: { kind: "gpu", index: Number(id), intraOpThreads: 1 } }));
 }
 
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
@@ -74,9 +92,58 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   }
   const modelRoot = new ModelRoot(opts.modelRoot);
   const workerId = `${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`;
-  const devices: Device[] = parseDevices(opts.devices, opts.threads).map((d) => ({
-    id: d.id, kind: d.kind, pool: new DevicePool(d.slots, d.id),
-  }));
+  const parsed = parseDevices(opts.devices, opts.threads);
+  for (const d of parsed) {
+    if (d.kind === "gpu") {
+      try {
+        await checkCudaProvider(d.target.index);
+      } catch (e) {
+        throw new WorkerSetupError((e as Error).message);
+      }
+    }
+  }
+  const runtimes = new Map(parsed.map((d) => [d.id, deviceRuntime(d.target)]));
+  const devices: Device[] = parsed.map((d) => ({ id: d.id, kind: d.kind, pool: new DevicePool(d.slots, d.id, d.target), target: d.target }));
+  // A model directory is checked once per worker (sizes; digests with --verify) before its first load.
+  const checkedModels = new Map<string, Promise<void>>();
+  const checkModel = (spec: Flux2PickScoreSpec): Promise<void> => {
+    const dir = spec.model_dir as string;
+    let checked = checkedModels.get(dir);
+    if (!checked) {
+      checked = (async () => {
+        const started = performance.now();
+        await verifyModelFiles(dir, readManifest(dir), opts.verify ?? false);
+        modelRoot.digest(path.join(dir, "manifest.json"));
+        if (opts.verify) log(`verified ${spec.model}: every file's sha256 matches its manifest (${((performance.now() - started) / 1000).toFixed(1)} s)`);
+      })();
+      checkedModels.set(dir, checked);
+      checked.catch(() => checkedModels.delete(dir));
+    }
+    return checked;
+  };
+  const flux2Spec = (model: string, fields: Omit<Flux2PickScoreSpec, "kind" | "model" | "model_dir" | "timeout_s" | "retries" | "shape">): Flux2PickScoreSpec => {
+    const dir = path.join(modelRoot.dir, model);
+    if (!/^[A-Za-z0-9_.+-]+$/.test(model) || model === "." || model === "..") throw new Error(`model '${model}' must be a folder name under the worker's model root`);
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw modelNotFound(model, modelRoot.dir);
+    if (fields.height % 16 !== 0 || fields.width % 16 !== 0 || fields.height < 16 || fields.width < 16) throw new Error(`height ${fields.height} and width ${fields.width} must be multiples of 16`);
+    if (fields.score !== "cosine" && fields.score !== "logit") throw new Error(`unknown score convention '${fields.score}' (expected cosine or logit)`);
+    if (!["float32", "float16", "bfloat16"].includes(fields.precision)) throw new Error(`unknown precision '${fields.precision}' (expected float32, float16 or bfloat16)`);
+    if (!(fields.max_batch >= 1 && fields.steps >= 1)) throw new Error("max_batch and steps must be at least 1");
+    const shape: NoiseShape = [1, 128, fields.height / 16, fields.width / 16];
+    return { kind: "flux2-pickscore", model, model_dir: dir, shape, timeout_s: 0, retries: 0, ...fields };
+  };
+  for (const model of opts.preload ?? []) {
+    const started = performance.now();
+    const spec = flux2Spec(model, { height: 1024, width: 1024, steps: 4, score: "cosine", precision: opts.precision ?? "float32", max_batch: 1 });
+    await checkModel(spec);
+    try {
+      await Promise.all(devices.map((d) => d.pool.prepare(spec)));
+    } catch (e) {
+      await Promise.all(devices.map((d) => d.pool.close()));
+      throw new WorkerSetupError(`--preload ${model}: ${(e as Error).message}`);
+    }
+    log(`loaded and warmed ${model} (${spec.precision}) on ${devices.map((d) => d.id).join(", ")} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+  }
   const capacity = devices.reduce((n, d) => n + d.pool.capacity, 0);
 
   const interceptors: grpc.ServerInterceptor[] = opts.token ? [tokenInterceptor(opts.token, log)] : [];
@@ -97,7 +164,13 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       }
       return { kind: "module", ...common, path: file, module_path: spec.module_path, module_sha256: digest };
     }
-    throw new Error(`unknown evaluator kind '${spec.kind}' (this worker runs: synthetic, module, noop)`);
+    if (spec.kind === "flux2-pickscore") {
+      const { height, width, steps, max_batch } = spec;
+      const fluxSpec = flux2Spec(spec.model, { height, width, steps, max_batch, score: spec.score as "cosine", precision: spec.precision as "float32" });
+      if (shape.some((d, i) => d !== fluxSpec.shape[i])) throw new Error(`noise shape [${shape}] disagrees with ${height}x${width} (expected [${fluxSpec.shape}])`);
+      return fluxSpec;
+    }
+    throw new Error(`unknown evaluator kind '${spec.kind}' (this worker runs: ${EVALUATORS.join(", ")})`);
   };
 
   server.addService(WorkerService.service, {
@@ -106,9 +179,9 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         protocol: PROTOCOL,
         tool_version: VERSION,
         worker_id: workerId,
-        devices: devices.map((d) => ({ id: d.id, kind: d.kind, slots: d.pool.capacity })),
+        devices: devices.map((d) => ({ id: d.id, kind: d.kind, slots: d.pool.capacity, ...runtimes.get(d.id) })),
         capacity,
-        evaluators: ["synthetic", "module", "noop"],
+        evaluators: EVALUATORS,
         models: modelRoot.loaded(),
       });
     },
@@ -156,7 +229,8 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
           }
           const device = devices.reduce((a, b) => (b.pool.busy / b.pool.capacity < a.pool.busy / a.pool.capacity ? b : a));
           pending++;
-          device.pool.evaluate(task, { signal: abandon.signal, timeoutMs: req.timeout_ms > 0 ? req.timeout_ms : 600_000 })
+          const checked = evaluator.kind === "flux2-pickscore" ? checkModel(evaluator) : Promise.resolve();
+          checked.then(() => device.pool.evaluate(task, { signal: abandon.signal, timeoutMs: req.timeout_ms > 0 ? req.timeout_ms : 600_000 }))
             .then(
               (r) => send({ candidate_id: c.id, ok: true, score: r.score, error: "", latency_ms: r.latencyMs, device: device.id }),
               (e: Error) => send({ candidate_id: c.id, ok: false, score: 0, error: e.message, latency_ms: 0, device: device.id }),

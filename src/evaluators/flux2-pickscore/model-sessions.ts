@@ -7,6 +7,11 @@ import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
+import onnxProto from "onnx-proto";
+
+// onnx-proto is CommonJS: its namespace comes through the default export under Node's ESM loader.
+const { onnx } = onnxProto;
+import { OPSET } from "../../models/onnx/graph-builder.js";
 import { GRAPH_NAMES, readManifest, verifyModelFiles, type GraphName, type ModelManifest, type Precision } from "../../models/manifest.js";
 import { ModelInputError } from "../../models/model-error.js";
 
@@ -58,6 +63,28 @@ export async function createSession(file: string, device: DeviceTarget): Promise
       throw new ModelInputError(`GPU ${device.index}: the CUDA execution provider cannot start (${message.split("\n")[0]}); ${CUDA_INSTALL_HINT}`);
     }
     throw new ModelInputError(`${file}: onnxruntime cannot open it: ${message.split("\n")[0]}`);
+  }
+}
+
+/** The execution provider, onnxruntime version and device name a worker reports for a device. */
+export function deviceRuntime(device: DeviceTarget): { execution_provider: string; runtime: string; name: string } {
+  return { execution_provider: device.kind === "gpu" ? "cuda" : "cpu", runtime: `onnxruntime ${ort.env.versions.node ?? "unknown"}`, name: deviceName(device) };
+}
+
+/** A one-node graph on the CUDA provider: fails at worker start, not at the first evaluation, without the provider libraries. */
+export async function checkCudaProvider(index: number): Promise<void> {
+  const T = onnx.TensorProto.DataType.FLOAT;
+  const info = (name: string) => ({ name, type: { tensorType: { elemType: T, shape: { dim: [{ dimValue: 1 }] } } } });
+  const model = onnx.ModelProto.encode(onnx.ModelProto.create({
+    irVersion: 10,
+    opsetImport: [{ domain: "", version: OPSET }],
+    graph: { name: "cuda_check", node: [{ opType: "Identity", input: ["x"], output: ["y"] }], input: [info("x")], output: [info("y")] },
+  })).finish();
+  try {
+    const session = await ort.InferenceSession.create(model, { executionProviders: [{ name: "cuda", deviceId: index }] });
+    await session.release();
+  } catch (e) {
+    throw new ModelInputError(`GPU ${index}: the CUDA execution provider cannot start (${(e as Error).message.split("\n")[0]}); ${CUDA_INSTALL_HINT}`);
   }
 }
 

@@ -4,7 +4,7 @@
  * order; the joint sequence is always [text tokens, image tokens] and only image tokens come out.
  */
 import type { GraphBuilder } from "../onnx/graph-builder.js";
-import { attention, layerNorm, linear, mergeHeads, rmsNorm, silu } from "../onnx/layers.js";
+import { attentionLowPrecision, layerNorm, linear, mergeHeads, rmsNormUpcast, silu, toCompute, toFloat32 } from "../onnx/layers.js";
 import { ModelInputError } from "../model-error.js";
 
 export interface Flux2TransformerConfig {
@@ -74,18 +74,24 @@ export function parseFlux2TransformerConfig(json: unknown, file: string): Flux2T
  * Inputs: latents [B, S, in_channels], timestep [B] (sigma; multiplied by 1000 here as the model
  * does), prompt_embeds [B, textLength, joint_attention_dim], rope_cos / rope_sin [textLength + S,
  * head_dim] (rope.ts, text rows first). Output: velocity [B, S, out_channels].
+ *
+ * Inputs and output are float32 whatever b.compute. In float16/bfloat16 the graph computes as the
+ * reference does with torch_dtype set to that type: everything in the compute type except what
+ * Flux2DiT itself computes in float32: the sinusoidal timestep projection (of sigma rounded to
+ * the compute type and times 1000 in it), the RMSNorm statistics of q/k, and the RoPE rotation
+ * (`(x.float() * cos + x_rotated.float() * sin).to(x.dtype)` with float32 tables). LayerNorm keeps
+ * its float32 statistics inside LayerNormalization (stash_type 1). In float16 the residual streams
+ * are clipped to +-65504 where the reference clips them.
  */
 export function buildTransformerGraph(b: GraphBuilder, cfg: Flux2TransformerConfig, opts: { textLength: number }): void {
-  // Inputs, constants and the reference are all float32; other compute types are not built yet.
-  if (b.compute !== "float32") throw new Error(`FLUX.2 transformer graph: compute type ${b.compute} is not supported (float32 only)`);
   const T = opts.textLength;
   const heads = cfg.numAttentionHeads;
   const headDim = cfg.attentionHeadDim;
   const dim = heads * headDim;
   const mlpHidden = Math.trunc(dim * cfg.mlpRatio);
-  const latents = b.input("latents", "float32", ["batch", "image_tokens", cfg.inChannels]);
+  const latents = toCompute(b, b.input("latents", "float32", ["batch", "image_tokens", cfg.inChannels]));
   const timestep = b.input("timestep", "float32", ["batch"]);
-  const prompt = b.input("prompt_embeds", "float32", ["batch", T, cfg.jointAttentionDim]);
+  const prompt = toCompute(b, b.input("prompt_embeds", "float32", ["batch", T, cfg.jointAttentionDim]));
   // (S, 1, head_dim): broadcast over batch and heads of (B, S, heads, head_dim) tensors.
   const ropeIn = (name: string) => b.op("Unsqueeze", [b.input(name, "float32", ["joint_tokens", headDim]), b.int64s([1])]);
   const rope = { cos: ropeIn("rope_cos"), sin: ropeIn("rope_sin") };
@@ -107,7 +113,7 @@ export function buildTransformerGraph(b: GraphBuilder, cfg: Flux2TransformerConf
   // norm_out (AdaLayerNormContinuous): chunk order is (scale, shift), unlike the blocks.
   const [scale, shift] = chunk(b, unsqueeze1(b, linear(b, siluTemb, "norm_out.linear.weight", undefined, [2 * dim, dim])), 2);
   x = b.op("Add", [b.op("Mul", [layerNorm(b, x, cfg.eps, undefined, undefined, dim), onePlus(b, scale)]), shift]);
-  const velocity = linear(b, x, "proj_out.weight", undefined, [cfg.outChannels, dim]);
+  const velocity = toFloat32(b, linear(b, x, "proj_out.weight", undefined, [cfg.outChannels, dim]));
   b.output(velocity, "velocity", "float32", ["batch", "image_tokens", cfg.outChannels]);
 }
 
@@ -123,15 +129,22 @@ interface BlockShape {
 /** (shift, scale, gate) triples. */
 type Mod = [string, string, string];
 
-/** Timesteps(flip_sin_to_cos, shift 0) of sigma * 1000, then TimestepEmbedding (no biases). */
+/**
+ * Timesteps(flip_sin_to_cos, shift 0) of sigma * 1000, then TimestepEmbedding (no biases). The
+ * reference multiplies in the model's dtype (`timestep.to(dtype) * 1000`), projects in float32
+ * (`timesteps[:, None].float() * freqs`, sin, cos) and casts the projection back to the dtype.
+ */
 function timestepEmbedding(b: GraphBuilder, sigma: string, channels: number, dim: number): string {
   const half = channels / 2;
   // exp(-ln(10000) * j / half) with torch's float32 roundings: the scalar, the product, the exp.
   const logMax = Math.fround(-Math.log(10000));
   const freqs = Array.from({ length: half }, (_, j) => Math.fround(Math.exp(Math.fround(logMax * j) / half)));
-  const t = b.op("Mul", [sigma, b.constant([1000], [])]);
+  const t =
+    b.compute === "float32"
+      ? b.op("Mul", [sigma, b.constant([1000], [])])
+      : b.cast(b.op("Mul", [b.cast(sigma, b.compute), b.constantCompute([1000], [])]), "float32");
   const args = b.op("Mul", [b.op("Unsqueeze", [t, b.int64s([1])]), b.constant(freqs, [1, half])]);
-  const proj = b.op("Concat", [b.op("Cos", [args]), b.op("Sin", [args])], { axis: -1 });
+  const proj = toCompute(b, b.op("Concat", [b.op("Cos", [args]), b.op("Sin", [args])], { axis: -1 }));
   const h = silu(b, linear(b, proj, "time_guidance_embed.timestep_embedder.linear_1.weight", undefined, [dim, channels]));
   return linear(b, h, "time_guidance_embed.timestep_embedder.linear_2.weight", undefined, [dim, dim]);
 }
@@ -169,7 +182,7 @@ function doubleBlock(b: GraphBuilder, p: string, s: BlockShape, img: string, txt
 
   txt = b.op("Add", [txt, b.op("Mul", [cGateMsa, linear(b, txtAttn, `${p}.attn.to_add_out.weight`, undefined, sq)])]);
   const ffTxt = feedForward(b, `${p}.ff_context`, s, modulate(b, layerNorm(b, txt, s.eps, undefined, undefined, s.dim), cShiftMlp, cScaleMlp));
-  txt = b.op("Add", [txt, b.op("Mul", [cGateMlp, ffTxt])]);
+  txt = clipFloat16(b, b.op("Add", [txt, b.op("Mul", [cGateMlp, ffTxt])]));
   return [txt, img];
 }
 
@@ -187,28 +200,38 @@ function singleBlock(b: GraphBuilder, p: string, s: BlockShape, x: string, [shif
   );
   const both = b.op("Concat", [attn, swiGlu(b, mlp)], { axis: -1 });
   const out = linear(b, both, `${p}.attn.to_out.weight`, undefined, [s.dim, s.dim + s.mlpHidden]);
-  return b.op("Add", [x, b.op("Mul", [gate, out])]);
+  return clipFloat16(b, b.op("Add", [x, b.op("Mul", [gate, out])]));
+}
+
+/** The reference's `if hidden_states.dtype == torch.float16: hidden_states.clip(-65504, 65504)`. */
+function clipFloat16(b: GraphBuilder, x: string): string {
+  if (b.compute !== "float16") return x;
+  return b.op("Clip", [x, b.constantCompute([-65504], []), b.constantCompute([65504], [])]);
 }
 
 /** (B, S, dim) -> (B, S, heads, head_dim), RMS-normalised per head when a norm weight is given. */
 function headsOf(b: GraphBuilder, s: BlockShape, x: string, normWeight?: string): string {
   const h = b.op("Reshape", [x, b.int64s([0, 0, s.heads, s.headDim])]);
-  return normWeight ? rmsNorm(b, h, s.eps, normWeight, s.headDim) : h;
+  return normWeight ? rmsNormUpcast(b, h, s.eps, normWeight, s.headDim) : h;
 }
 
 /** RoPE on q and k (B, S, heads, head_dim), then softmax attention; returns (B, S, dim). */
 function jointAttention(b: GraphBuilder, s: BlockShape, q: string, k: string, v: string): string {
   const toBhsd = (x: string) => b.op("Transpose", [x], { perm: [0, 2, 1, 3] });
-  const out = attention(b, toBhsd(applyRope(b, s, q)), toBhsd(applyRope(b, s, k)), toBhsd(v), s.headDim);
+  const out = attentionLowPrecision(b, toBhsd(applyRope(b, s, q)), toBhsd(applyRope(b, s, k)), toBhsd(v), s.headDim);
   return mergeHeads(b, out, s.heads, s.headDim);
 }
 
-/** x * cos + rotate(x) * sin, rotate turning each interleaved pair (a, b) into (-b, a). */
+/**
+ * x * cos + rotate(x) * sin, rotate turning each interleaved pair (a, b) into (-b, a); in float32
+ * with the float32 tables, then back to the compute type, as apply_rotary_emb does.
+ */
 function applyRope(b: GraphBuilder, s: BlockShape, x: string): string {
-  const pairs = b.op("Reshape", [x, b.int64s([0, 0, 0, s.headDim / 2, 2])]);
+  const x32 = toFloat32(b, x);
+  const pairs = b.op("Reshape", [x32, b.int64s([0, 0, 0, s.headDim / 2, 2])]);
   const [re, im] = b.ops("Split", [pairs, b.int64s([1, 1])], 2, { axis: -1 });
   const rotated = b.op("Reshape", [b.op("Concat", [b.op("Neg", [im]), re], { axis: -1 }), b.int64s([0, 0, 0, s.headDim])]);
-  return b.op("Add", [b.op("Mul", [x, s.rope.cos]), b.op("Mul", [rotated, s.rope.sin])]);
+  return toCompute(b, b.op("Add", [b.op("Mul", [x32, s.rope.cos]), b.op("Mul", [rotated, s.rope.sin])]));
 }
 
 /** Flux2FeedForward: linear_in (to 2 x hidden), SwiGLU, linear_out. */
@@ -229,7 +252,7 @@ function modulate(b: GraphBuilder, x: string, shift: string, scale: string): str
 }
 
 function onePlus(b: GraphBuilder, x: string): string {
-  return b.op("Add", [b.constant([1], []), x]);
+  return b.op("Add", [b.constantCompute([1], []), x]);
 }
 
 function unsqueeze1(b: GraphBuilder, x: string): string {

@@ -5,8 +5,8 @@
  * with nearest x2 upsampling, group norm, SiLU, conv_out) to an image in about [-1, 1].
  */
 import { ModelInputError } from "../model-error.js";
-import { float, type GraphBuilder } from "../onnx/graph-builder.js";
-import { attention, linear, mergeHeads, silu, splitHeads } from "../onnx/layers.js";
+import { float, OPSET, type GraphBuilder } from "../onnx/graph-builder.js";
+import { attentionLowPrecision, linear, mergeHeads, paramRoundedFloat32, silu, splitHeads, toCompute, toFloat32 } from "../onnx/layers.js";
 
 export interface Flux2VaeConfig {
   /** encoder order; the decoder walks it reversed */
@@ -75,7 +75,16 @@ export function parseFlux2VaeConfig(json: unknown, file: string): Flux2VaeConfig
 /**
  * Input `latents` float32 [B, 4*latent_channels, h, w] (the pipeline's latents before the
  * batch-norm denormalisation); output `image` float32 [B, 3, H, W] with H = h * 2^(blocks) (16h for
- * FLUX.2's four blocks). Computes in b.compute; the batch-norm statistics stay float32.
+ * FLUX.2's four blocks). Computes in b.compute, except (in float16/bfloat16):
+ * - the batch-norm denormalisation and the unpatchify, in float32 on the float32 input, then one
+ *   cast (the reference does them in its dtype on latents already in it; DepthToSpace has no
+ *   bfloat16 CUDA kernel);
+ * - every GroupNorm, in float32 with the affine weights rounded to the compute type, one rounding
+ *   at the end: what torch's reduced-precision group_norm kernels compute;
+ * - in bfloat16 only, the nearest upsampling (no bfloat16 Resize kernel; exact either way, and
+ *   the reference upcasts it too) and, below opset 22, the convolutions (ONNX Conv has bfloat16
+ *   only from opset 22): float32 with weights rounded to bfloat16 and the output rounded back,
+ *   i.e. a bfloat16 convolution with float32 accumulation.
  */
 export function buildVaeDecoderGraph(b: GraphBuilder, cfg: Flux2VaeConfig): void {
   const patched = cfg.latentChannels * PATCH * PATCH;
@@ -86,9 +95,8 @@ export function buildVaeDecoderGraph(b: GraphBuilder, cfg: Flux2VaeConfig): void
   const variance = b.op("Reshape", [b.paramFloat32("bn.running_var", [patched]), b.int64s(perChannel)]);
   const std = b.op("Sqrt", [b.op("Add", [variance, b.constant([BN_EPS], [])])]);
   let z = b.op("Add", [b.op("Mul", [latents, std]), mean]);
-  if (b.compute !== "float32") z = b.cast(z, b.compute);
   // "B (C P Q) H W -> B C (H P) (W Q)" is DepthToSpace in CRD order.
-  z = b.op("DepthToSpace", [z], { blocksize: PATCH, mode: "CRD" });
+  z = toCompute(b, b.op("DepthToSpace", [z], { blocksize: PATCH, mode: "CRD" }));
   if (cfg.usePostQuantConv) z = conv(b, z, "post_quant_conv", cfg.latentChannels, cfg.latentChannels, 1);
 
   const top = cfg.blockOutChannels[cfg.blockOutChannels.length - 1];
@@ -106,39 +114,56 @@ export function buildVaeDecoderGraph(b: GraphBuilder, cfg: Flux2VaeConfig): void
       channels = out;
     }
     if (i < reversed.length - 1) {
-      const up = b.op("Resize", [x, "", b.constant([1, 1, 2, 2], [4])], {
+      const upcast = b.compute === "bfloat16";
+      const resized = b.op("Resize", [upcast ? b.cast(x, "float32") : x, "", b.constant([1, 1, 2, 2], [4])], {
         mode: "nearest",
         coordinate_transformation_mode: "asymmetric",
         nearest_mode: "floor",
       });
+      const up = upcast ? b.cast(resized, b.compute) : resized;
       x = conv(b, up, `${prefix}.upsamplers.0.conv`, out, out, 3);
     }
   });
 
   x = silu(b, groupNorm(b, x, "decoder.conv_norm_out", channels, cfg.normNumGroups));
-  x = conv(b, x, "decoder.conv_out", channels, 3, 3);
-  if (b.compute !== "float32") x = b.cast(x, "float32");
+  x = toFloat32(b, conv(b, x, "decoder.conv_out", channels, 3, 3));
   b.output(x, "image", "float32", ["batch", 3, "image_height", "image_width"]);
 }
 
 /** nn.Conv2d with bias, stride 1, "same" padding (kernel 1 or 3). */
 function conv(b: GraphBuilder, x: string, name: string, cin: number, cout: number, k: number): string {
   const pad = (k - 1) / 2;
+  const attrs = { kernel_shape: [k, k], pads: [pad, pad, pad, pad] };
+  if (convNeedsFloat32(b)) {
+    const w = paramRoundedFloat32(b, `${name}.weight`, [cout, cin, k, k]);
+    const y = b.op("Conv", [b.cast(x, "float32"), w, paramRoundedFloat32(b, `${name}.bias`, [cout])], attrs);
+    return b.cast(y, b.compute);
+  }
   const w = b.param(`${name}.weight`, [cout, cin, k, k]);
-  return b.op("Conv", [x, w, b.param(`${name}.bias`, [cout])], { kernel_shape: [k, k], pads: [pad, pad, pad, pad] });
+  return b.op("Conv", [x, w, b.param(`${name}.bias`, [cout])], attrs);
 }
 
-/** nn.GroupNorm: statistics per (sample, group) via InstanceNormalization on [B, G, C/G*H*W]. */
+/** ONNX Conv accepts bfloat16 from opset 22 (and onnxruntime's CUDA kernel registers it there). */
+export function convNeedsFloat32(b: GraphBuilder): boolean {
+  return b.compute === "bfloat16" && OPSET < 22;
+}
+
+/**
+ * nn.GroupNorm: statistics per (sample, group) via InstanceNormalization on [B, G, C/G*H*W]; in
+ * float32 (weights rounded to the compute type) when the compute type is another, one rounding at
+ * the end, as torch's group_norm kernels accumulate and apply the affine in float32.
+ */
 function groupNorm(b: GraphBuilder, x: string, name: string, channels: number, groups: number): string {
-  const grouped = b.op("Reshape", [x, b.int64s([0, groups, -1])]);
-  const ones = b.constantCompute(new Array(groups).fill(1), [groups]);
-  const zeros = b.constantCompute(new Array(groups).fill(0), [groups]);
+  const x32 = toFloat32(b, x);
+  const grouped = b.op("Reshape", [x32, b.int64s([0, groups, -1])]);
+  const ones = b.constant(new Array(groups).fill(1), [groups]);
+  const zeros = b.constant(new Array(groups).fill(0), [groups]);
   const normed = b.op("InstanceNormalization", [grouped, ones, zeros], { epsilon: float(GN_EPS) });
-  const restored = b.op("Reshape", [normed, b.op("Shape", [x])]);
+  const restored = b.op("Reshape", [normed, b.op("Shape", [x32])]);
   const perChannel = b.int64s([channels, 1, 1]);
-  const weight = b.op("Reshape", [b.param(`${name}.weight`, [channels]), perChannel]);
-  const bias = b.op("Reshape", [b.param(`${name}.bias`, [channels]), perChannel]);
-  return b.op("Add", [b.op("Mul", [restored, weight]), bias]);
+  const weight = b.op("Reshape", [paramRoundedFloat32(b, `${name}.weight`, [channels]), perChannel]);
+  const bias = b.op("Reshape", [paramRoundedFloat32(b, `${name}.bias`, [channels]), perChannel]);
+  return toCompute(b, b.op("Add", [b.op("Mul", [restored, weight]), bias]));
 }
 
 /** ResnetBlock2D without time embedding; a 1x1 conv_shortcut when the channel count changes. */
@@ -157,7 +182,7 @@ function midAttention(b: GraphBuilder, x: string, name: string, channels: number
   const tokens = b.op("Transpose", [b.op("Reshape", [normed, b.int64s([0, channels, -1])])], { perm: [0, 2, 1] });
   const shape: [number, number] = [channels, channels];
   const head = (proj: string) => splitHeads(b, linear(b, tokens, `${name}.${proj}.weight`, `${name}.${proj}.bias`, shape), 1, channels);
-  const attended = mergeHeads(b, attention(b, head("to_q"), head("to_k"), head("to_v"), channels), 1, channels);
+  const attended = mergeHeads(b, attentionLowPrecision(b, head("to_q"), head("to_k"), head("to_v"), channels), 1, channels);
   const out = linear(b, attended, `${name}.to_out.0.weight`, `${name}.to_out.0.bias`, shape);
   const spatial = b.op("Reshape", [b.op("Transpose", [out], { perm: [0, 2, 1] }), b.op("Shape", [x])]);
   return b.op("Add", [spatial, x]);

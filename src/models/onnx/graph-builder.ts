@@ -5,7 +5,11 @@
  * never held in memory to write it. A weight stored in another type than the compute type gets a
  * Cast node; onnxruntime folds it once when the session is created.
  */
-import { onnx } from "onnx-proto";
+import onnxProto from "onnx-proto";
+import type { onnx as OnnxTypes } from "onnx-proto";
+
+// onnx-proto is CommonJS: its namespace comes through the default export under Node's ESM loader.
+const { onnx } = onnxProto;
 import type { SafetensorsDtype, TensorLocation, WeightSource } from "../safetensors.js";
 
 export type ElemType = "float32" | "float16" | "bfloat16" | "int64" | "int32" | "uint8" | "bool";
@@ -54,10 +58,10 @@ export interface GraphBuilderOptions {
 
 export class GraphBuilder {
   readonly compute: ComputeType;
-  private readonly nodes: onnx.INodeProto[] = [];
-  private readonly initializers: onnx.ITensorProto[] = [];
-  private readonly inputs: onnx.IValueInfoProto[] = [];
-  private readonly outputs: onnx.IValueInfoProto[] = [];
+  private readonly nodes: OnnxTypes.INodeProto[] = [];
+  private readonly initializers: OnnxTypes.ITensorProto[] = [];
+  private readonly inputs: OnnxTypes.IValueInfoProto[] = [];
+  private readonly outputs: OnnxTypes.IValueInfoProto[] = [];
   private readonly params = new Map<string, string>();
   private readonly domains = new Set<string>();
   private readonly signature: { inputs: TensorSignature[]; outputs: TensorSignature[] } = { inputs: [], outputs: [] };
@@ -133,7 +137,7 @@ export class GraphBuilder {
   /** An inline constant (small: shapes, scales, precomputed tables), stored as float32 or int64. */
   constant(values: ArrayLike<number>, dims: number[], type: "float32" | "int64" = "float32"): string {
     const name = this.fresh("const");
-    const tensor: onnx.ITensorProto = { name, dims, dataType: TYPE_CODE[type] };
+    const tensor: OnnxTypes.ITensorProto = { name, dims, dataType: TYPE_CODE[type] };
     if (type === "float32") tensor.rawData = new Uint8Array(Float32Array.from(values).buffer);
     else tensor.rawData = new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(v))).buffer);
     this.initializers.push(tensor);
@@ -173,7 +177,7 @@ export class GraphBuilder {
   }
 
   encode(): Uint8Array {
-    const model: onnx.IModelProto = {
+    const model: OnnxTypes.IModelProto = {
       irVersion: 10,
       producerName: "sweep",
       opsetImport: [{ domain: "", version: OPSET }, ...[...this.domains].map((domain) => ({ domain, version: 1 }))],
@@ -193,7 +197,7 @@ export function typeCode(type: ElemType): number {
   return TYPE_CODE[type];
 }
 
-function valueInfo(name: string, type: ElemType, dims: (number | string)[]): onnx.IValueInfoProto {
+function valueInfo(name: string, type: ElemType, dims: (number | string)[]): OnnxTypes.IValueInfoProto {
   return {
     name,
     type: {
@@ -205,7 +209,7 @@ function valueInfo(name: string, type: ElemType, dims: (number | string)[]): onn
   };
 }
 
-function attribute(name: string, v: Attr): onnx.IAttributeProto {
+function attribute(name: string, v: Attr): OnnxTypes.IAttributeProto {
   const T = onnx.AttributeProto.AttributeType;
   if (typeof v === "string") return { name, type: T.STRING, s: new TextEncoder().encode(v) };
   if (typeof v === "number") {

@@ -3,8 +3,8 @@
  * get_text_features followed by the tutorial's x / ||x||, so the score is the dot product of the
  * two outputs (times exp(logit_scale) for the logit).
  */
-import type { GraphBuilder } from "../onnx/graph-builder.js";
-import { attention, gelu, layerNorm, linear, mergeHeads, splitHeads } from "../onnx/layers.js";
+import { OPSET, type ComputeType, type GraphBuilder } from "../onnx/graph-builder.js";
+import { attentionLowPrecision, gelu, layerNorm, linear, mergeHeads, paramRoundedFloat32, splitHeads, toCompute } from "../onnx/layers.js";
 import { ModelInputError } from "../model-error.js";
 import type { Checkpoint } from "../safetensors.js";
 
@@ -116,15 +116,31 @@ export function readLogitScale(checkpoint: Checkpoint): number {
   return checkpoint.read("logit_scale", [])[0];
 }
 
-/** pixel_values float32 [B, C, S, S] -> image_embeds float32 [B, projectionDim], unit length. */
+/**
+ * pixel_values float32 [B, C, S, S] -> image_embeds float32 [B, projectionDim], unit length.
+ * In float16/bfloat16 everything runs in that type (LayerNormalization keeps float32 statistics)
+ * except the final L2 normalisation (float32) and, in bfloat16 below opset 22, the patch
+ * convolution (no bfloat16 Conv before opset 22): float32 on bfloat16-rounded weights, output
+ * rounded to bfloat16.
+ */
 export function buildClipVisionGraph(b: GraphBuilder, cfg: ClipConfig): void {
   const v = cfg.vision;
   const d = v.hiddenSize;
   const p = "vision_model.";
   const pixels = b.input("pixel_values", "float32", ["batch", v.numChannels, v.imageSize, v.imageSize]);
-  const x = b.compute === "float32" ? pixels : b.cast(pixels, b.compute);
-  const patchWeight = b.param(`${p}embeddings.patch_embedding.weight`, [d, v.numChannels, v.patchSize, v.patchSize]);
-  const conv = b.op("Conv", [x, patchWeight], { kernel_shape: [v.patchSize, v.patchSize], strides: [v.patchSize, v.patchSize] });
+  const patchShape = [d, v.numChannels, v.patchSize, v.patchSize];
+  const patchAttrs = { kernel_shape: [v.patchSize, v.patchSize], strides: [v.patchSize, v.patchSize] };
+  let conv: string;
+  if (b.compute === "bfloat16" && OPSET < 22) {
+    // pixels rounded to bfloat16 as the reference's input is, convolved in float32
+    const x = b.cast(b.cast(pixels, b.compute), "float32");
+    const patchWeight = paramRoundedFloat32(b, `${p}embeddings.patch_embedding.weight`, patchShape);
+    conv = b.cast(b.op("Conv", [x, patchWeight], patchAttrs), b.compute);
+  } else {
+    const x = toCompute(b, pixels);
+    const patchWeight = b.param(`${p}embeddings.patch_embedding.weight`, patchShape);
+    conv = b.op("Conv", [x, patchWeight], patchAttrs);
+  }
   // (B, D, g, g) -> (B, g*g, D): flatten(2).transpose(1, 2)
   const patches = b.op("Transpose", [b.op("Reshape", [conv, b.int64s([0, d, -1])])], { perm: [0, 2, 1] });
   const batchDim = b.op("Slice", [b.op("Shape", [pixels]), b.int64s([0]), b.int64s([1])]);
@@ -144,7 +160,8 @@ export function buildClipVisionGraph(b: GraphBuilder, cfg: ClipConfig): void {
 
 /**
  * input_ids int64 [1, L] (unpadded, L <= max_position_embeddings) -> text_embeds float32
- * [1, projectionDim], unit length. The pooled token is chosen inside the graph by transformers'
+ * [1, projectionDim], unit length. In float16/bfloat16 everything up to the projection runs in
+ * that type (LayerNormalization keeps float32 statistics), the L2 normalisation in float32. The pooled token is chosen inside the graph by transformers'
  * rule: eos_token_id 2 (configs from before its PR #24773) pools at argmax(input_ids), where the
  * end-of-text token sits as the largest id; any other id pools at its first occurrence.
  */
@@ -158,10 +175,10 @@ export function buildClipTextGraph(b: GraphBuilder, cfg: ClipConfig): void {
   const zero = b.int64s([0]);
   const positions = b.op("Slice", [b.param(`${p}embeddings.position_embedding.weight`, [t.maxPositions, d]), zero, length, zero]);
   let h = b.op("Add", [tokens, positions]);
-  // transformers' causal mask: finfo(float32).min above the diagonal, cut to (L, L)
+  // transformers' causal mask: finfo(dtype).min above the diagonal, cut to (L, L)
   const n = t.maxPositions;
   const table = new Float32Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) table[i * n + j] = -3.4028234663852886e38;
+  for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) table[i * n + j] = MASK_FILL[b.compute];
   const mask = b.op("Slice", [b.constantCompute(table, [n, n]), b.int64s([0, 0]), b.op("Concat", [length, length], { axis: 0 })]);
   for (let i = 0; i < t.numLayers; i++) h = encoderLayer(b, h, t, `${p}encoder.layers.${i}.`, mask);
   const pick = t.eosTokenId === 2 ? ids : b.op("Equal", [ids, b.constant([t.eosTokenId], [], "int64")]);
@@ -174,13 +191,16 @@ export function buildClipTextGraph(b: GraphBuilder, cfg: ClipConfig): void {
   b.output(l2Normalize(b, embeds), "text_embeds", "float32", [1, cfg.projectionDim]);
 }
 
+/** The lowest finite value per compute type (transformers' finfo(dtype).min mask fill). */
+const MASK_FILL: Record<ComputeType, number> = { float32: -3.4028234663852886e38, float16: -65504, bfloat16: -3.3895313892515355e38 };
+
 /** CLIPEncoderLayer: pre-LN self-attention and MLP, each added back to the residual. */
 function encoderLayer(b: GraphBuilder, x: string, c: ClipTower, p: string, mask?: string): string {
   const d = c.hiddenSize;
   const headDim = d / c.numHeads;
   const h = layerNorm(b, x, c.layerNormEps, `${p}layer_norm1.weight`, `${p}layer_norm1.bias`, d);
   const proj = (name: string) => splitHeads(b, linear(b, h, `${p}self_attn.${name}.weight`, `${p}self_attn.${name}.bias`, [d, d]), c.numHeads, headDim);
-  const attn = mergeHeads(b, attention(b, proj("q_proj"), proj("k_proj"), proj("v_proj"), headDim, mask), c.numHeads, headDim);
+  const attn = mergeHeads(b, attentionLowPrecision(b, proj("q_proj"), proj("k_proj"), proj("v_proj"), headDim, mask), c.numHeads, headDim);
   const r = b.op("Add", [x, linear(b, attn, `${p}self_attn.out_proj.weight`, `${p}self_attn.out_proj.bias`, [d, d])]);
   const m = layerNorm(b, r, c.layerNormEps, `${p}layer_norm2.weight`, `${p}layer_norm2.bias`, d);
   const up = linear(b, m, `${p}mlp.fc1.weight`, `${p}mlp.fc1.bias`, [c.intermediateSize, d]);
