@@ -21,7 +21,7 @@ import { Checkpoint } from "./safetensors.js";
 /** Hidden states the FLUX.2-klein pipeline stacks (index 0 = the embeddings). */
 export const TEXT_HIDDEN_LAYERS = [9, 18, 27];
 export const TEXT_MAX_LENGTH = 512;
-export const PRECISIONS: Precision[] = ["float32"];
+export const PRECISIONS: Precision[] = ["float32", "float16", "bfloat16"];
 
 export interface ImportSources {
   /** FLUX.2-klein folder: transformer/, text_encoder/, vae/, tokenizer/ */

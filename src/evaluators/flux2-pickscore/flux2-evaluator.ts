@@ -4,16 +4,22 @@ import type { EvaluationInput } from "../evaluator.js";
 import { Flux2Models, type DeviceTarget, type RuntimeInfo } from "./model-sessions.js";
 import { Flux2PickScorePipeline } from "./pipeline.js";
 
+const WARM_LATENT = 16;
+
 export class Flux2PickScoreEvaluator {
   private constructor(readonly pipeline: Flux2PickScorePipeline, readonly runtime: RuntimeInfo) {}
 
-  /** Opens the model directory (`spec.model_dir`, resolved by the worker) and warms every graph once. */
+  /**
+   * Opens the model directory (`spec.model_dir`, resolved by the worker) and runs every graph once
+   * at a small size (session initialisation, allocators), cheap on a CPU as on a GPU.
+   */
   static async load(spec: Flux2PickScoreSpec, device: DeviceTarget, log: (line: string) => void): Promise<Flux2PickScoreEvaluator> {
     if (!spec.model_dir) throw new Error(`model '${spec.model}' has no resolved folder (the worker resolves it under its model root)`);
     const models = await Flux2Models.open(spec.model_dir, spec.precision, device);
     const pipeline = new Flux2PickScorePipeline(models, log);
-    const C = spec.shape[1] * spec.shape[2] * spec.shape[3];
-    await pipeline.warm(new Float32Array(C), settingsOf(spec));
+    await pipeline.warm(new Float32Array(spec.shape[1] * WARM_LATENT * WARM_LATENT), {
+      ...settingsOf(spec), height: 16 * WARM_LATENT, width: 16 * WARM_LATENT, steps: 1, maxBatch: 1,
+    });
     return new Flux2PickScoreEvaluator(pipeline, models.runtime);
   }
 

@@ -106,6 +106,9 @@ export class Flux2Models {
   ) {}
 
   static async open(dir: string, precision: Precision, device: DeviceTarget, opts: { verify?: boolean } = {}): Promise<Flux2Models> {
+    if (precision === "bfloat16" && device.kind === "cpu") {
+      throw new ModelInputError("precision bfloat16 needs a GPU: onnxruntime's CPU provider has no bfloat16 kernels (use float32, exact, or float16 on a CPU)");
+    }
     const manifest = readManifest(dir);
     await verifyModelFiles(dir, manifest, opts.verify ?? false);
     const graphs = manifest.graphs[precision];

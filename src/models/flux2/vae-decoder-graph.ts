@@ -144,7 +144,7 @@ function conv(b: GraphBuilder, x: string, name: string, cin: number, cout: numbe
 }
 
 /** ONNX Conv accepts bfloat16 from opset 22 (and onnxruntime's CUDA kernel registers it there). */
-export function convNeedsFloat32(b: GraphBuilder): boolean {
+function convNeedsFloat32(b: GraphBuilder): boolean {
   return b.compute === "bfloat16" && OPSET < 22;
 }
 

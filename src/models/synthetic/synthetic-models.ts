@@ -429,18 +429,17 @@ function fillerOf(t: PlannedTensor, seed: number): Filler {
   }
   if (t.dtype === "I64") throw new Error(`synthetic weights: '${t.name}' is int64 but random`);
   const table = uniformTable(t.dtype, init.bound);
-  let state = seed | 0;
+  // xorshift32 (a zero state would stay zero)
+  let x = seed || 0x9e3779b9;
   return (buf, n) => {
     // The whole buffer, not n values: an odd last value may spill one slot past n, never written out.
     const out = t.dtype === "F32" ? new Float32Array(buf) : new Uint16Array(buf);
-    // mulberry32
     for (let i = 0; i < n; i += 2) {
-      state = (state + 0x6d2b79f5) | 0;
-      let r = Math.imul(state ^ (state >>> 15), state | 1);
-      r ^= r + Math.imul(r ^ (r >>> 7), r | 61);
-      r ^= r >>> 14;
-      out[i] = table[r & 0xffff];
-      out[i + 1] = table[r >>> 16];
+      x ^= x << 13;
+      x ^= x >>> 17;
+      x ^= x << 5;
+      out[i] = table[x & 0xffff];
+      out[i + 1] = table[x >>> 16];
     }
   };
 }
