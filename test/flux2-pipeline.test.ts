@@ -89,3 +89,37 @@ test("the golden scores of case 0 at seeds 0-2, cosine and logit", async () => {
     expect(Math.abs(logit.score - c.score_logit) / c.score_logit).toBeLessThanOrEqual(1e-5);
   }
 });
+
+describe("batches", () => {
+  const s4 = { ...settings(128, 128), maxBatch: 4 };
+  const noises = [0, 1, 2, 3, 4].map((seed) => torchRandn(seed, 128 * 8 * 8));
+
+  test("a candidate's score is bit-identical alone, in a full batch at any position, and mixed with others", async () => {
+    const A = noises[0];
+    const alone = (await pipeline.scoreBatch("sketch, a cat", [A], s4))[0].score;
+    const full = await pipeline.scoreBatch("sketch, a cat", [A, noises[1], noises[2], noises[3]], s4);
+    const reversed = await pipeline.scoreBatch("sketch, a cat", [noises[3], noises[2], noises[1], A], s4);
+    const mixed = await pipeline.scoreBatch("sketch, a cat", [noises[4], A], s4);
+    const chunked = await pipeline.scoreBatch("sketch, a cat", [noises[1], noises[2], noises[3], noises[4], A], s4);
+    expect([full[0].score, reversed[3].score, mixed[1].score, chunked[4].score]).toEqual([alone, alone, alone, alone]);
+    expect(full[1].score).toBe(reversed[2].score);
+    expect(full[1].score).not.toBe(alone);
+  });
+
+  test("the text embedding is computed once per prompt", async () => {
+    const before = pipeline.textEncodes;
+    for (let i = 0; i < 3; i++) await pipeline.scoreBatch("a new prompt, never seen", [noises[i]], s4);
+    await pipeline.scoreBatch("a new prompt, never seen", noises.slice(0, 2), s4);
+    expect(pipeline.textEncodes - before).toBe(1);
+  });
+
+  test("a prompt over 77 CLIP tokens is truncated and said once", async () => {
+    const lines: string[] = [];
+    const p = new Flux2PickScorePipeline(await Flux2Models.open(modelDir, "float32", { kind: "cpu", index: 0, intraOpThreads: 1 }), (l) => lines.push(l));
+    const long = Array.from({ length: 120 }, (_, i) => `word${i}`).join(" ");
+    await p.scoreBatch(long, [noises[0]], settings(128, 128));
+    await p.scoreBatch(long, [noises[1]], settings(128, 128));
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/longer than .*77 CLIP tokens: truncated as the reference does/);
+  });
+});
