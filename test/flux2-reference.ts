@@ -89,3 +89,30 @@ export async function session(b: GraphBuilder, dir: string, file: string): Promi
 export function readJson<T = any>(file: string): T {
   return JSON.parse(readFileSync(file, "utf8")) as T;
 }
+
+export interface RawTensor {
+  name: string;
+  dtype: "F32" | "BF16" | "I64";
+  shape: number[];
+  data: Uint8Array;
+}
+
+/** Writes a safetensors file (8-byte header length, JSON header padded to 8 bytes, raw data). */
+export function writeSafetensors(file: string, tensors: RawTensor[]): void {
+  const header: Record<string, unknown> = {};
+  let offset = 0;
+  for (const t of tensors) {
+    header[t.name] = { dtype: t.dtype, shape: t.shape, data_offsets: [offset, offset + t.data.length] };
+    offset += t.data.length;
+  }
+  let json = JSON.stringify(header);
+  json += " ".repeat((8 - (json.length % 8)) % 8);
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  writeFileSync(file, Buffer.concat([len, Buffer.from(json), ...tensors.map((t) => Buffer.from(t.data))]));
+}
+
+/** Every tensor of a golden checkpoint file, raw. */
+export function readAllTensors(file: string): RawTensor[] {
+  return [...readSafetensorsHeader(file).values()].map((t) => ({ name: t.name, dtype: t.dtype as RawTensor["dtype"], shape: t.shape, data: new Uint8Array(readTensorBytes(t)) }));
+}
