@@ -150,8 +150,19 @@ export async function importModels(opts: ImportOptions): Promise<ModelManifest> 
     return manifest;
   } catch (e) {
     rmSync(tmp, { recursive: true, force: true });
+    // Weights are read from their links in the temporary folder: name the user's files instead.
+    if (e instanceof ModelInputError) throw new ModelInputError(sourcePaths(e.message, tmp, opts));
     throw e;
   }
+}
+
+function sourcePaths(message: string, tmp: string, src: ImportSources): string {
+  const weights = path.join(tmp, "weights");
+  return message
+    .replaceAll(path.join(weights, "text_encoder"), path.join(src.flux2, "text_encoder"))
+    .replaceAll(path.join(weights, "transformer"), path.join(src.flux2, "transformer"))
+    .replaceAll(path.join(weights, "vae"), path.join(src.flux2, "vae"))
+    .replaceAll(path.join(weights, "pickscore"), src.pickscore);
 }
 
 async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: string, log: (line: string) => void): Promise<ModelManifest> {

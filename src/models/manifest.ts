@@ -102,7 +102,7 @@ export async function verifyModelFiles(modelDir: string, manifest: ModelManifest
     const p = path.join(modelDir, f.path);
     if (!existsSync(p)) throw new ModelInputError(`${p}: missing from the model directory (the manifest lists it)`);
     const bytes = statSync(p).size;
-    if (bytes !== f.bytes) throw new ModelInputError(`${p}: ${bytes} bytes, the manifest says ${f.bytes}: the file changed since import`);
+    if (bytes !== f.bytes) throw new ModelInputError(`${p}: ${bytes} bytes, the manifest says ${f.bytes} bytes: the file changed since import`);
     if (full) {
       const digest = await sha256File(p);
       if (digest !== f.sha256) throw new ModelInputError(`${p}: sha256 ${digest.slice(0, 12)}..., the manifest says ${f.sha256.slice(0, 12)}...: the file changed since import`);

@@ -63,14 +63,11 @@ function tokenText(value: unknown): string | undefined {
   return undefined;
 }
 
-interface Side {
-  left: boolean;
-}
-
-function side(config: Json, field: string, file: string): Side {
+/** padding_side / truncation_side: "right" (the default) or "left". */
+function isLeft(config: Json, field: string, file: string): boolean {
   const value = config[field] ?? "right";
   if (value !== "left" && value !== "right") throw new ModelInputError(`${file}: ${field} must be "left" or "right", got ${JSON.stringify(value)}`);
-  return { left: value === "left" };
+  return value === "left";
 }
 
 /** The ids the post-processor puts before and after a single sequence. */
@@ -125,13 +122,13 @@ class TruncatingTokenizer {
   private readonly truncateLeft: boolean;
 
   constructor(
-    readonly dir: string,
-    readonly config: Json,
+    private readonly dir: string,
+    config: Json,
   ) {
     const file = path.join(dir, "tokenizer.json");
     const json = readJson(file);
     this.affixes = postProcessorAffixes(json.post_processor, file);
-    this.truncateLeft = side(config, "truncation_side", path.join(dir, "tokenizer_config.json")).left;
+    this.truncateLeft = isLeft(config, "truncation_side", path.join(dir, "tokenizer_config.json"));
     this.tokenizer = new Tokenizer(json, config);
   }
 
@@ -183,7 +180,7 @@ export function loadQwenPromptTokenizer(dir: string, maxLength = 512): QwenPromp
   const padText = tokenText(config.pad_token);
   if (padText === undefined) throw new ModelInputError(`${configFile}: pad_token is missing`);
   const padId = BigInt(tokenizer.tokenId(padText, "pad_token"));
-  const padLeft = side(config, "padding_side", configFile).left;
+  const padLeft = isLeft(config, "padding_side", configFile);
   const variables = specialTokenVariables(config);
 
   return {
