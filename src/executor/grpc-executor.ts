@@ -233,6 +233,19 @@ export class GrpcExecutor implements Executor {
       });
   }
 
+  /** Asks the workers that are up to describe themselves again: models loaded since they connected. */
+  async refreshDescriptions(): Promise<void> {
+    await Promise.all([...this.links.values()].filter((l) => l.state === "up" || l.state === "draining").map((link) => new Promise<void>((resolve) => {
+      const client = link.client as unknown as {
+        Describe(req: object, md: grpc.Metadata, o: grpc.CallOptions, cb: grpc.requestCallback<WireDescribe>): void;
+      };
+      client.Describe({}, this.metadata(), { deadline: Date.now() + DESCRIBE_DEADLINE_MS }, (err, info) => {
+        if (!err && info) link.info = info;
+        resolve();
+      });
+    })));
+  }
+
   private retryLater(link: WorkerLink, why: string): void {
     // grpc-js appends an empty "Resolution note" to connection errors.
     why = why.replace(/\.?\s*Resolution note:\s*$/, "");

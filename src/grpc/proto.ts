@@ -71,7 +71,7 @@ export interface WireDescribe {
   devices: { id: string; kind: string; slots: number; execution_provider?: string; runtime?: string; name?: string }[];
   capacity: number;
   evaluators: string[];
-  models: { name: string; sha256: string }[];
+  models: { name: string; sha256: string; synthetic?: string }[];
 }
 
 /**

@@ -3,6 +3,8 @@
  * against the baseline, budget curves with bands, and evaluations to match the baseline.
  * Pure: rows in, numbers out (docs/report.md describes every field).
  */
+import type { Sweep } from "../config/load.js";
+import { evaluatorLine, runWarnings } from "./run-notes.js";
 import { bootstrapMeanCi, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from "../statistics/bootstrap.js";
 import { mean, median, sampleStd } from "../statistics/descriptive.js";
 import { wilcoxon } from "../statistics/wilcoxon.js";
@@ -31,6 +33,10 @@ export interface ReportData {
   comparisons: Comparison[];
   curves: CurvePoint[];
   evaluations_to_match: MatchRow[];
+  /** the evaluator in one line */
+  evaluator: string;
+  /** synthetic models, mixed device kinds */
+  warnings: string[];
 }
 
 export interface AnalyseOptions {
@@ -106,6 +112,8 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
     comparisons,
     curves,
     evaluations_to_match: evaluationsToMatch,
+    evaluator: evaluatorLine((run.manifest.config as Sweep).evaluator),
+    warnings: runWarnings(run.manifest),
   };
 }
 

@@ -36,6 +36,9 @@ export function markdownReport(d: ReportData): string {
     "",
     completeness(d),
     "",
+    d.evaluator,
+    "",
+    ...d.warnings.flatMap((w) => [`**Warning:** ${w}`, ""]),
     `Best score per trial, over (prompt, seed) pairs. Intervals: ${d.bootstrap.method} bootstrap over pairs, ${d.bootstrap.resamples} resamples, seed ${d.bootstrap.seed}.`,
     "",
     "## Strategy x budget",
@@ -116,6 +119,8 @@ figure{margin:1em 0}
 <h1>${html(d.name)}</h1>
 <p>Run ${html(d.run_id)}. Best score per trial over (prompt, seed) pairs; ${d.bootstrap.method} bootstrap intervals over pairs (${d.bootstrap.resamples} resamples, seed ${d.bootstrap.seed}).</p>
 <p class="status${d.complete ? "" : " incomplete"}" id="status">${html(completeness(d))}</p>
+<p id="evaluator">${html(d.evaluator)}</p>
+${d.warnings.map((w) => `<p class="status incomplete warning">${html(w)}</p>`).join("\n")}
 <h2>Strategy x budget</h2>
 ${htmlTable("tables", TABLE_HEADER, tableRows(d.tables))}
 <h2>Against the baseline (${html(d.baseline)}), paired by (prompt, seed)</h2>

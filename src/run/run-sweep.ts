@@ -190,6 +190,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     progress?.stop();
     stopWatching();
     for (const s of stopSignals) process.off(s, onSignal);
+    await executor.refreshDescriptions();
     manifest.executor = { kind: "grpc", workers: executor.summary(), ...(measureWire ? { wire: executor.wire } : {}) };
     await executor.close();
     await Promise.all(locals.map((l) => l.stop()));

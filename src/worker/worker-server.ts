@@ -13,7 +13,7 @@ import path from "node:path";
 import type { EvaluatorSpec, Flux2PickScoreSpec } from "../config/load.js";
 import { checkCudaProvider, deviceRuntime, modelNotFound, type DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import { DevicePool } from "../executor/device-pool.js";
-import { readManifest, verifyModelFiles } from "../models/manifest.js";
+import { readManifest, sha256File, verifyModelFiles } from "../models/manifest.js";
 import type { EvaluationTask } from "../executor/executor.js";
 import { PROTOCOL, SERVER_OPTIONS, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
 import { recipeFromWire } from "../grpc/wire.js";
@@ -106,14 +106,17 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const devices: Device[] = parsed.map((d) => ({ id: d.id, kind: d.kind, pool: new DevicePool(d.slots, d.id, d.target), target: d.target }));
   // A model directory is checked once per worker (sizes; digests with --verify) before its first load.
   const checkedModels = new Map<string, Promise<void>>();
+  const loadedModels = new Map<string, { name: string; sha256: string; synthetic: string }>();
   const checkModel = (spec: Flux2PickScoreSpec): Promise<void> => {
     const dir = spec.model_dir as string;
     let checked = checkedModels.get(dir);
     if (!checked) {
       checked = (async () => {
         const started = performance.now();
-        await verifyModelFiles(dir, readManifest(dir), opts.verify ?? false);
-        modelRoot.digest(path.join(dir, "manifest.json"));
+        const manifest = readManifest(dir);
+        await verifyModelFiles(dir, manifest, opts.verify ?? false);
+        const sha256 = await sha256File(path.join(dir, "manifest.json"));
+        loadedModels.set(dir, { name: spec.model, sha256, synthetic: manifest.synthetic ?? "" });
         if (opts.verify) log(`verified ${spec.model}: every file's sha256 matches its manifest (${((performance.now() - started) / 1000).toFixed(1)} s)`);
       })();
       checkedModels.set(dir, checked);
@@ -182,7 +185,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         devices: devices.map((d) => ({ id: d.id, kind: d.kind, slots: d.pool.capacity, ...runtimes.get(d.id) })),
         capacity,
         evaluators: EVALUATORS,
-        models: modelRoot.loaded(),
+        models: [...modelRoot.loaded(), ...loadedModels.values()],
       });
     },
     Evaluate: (call: grpc.ServerDuplexStream<WireRequest, WireResponse>) => {
