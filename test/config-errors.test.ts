@@ -55,7 +55,7 @@ const cases: Case[] = [
   { title: "unknown wavelet", yaml: edit("wavelet: db1", "wavelet: db99"), expect: [/sweep\.yaml:10:5: strategies\.1\.wavelet: .*"db1".*\(got "db99"\)/] },
   { title: "level 0", yaml: edit("level: 4", "level: 0"), expect: [/strategies\.1\.level: .*>=1/] },
   { title: "level deeper than the noise allows", yaml: edit("level: 4", "level: 9"), expect: [/strategies\.1\.level: level 9 is deeper than db1 allows on a 32x32 noise \(at most 5\)/] },
-  { title: "unknown evaluator kind", yaml: edit("kind: synthetic", "kind: flux9"), expect: [/sweep\.yaml:13:3: evaluator\.kind: unknown evaluator kind \(expected one of: synthetic, module, noop\)/] },
+  { title: "unknown evaluator kind", yaml: edit("kind: synthetic", "kind: flux9"), expect: [/sweep\.yaml:13:3: evaluator\.kind: unknown evaluator kind \(expected one of: synthetic, module, noop, flux2-pickscore\)/] },
   { title: "missing evaluator", yaml: good.slice(0, good.indexOf("evaluator:")), expect: [/evaluator: missing required field/] },
   { title: "bad shape", yaml: edit("shape: [1, 16, 32, 32]", "shape: [2, 16, 32, 32]"), expect: [/evaluator\.shape\.0: .*1/] },
   { title: "missing module file", yaml: edit("kind: synthetic", "kind: module\n  path: ./nope.mjs"), expect: [/sweep\.yaml:\d+:\d+: evaluator\.path: module file not found: .*nope\.mjs/] },

@@ -7,6 +7,7 @@ import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { runCli, tempDir } from "./cli.js";
 import { flux2Dir, readAllTensors, writeSafetensors } from "./flux2-reference.js";
+import { repoRoot } from "./reference.js";
 import { startWorkerProcess } from "./workers.js";
 
 const root = tempDir("sweep-flux2-bad-");
@@ -163,6 +164,17 @@ describe("sweep config", () => {
   test("a shape that disagrees with height and width", async () => {
     const r = await plan("{kind: flux2-pickscore, model: m, height: 512, width: 256, shape: [1, 128, 16, 32]}");
     expect(r.stderr).toMatch(/evaluator\.shape: shape \[1, 128, 16, 32\] disagrees with height 512 and width 256, which give \[1, 128, 32, 16\]/);
+    expect(r.code).toBe(2);
+  });
+});
+
+const cudaProvider = path.join(repoRoot, "node_modules/onnxruntime-node/bin/napi-v6/linux/x64/libonnxruntime_providers_cuda.so");
+
+describe("GPU workers", () => {
+  // Where the provider is installed the worker would start: this checks the refusal where it is not.
+  test.skipIf(existsSync(cudaProvider))("without the CUDA provider libraries, the worker refuses to start and says how to install them", async () => {
+    const r = await runCli(["worker", "--listen", "127.0.0.1:0", "--devices", "0", "--model-root", root]);
+    expect(r.stderr).toMatch(/GPU 0: the CUDA execution provider cannot start .*--onnxruntime-node-install=cuda12/);
     expect(r.code).toBe(2);
   });
 });

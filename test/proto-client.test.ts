@@ -44,7 +44,7 @@ describe("a client generated only from proto/", () => {
     const info: any = await new Promise((resolve, reject) => client.Describe({}, (e: Error | null, r: unknown) => (e ? reject(e) : resolve(r))));
     expect(info.protocol).toBe("sweep.v1");
     expect(info.capacity).toBe(2);
-    expect(info.devices).toEqual([{ id: "cpu", kind: "cpu", slots: 2 }]);
+    expect(info.devices).toEqual([{ id: "cpu", kind: "cpu", slots: 2, execution_provider: "cpu", runtime: expect.stringMatching(/^onnxruntime \d/), name: expect.any(String) }]);
     expect(info.evaluators).toContain("module");
   });
 

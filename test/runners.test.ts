@@ -55,8 +55,8 @@ describe("runners/", () => {
     expect(entry).toBe(`dns:${service.metadata.name}:${service.spec.ports[0].port}`);
     const args: string[] = deployment.spec.template.spec.containers[0].args;
     expect(args[args.indexOf("--listen") + 1]).toBe(`0.0.0.0:${service.spec.ports[0].port}`);
-    // The same worker command, on loopback and a temporary model root, starts and serves.
-    const local = args.slice(1).map((a, i, all) => (all[i - 1] === "--listen" ? "127.0.0.1:0" : all[i - 1] === "--model-root" ? tempDir() : a));
+    // The same worker command, on loopback, a temporary model root and the CPU, starts and serves.
+    const local = args.slice(1).map((a, i, all) => (all[i - 1] === "--listen" ? "127.0.0.1:0" : all[i - 1] === "--model-root" ? tempDir() : all[i - 1] === "--devices" ? "cpu" : a));
     const worker = await startWorkerProcess(local, { SWEEP_TOKEN: "t" });
     expect(worker.address).toMatch(/^127\.0\.0\.1:\d+$/);
     await worker.stop();
