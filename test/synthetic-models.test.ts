@@ -37,11 +37,20 @@ describe("synthetic flux2-tiny", () => {
   const out = path.join(root, "tiny");
   let manifest: ModelManifest;
   const sessions: Record<string, ort.InferenceSession> = {};
+  /** graphs onnxruntime parsed but has no CPU kernels for (bfloat16 ones: CUDA only) */
+  const cudaOnly: string[] = [];
 
   beforeAll(async () => {
     manifest = await importSyntheticModels("flux2-tiny", out, () => {});
     for (const [precision, graphs] of Object.entries(manifest.graphs)) {
-      for (const [name, g] of Object.entries(graphs)) sessions[`${precision}/${name}`] = await ort.InferenceSession.create(path.join(out, g.file));
+      for (const [name, g] of Object.entries(graphs)) {
+        try {
+          sessions[`${precision}/${name}`] = await ort.InferenceSession.create(path.join(out, g.file));
+        } catch (e) {
+          if (precision !== "bfloat16" || !/Could not find an implementation/.test((e as Error).message)) throw e;
+          cudaOnly.push(`${precision}/${name}`);
+        }
+      }
     }
   });
   afterAll(async () => {
@@ -56,9 +65,9 @@ describe("synthetic flux2-tiny", () => {
     expect(readdirSync(root)).toEqual(["tiny"]);
   });
 
-  it("opens every graph in onnxruntime", () => {
+  it("opens every graph in onnxruntime (on the CPU, those it has kernels for)", () => {
     expect(Object.keys(sessions)).toContain("float32/transformer");
-    expect(Object.keys(sessions).length).toBe(Object.values(manifest.graphs).reduce((n, g) => n + Object.keys(g).length, 0));
+    expect(Object.keys(sessions).length + cudaOnly.length).toBe(Object.values(manifest.graphs).reduce((n, g) => n + Object.keys(g).length, 0));
   });
 
   it("has tokenizers that encode a prompt byte by byte and round-trip it", () => {

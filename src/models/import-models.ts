@@ -224,7 +224,8 @@ async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: st
   const sources: ModelManifest["sources"] = {};
   for (const c of components) {
     sources[c.key] = {
-      dir: path.resolve(c.dir),
+      // a synthetic model's sources are temporary: name what made them instead
+      dir: opts.synthetic ? `sweep models import --synthetic ${opts.synthetic}` : path.resolve(c.dir),
       files: placed[c.key].sources.map((f) => {
         const linked = path.join(dir, "weights", c.key, path.basename(f));
         return { path: path.basename(f), bytes: statSync(f).size, sha256: digests.get(linked) as string };

@@ -338,7 +338,7 @@ class TensorRecorder implements WeightSource {
   }
 }
 
-/** Every tensor the graphs of a synthetic model read, per checkpoint, sorted by name; nothing is written. */
+/** Every tensor the graphs of a synthetic model read, per checkpoint, in file order; nothing is written. */
 export function plannedTensors(name: SyntheticModelName): Record<ComponentKey, PlannedTensor[]> {
   const d = MODELS[name];
   const dtype: "F32" | "BF16" = d.dtype === "float32" ? "F32" : "BF16";
@@ -353,14 +353,15 @@ export function plannedTensors(name: SyntheticModelName): Record<ComponentKey, P
     const recorder = new TensorRecorder(dtype);
     for (const build of builds) build(new GraphBuilder({ name: "record", compute: "float32", weights: recorder, location: () => "" }));
     const tensors = [...recorder.tensors].map(([n, shape]) => ({ name: n, shape, dtype }));
-    return [...tensors, ...extra].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+    // Widest elements first, then by name (the safetensors library's order): every tensor's data stays aligned.
+    return [...tensors, ...extra].sort((a, b) => BYTES[b.dtype] - BYTES[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   };
   return {
     text_encoder: record([(b) => buildTextEncoderGraph(b, text, { maxLength: TEXT_MAX_LENGTH, layers: TEXT_HIDDEN_LAYERS })], []),
     transformer: record([(b) => buildTransformerGraph(b, transformer, { textLength: TEXT_MAX_LENGTH })], []),
     // The real VAE's BatchNorm has this counter; the graphs never read it.
     vae: record([(b) => buildVaeDecoderGraph(b, vae)], [{ name: "bn.num_batches_tracked", shape: [], dtype: "I64" }]),
-    // logit_scale is read by the import (not a graph); float32 keeps 4.6052 exact.
+    // logit_scale is read by the import (not a graph); float32 keeps 4.6052 (bfloat16 would make it 4.59375).
     pickscore: record([(b) => buildClipVisionGraph(b, clip), (b) => buildClipTextGraph(b, clip)], [{ name: "logit_scale", shape: [], dtype: "F32" }]),
   };
 }
@@ -496,7 +497,7 @@ async function writeSafetensors(file: string, tensors: PlannedTensor[], seedOf: 
   return position;
 }
 
-/** Greedy split in name order, each shard at most SHARD_BYTES of data. */
+/** Greedy split in file order, each shard at most SHARD_BYTES of data. */
 function shardsOf(tensors: PlannedTensor[]): PlannedTensor[][] {
   const shards: PlannedTensor[][] = [[]];
   let bytes = 0;
