@@ -4,6 +4,7 @@ import { writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import path from "node:path";
 import { dispatchBench } from "./dispatch.mjs";
+import { evaluatorBench, stageTable } from "./evaluator.mjs";
 import { root } from "./lib.mjs";
 import { noiseBench } from "./noise.mjs";
 import { schedulingBench } from "./scheduling.mjs";
@@ -26,6 +27,12 @@ log("dispatch rate (200,000 noop evaluations, 4 workers)...");
 const dispatch = await dispatchBench();
 log("scheduling efficiency (2 x 20,000 evaluations, 8 slots)...");
 const scheduling = await schedulingBench();
+log("evaluator stages (flux2-tiny on the CPU: 256x256 batch 1 and 4, 1024x1024 batch 1)...");
+const evaluator = [
+  await evaluatorBench({ synthetic: "flux2-tiny", batch: 1 }),
+  await evaluatorBench({ synthetic: "flux2-tiny", batch: 4 }),
+  await evaluatorBench({ synthetic: "flux2-tiny", batch: 1, height: 1024, width: 1024, evals: 4 }),
+];
 
 const f = (x, d = 1) => (x === null || x === undefined ? "n/a" : Number(x).toFixed(d));
 const ok = (b) => (b ? "met" : "**missed**");
@@ -38,6 +45,12 @@ const rows = [
   ["SES candidate rebuild on a worker", `${f(noise.ses_rebuild_ms, 2)} ms; reference (pywt.waverec2 + torch) ${reference ? `${f(reference.ses_rebuild_ms, 2)} ms` : "n/a"}`, "faster than the reference", reference ? ok(noise.ses_rebuild_ms < reference.ses_rebuild_ms) : "n/a"],
   ["scheduling efficiency, 8 mixed slots, 20 ms +/- 5 ms", `${f(100 * scheduling.steady.efficiency)}% (${f(scheduling.steady.wall_s)} s for ${scheduling.steady.evaluations}, ideal ${f(scheduling.steady.ideal_s)} s)`, ">= 95%", ok(scheduling.steady.efficiency >= 0.95)],
   ["same, a 2-slot worker killed half way", `${f(100 * scheduling.killed.efficiency)}% (${f(scheduling.killed.wall_s)} s, ideal ${f(scheduling.killed.ideal_s)} s)`, ">= 95%", ok(scheduling.killed.efficiency >= 0.95)],
+  ...evaluator.map((r) => [
+    `evaluator, flux2-tiny, CPU ${r.height}x${r.width}, batch ${r.batch}`,
+    `${f(r.evals_per_s, 2)} evaluations/s (${f(r.total_ms, 0)} ms each); host ${f(100 * r.host_share)}% (${f(100 * r.host_share_without_png)}% without PNG)`,
+    "on one H100/H200, flux2-klein-4b, 1024x1024: >= 2.5/s, host < 5%",
+    "n/a (GPU target)",
+  ]),
 ];
 
 const table = ["| figure | measured | target | |", "| --- | --- | --- | --- |", ...rows.map((r) => `| ${r.join(" | ")} |`)].join("\n");
@@ -48,6 +61,11 @@ ${new Date().toISOString().slice(0, 10)}, ${cpus().length} x ${cpus()[0]?.model 
 Total time ${((Date.now() - started) / 1000).toFixed(0)} s. Machines here are shared: compare figures within one run.
 
 ${table}
+
+Evaluator stages, ms per evaluation and share of the total (\`node bench/evaluator.mjs --synthetic flux2-tiny
+[--batch 4] [--height 1024 --width 1024]\`: this CPU, float32, 4 steps, ${evaluator[0].device.replace(/^cpu \(|\)$/g, "")}):
+
+${stageTable(evaluator, (r) => `${r.height}x${r.width}, batch ${r.batch}`)}
 
 How each figure is measured:
 - Dispatch: \`sweep run\` with the \`noop\` evaluator (scores a recipe without materialising noise),
@@ -64,6 +82,15 @@ How each figure is measured:
 - Scheduling: the synthetic evaluator's simulated 20 ms +/- 5 ms per evaluation, workers with 2, 2
   and 4 slots; efficiency = sum of evaluation latencies / slot-time available between the first
   start and the last finish.
+- Evaluator: \`bench/evaluator.mjs\` imports the synthetic model into a temporary folder, runs one
+  warm-up batch (excluded), then ${evaluator[0].evaluations} candidates of one cached prompt (${evaluator[2].evaluations} at 1024x1024) in
+  batches, and PNG-encodes every image (fast-png, as a worker does for the images it returns).
+  Stage times come from the pipeline's \`timings\`: a graph's time is its run() call (on a GPU,
+  the host <-> device copies included); "other host" is the wall time no stage accounts for.
+  Host overhead = the host rows. Prompt encoding (Qwen3 + CLIP text) is timed apart: a sweep pays
+  it once per prompt per device. The GPU target is for flux2-klein-4b at 1024x1024 on one H100 or
+  H200 (\`bench/device-evaluator.sh\`); flux2-tiny on a CPU shows the host work, whose cost depends on
+  the image size, hardly on the model's (at 1024x1024: ${f(evaluator[2].host_ms, 0)} ms per evaluation here).
 
 What was slow, why, and what fixed it (figures from earlier runs of this script on this machine):
 - Noise 50 ms -> 18 ms -> 1.3 ms (torch.randn: 1.6 ms). The JavaScript transform emulates float32

@@ -21,6 +21,8 @@ import { runSweep } from "./run/run-sweep.js";
 import { parseWorkerList, WorkerListError } from "./executor/worker-list.js";
 import { startWorker, WorkerSetupError } from "./worker/worker-server.js";
 import { importModels } from "./models/import-models.js";
+import { renderCandidate } from "./report/candidate-image.js";
+import { availableParallelism } from "node:os";
 import { ModelInputError } from "./models/model-error.js";
 import { SYNTHETIC_MODELS, importSyntheticModels, type SyntheticModelName } from "./models/synthetic/synthetic-models.js";
 import { VERSION } from "./version.js";
@@ -50,7 +52,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName("sweep")
     .version(VERSION)
     .strict()
-    .demandCommand(1, "name a command: run, worker, plan, report, noise or models")
+    .demandCommand(1, "name a command: run, worker, plan, report, noise, render or models")
     .exitProcess(false)
     .fail((msg, err) => {
       throw err ?? new UsageError(msg);
@@ -204,6 +206,26 @@ export async function main(argv: string[]): Promise<number> {
       if (args.search === undefined || args.eval === undefined || !args.out) throw new UsageError("--run needs --search ID --eval N --out FILE.npy, or --best --out-dir FOLDER");
       const { noiseSeed, score } = await exportCandidateNoise(args.run!, args.search, args.eval, outFolder(args.out), dtype);
       process.stderr.write(`wrote ${args.out}: ${args.search} eval ${args.eval} (noise_seed ${noiseSeed}, score ${score ?? "none: the evaluation failed"})\n`);
+    })
+    .command("render", "Render the image of a recorded candidate of a flux2-pickscore run, as PNG (the image counterpart of noise --run)", (y) => y
+      .option("run", { type: "string", demandOption: true, describe: "A run folder" })
+      .option("search", { type: "string", demandOption: true, describe: "A search_id from evaluations.csv, e.g. p0/ses/s3" })
+      .option("eval", { type: "number", demandOption: true, describe: "The eval_index" })
+      .option("out", { type: "string", demandOption: true, describe: "Output .png file" })
+      .option("model-root", { type: "string", describe: "Where the run's model directory is (default: $SWEEP_MODEL_ROOT, else the run's config folder)" })
+      .option("device", { type: "string", default: "cpu", describe: "'cpu' or a GPU index" })
+      .check((a) => {
+        if (a.device !== "cpu" && !/^\d+$/.test(a.device)) throw new UsageError(`--device: expected 'cpu' or a GPU index (got '${a.device}')`);
+        if (!existsSync(path.dirname(path.resolve(a.out)))) throw new UsageError(`--out: folder ${path.dirname(a.out)} does not exist`);
+        return true;
+      }),
+    async (args) => {
+      const manifestRoot = () => path.dirname((JSON.parse(readFileSync(path.join(args.run, "manifest.json"), "utf8")) as { config_file: string }).config_file);
+      const modelRoot = args["model-root"] ?? process.env.SWEEP_MODEL_ROOT ?? manifestRoot();
+      const device = args.device === "cpu" ? { kind: "cpu" as const, index: 0, intraOpThreads: availableParallelism() } : { kind: "gpu" as const, index: Number(args.device), intraOpThreads: 1 };
+      const r = await renderCandidate(args.run, args.search, args.eval, args.out, { modelRoot, device });
+      const check = r.recorded === null ? "the recorded evaluation failed" : r.score === r.recorded ? "as recorded" : `recorded ${r.recorded}: this device computes differently`;
+      process.stderr.write(`wrote ${args.out}: ${args.search} eval ${args.eval} (noise_seed ${r.noiseSeed}), score ${r.score} (${check})\n`);
     })
     .command("models", "Model directories for the flux2-pickscore evaluator", (y) => y
       .command("import", "Build a model directory (ONNX graphs, weights, tokenizers, manifest) from downloaded checkpoints, or synthetic ones", (z) => z

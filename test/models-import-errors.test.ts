@@ -2,7 +2,7 @@
  * Bad model input is refused with one line naming the file, tensor or field and what was expected,
  * exit code 2, and nothing half-written: an import that fails leaves no folder behind.
  */
-import { cpSync, existsSync, readdirSync, readFileSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
+import { cpSync, existsSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { runCli, tempDir } from "./cli.js";
@@ -128,14 +128,16 @@ describe("a model directory changed since import", () => {
     expect(r.code).toBe(2);
   });
 
-  test("a running worker without the model answers each candidate with that error", async () => {
+  test("a remote worker without the model stops the run at its first answer, naming the worker (exit 2)", async () => {
     const w = await startWorkerProcess(["--listen", "127.0.0.1:0", "--model-root", root]);
     try {
       const dir = tempDir();
-      writeFileSync(path.join(dir, "s.yaml"), "prompts: [a]\nseeds: [0]\nbudgets: [1]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: golden, height: 128, width: 128, retries: 0}\n");
+      writeFileSync(path.join(dir, "s.yaml"), "prompts: [a]\nseeds: [0, 1]\nbudgets: [3]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: golden, height: 128, width: 128}\n");
       const r = await runCli(["run", path.join(dir, "s.yaml"), "--workers", w.address, "--run-dir", path.join(dir, "run")]);
-      expect(r.code).toBe(1);
-      expect(readFileSync(path.join(dir, "run", "evaluations.csv"), "utf8")).toMatch(/model 'golden' not found under the model root/);
+      expect(r.stderr).toContain(`sweep: worker ${w.address}: model 'golden' not found under the model root ${realpathSync(root)}; make it with 'sweep models import`);
+      expect(r.code).toBe(2);
+      expect(readFileSync(path.join(dir, "run", "evaluations.csv"), "utf8").trim().split("\n")).toHaveLength(1);
+      expect(JSON.parse(readFileSync(path.join(dir, "run", "manifest.json"), "utf8"))).toMatchObject({ status: "failed", error: expect.stringContaining("not found under the model root") });
     } finally {
       await w.stop();
     }

@@ -64,7 +64,8 @@ export class DevicePool implements Executor {
       ready = Promise.all(Array.from({ length: this.capacity }, () => this.pool.run(warm) as Promise<{ ok: boolean; error?: string }>))
         .then((results) => {
           const failed = results.find((r) => !r.ok);
-          if (failed) throw new EvaluationError(failed.error ?? "model loading failed", this.name);
+          // a model that cannot load will not load on a retry either
+          if (failed) throw new EvaluationError(failed.error ?? "model loading failed", this.name, true);
         });
       this.prepared.set(key, ready);
       ready.catch(() => this.prepared.delete(key));
@@ -103,12 +104,12 @@ export class DevicePool implements Executor {
     if (head.alone) return this.queue.splice(0, 1);
     const model = batchOf(head.task.evaluator);
     if (model) {
-      const key = `${head.task.promptIndex}|${head.task.prompt}|${modelKey(model)}|${settingsKey(model)}`;
+      const key = `${head.task.promptIndex}|${head.task.prompt}|${modelKey(model)}|${settingsKey(model)}|${!!head.task.returnImage}`;
       const batch: Queued[] = [];
       const rest: Queued[] = [];
       for (const q of this.queue) {
         const m = batchOf(q.task.evaluator);
-        const same = batch.length < limit && !q.alone && m && `${q.task.promptIndex}|${q.task.prompt}|${modelKey(m)}|${settingsKey(m)}` === key;
+        const same = batch.length < limit && !q.alone && m && `${q.task.promptIndex}|${q.task.prompt}|${modelKey(m)}|${settingsKey(m)}|${!!q.task.returnImage}` === key;
         (same ? batch : rest).push(q);
       }
       this.queue.length = 0;
@@ -151,7 +152,7 @@ export class DevicePool implements Executor {
         const o = outcomes[i];
         if (!o.ok) return q.reject(new EvaluationError(o.error, this.name));
         this.latencyMs = Number.isNaN(this.latencyMs) ? o.latencyMs : 0.8 * this.latencyMs + 0.2 * o.latencyMs;
-        q.resolve({ score: o.score, latencyMs: o.latencyMs, worker: this.name });
+        q.resolve({ score: o.score, latencyMs: o.latencyMs, worker: this.name, ...(o.image ? { image: o.image } : {}) });
       });
     } catch (e) {
       if (signal.aborted) {

@@ -2,6 +2,7 @@
 import type { Flux2PickScoreSpec } from "../config/load.js";
 import { createEvaluator, type Evaluator } from "../evaluators/evaluator.js";
 import { Flux2PickScoreEvaluator } from "../evaluators/flux2-pickscore/flux2-evaluator.js";
+import { encode as encodePng } from "fast-png";
 import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import { recipeScore } from "../evaluators/noop.js";
 import { NoiseFactory } from "../recipes/materialise.js";
@@ -49,13 +50,20 @@ export async function evaluateTask(task: EvaluationTask): Promise<Pick<Evaluatio
   return { score: finite(await evaluator.score(input)), latencyMs: performance.now() - started };
 }
 
-/** Candidates of one prompt through the FLUX.2 pipeline together; each gets the batch's time per candidate. */
-export async function evaluateFlux2Batch(tasks: EvaluationTask[], ctx: ThreadContext): Promise<Pick<EvaluationResult, "score" | "latencyMs">[]> {
+/**
+ * Candidates of one prompt through the FLUX.2 pipeline together; each gets the batch's time per
+ * candidate, and its image as PNG when the tasks ask for it.
+ */
+export async function evaluateFlux2Batch(tasks: EvaluationTask[], ctx: ThreadContext): Promise<Pick<EvaluationResult, "score" | "latencyMs" | "image">[]> {
   const started = performance.now();
   const spec = tasks[0].evaluator as Flux2PickScoreSpec;
   const evaluator = await flux2Evaluator(spec, ctx);
   const inputs = tasks.map((t) => ({ noise: noise.materialise(t.recipe, spec.shape), shape: spec.shape, prompt: t.prompt, promptIndex: t.promptIndex }));
-  const scores = await evaluator.scoreBatch(inputs, spec);
+  const scored = await evaluator.scoreBatch(inputs, spec);
   const latencyMs = (performance.now() - started) / tasks.length;
-  return scores.map((s) => ({ score: finite(s), latencyMs }));
+  return scored.map((s, i) => ({
+    score: finite(s.score),
+    latencyMs,
+    ...(tasks[i].returnImage ? { image: encodePng({ width: spec.width, height: spec.height, data: s.image, channels: 3, depth: 8 }) } : {}),
+  }));
 }

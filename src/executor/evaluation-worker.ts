@@ -9,7 +9,7 @@ import type { Flux2PickScoreSpec } from "../config/load.js";
 import type { EvaluationTask } from "./executor.js";
 import { evaluateFlux2Batch, evaluateTask, flux2Evaluator, type ThreadContext } from "./evaluate-task.js";
 
-export type ThreadOutcome = { ok: true; score: number; latencyMs: number } | { ok: false; error: string };
+export type ThreadOutcome = { ok: true; score: number; latencyMs: number; image?: Uint8Array } | { ok: false; error: string };
 
 /** Loads a model on this thread, then waits until every thread of the pool has (each takes one). */
 export interface WarmTask {

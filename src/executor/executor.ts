@@ -7,6 +7,8 @@ export interface EvaluationTask {
   prompt: string;
   promptIndex: number;
   recipe: Recipe;
+  /** also return the candidate's image (PNG), where the evaluator makes one */
+  returnImage?: boolean;
 }
 
 export interface EvaluationResult {
@@ -15,6 +17,8 @@ export interface EvaluationResult {
   latencyMs: number;
   /** Which worker and device computed it, e.g. 127.0.0.1:7070/cpu. */
   worker: string;
+  /** PNG, when asked for and the evaluator makes images */
+  image?: Uint8Array;
 }
 
 export interface EvaluateOptions {
@@ -26,7 +30,8 @@ export interface EvaluateOptions {
 
 /** Failure of the evaluation itself (it threw, timed out, or gave no finite score); worth a retry. */
 export class EvaluationError extends Error {
-  constructor(message: string, readonly worker = "") {
+  /** `fatal`: no retry can help (a worker lacks the model); the run stops. */
+  constructor(message: string, readonly worker = "", readonly fatal = false) {
     super(message);
     this.name = "EvaluationError";
   }

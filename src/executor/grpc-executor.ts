@@ -355,8 +355,8 @@ export class GrpcExecutor implements Executor {
     p.link = undefined;
     const where = `${link.address}/${r.device}`;
     this.settle(p, () => (r.ok
-      ? p.resolve({ score: r.score, latencyMs: r.latency_ms, worker: where })
-      : p.reject(new EvaluationError(r.error, where))));
+      ? p.resolve({ score: r.score, latencyMs: r.latency_ms, worker: where, ...(r.image && r.image.length > 0 ? { image: new Uint8Array(r.image) } : {}) })
+      : p.reject(new EvaluationError(r.error, where, !!r.fatal))));
     this.retireIfDrained(link);
     this.pump();
   }
@@ -398,7 +398,7 @@ export class GrpcExecutor implements Executor {
     const batch: Pending[] = [];
     const rest: Pending[] = [];
     for (const p of this.queue) {
-      if (batch.length < max && p.task.promptIndex === head.task.promptIndex && p.task.evaluator === head.task.evaluator) batch.push(p);
+      if (batch.length < max && p.task.promptIndex === head.task.promptIndex && p.task.evaluator === head.task.evaluator && !!p.task.returnImage === !!head.task.returnImage) batch.push(p);
       else rest.push(p);
     }
     this.queue.length = 0;
@@ -414,6 +414,7 @@ export class GrpcExecutor implements Executor {
       prompt_index: head.task.promptIndex,
       candidates: batch.map((p) => recipeToWire(p.id, p.task.recipe)),
       timeout_ms: head.opts.timeoutMs,
+      ...(head.task.returnImage ? { return_image: true } : {}),
     };
     for (const p of batch) {
       link.inFlight.set(p.id, p);

@@ -53,6 +53,7 @@ export interface WireRequest {
   prompt_index: number;
   candidates: WireCandidate[];
   timeout_ms: number;
+  return_image?: boolean;
 }
 
 export interface WireResponse {
@@ -62,6 +63,8 @@ export interface WireResponse {
   error: string;
   latency_ms: number;
   device: string;
+  image?: Uint8Array;
+  fatal?: boolean;
 }
 
 export interface WireDescribe {

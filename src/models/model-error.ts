@@ -1,3 +1,5 @@
+import path from "node:path";
+
 /** Bad model input (a missing file, a wrong shape or dtype, a digest mismatch): exit code 2. */
 export class ModelInputError extends Error {
   readonly exitCode = 2;
@@ -5,4 +7,13 @@ export class ModelInputError extends Error {
     super(message);
     this.name = "ModelInputError";
   }
+}
+
+/** A model directory missing from a model root, with the command that makes it. */
+export function modelNotFound(model: string, root: string): ModelInputError {
+  return new ModelInputError(
+    `model '${model}' not found under the model root ${root}; make it with ` +
+      `'sweep models import --flux2 DIR --pickscore DIR --processor DIR --out ${path.join(root, model)}' ` +
+      `(or --synthetic flux2-tiny|flux2-klein-4b instead of the three folders)`,
+  );
 }

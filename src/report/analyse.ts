@@ -10,6 +10,7 @@ import { mean, median, sampleStd } from "../statistics/descriptive.js";
 import { wilcoxon } from "../statistics/wilcoxon.js";
 import { OK } from "../results/search-records.js";
 import type { LoadedRun } from "./load-run.js";
+import { buildGallery, type Gallery } from "./gallery.js";
 
 export interface TableRow { strategy: string; budget: number; n: number; mean: number; std: number; ci_low: number; ci_high: number; median: number }
 export interface PromptTableRow extends TableRow { prompt_index: number; prompt: string }
@@ -37,6 +38,8 @@ export interface ReportData {
   evaluator: string;
   /** synthetic models, mixed device kinds */
   warnings: string[];
+  /** base and best images per (prompt, seed) at the largest budget: paths relative to the run folder */
+  gallery: Gallery;
 }
 
 export interface AnalyseOptions {
@@ -114,6 +117,7 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
     evaluations_to_match: evaluationsToMatch,
     evaluator: evaluatorLine((run.manifest.config as Sweep).evaluator),
     warnings: runWarnings(run.manifest),
+    gallery: buildGallery(run, run.best),
   };
 }
 

@@ -1,10 +1,12 @@
 /** `sweep report`: reads a run folder, writes report files into it (or --out), returns the numbers. */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { analyse, type AnalyseOptions, type ReportData } from "./analyse.js";
+import { galleryImages, type Gallery } from "./gallery.js";
 import { loadRun } from "./load-run.js";
 import { budgetCurveSpec, renderSvg, svgToPng } from "./plots.js";
-import { csvReport, htmlReport, latexReport, markdownReport } from "./render.js";
+import { csvReport, htmlReport, latexReport, markdownReport, type EmbeddedThumbnail } from "./render.js";
+import { pngThumbnail } from "./thumbnail.js";
 
 export type ReportFormat = "md" | "csv" | "latex" | "json";
 
@@ -19,7 +21,7 @@ export interface GeneratedReport {
 }
 
 export async function generateReport(runDir: string, opts: ReportOptions = {}): Promise<GeneratedReport> {
-  const run = await loadRun(runDir);
+  const run = await loadRun(runDir, { bestFiles: true });
   const data = analyse(run, opts);
   const out = opts.out ?? runDir;
   mkdirSync(out, { recursive: true });
@@ -32,10 +34,25 @@ export async function generateReport(runDir: string, opts: ReportOptions = {}): 
   const svg = await renderSvg(budgetCurveSpec(data));
   write("budget_curve.svg", svg);
   write("budget_curve.png", await svgToPng(svg));
-  write("report.md", markdownReport(data));
-  write("report.html", htmlReport(data, svg));
+  const runLink = path.relative(path.resolve(out), path.resolve(runDir)).split(path.sep).join("/");
+  write("report.md", markdownReport(data, { runLink }));
+  write("report.html", htmlReport(data, svg, { runLink, thumbnails: galleryThumbnails(runDir, data.gallery) }));
   if (opts.format === "csv") write("report.csv", csvReport(data));
   if (opts.format === "latex") write("report.tex", latexReport(data));
   if (opts.format === "json") write("report.json", `${JSON.stringify(data, null, 2)}\n`);
   return { data, files };
+}
+
+/** The gallery's images as PNG thumbnails in data: URIs (the page stays self-contained), or why not. */
+export function galleryThumbnails(runDir: string, gallery: Gallery): Map<string, EmbeddedThumbnail> {
+  const out = new Map<string, EmbeddedThumbnail>();
+  for (const image of galleryImages(gallery)) {
+    try {
+      const t = pngThumbnail(readFileSync(path.join(runDir, image)));
+      out.set(image, { uri: `data:image/png;base64,${Buffer.from(t.png).toString("base64")}`, width: t.width, height: t.height });
+    } catch (e) {
+      out.set(image, { error: e instanceof Error ? e.message : String(e) });
+    }
+  }
+  return out;
 }

@@ -11,6 +11,7 @@ import { EVALUATION_COLUMNS, readHeader } from "../results/evaluations-csv.js";
 import type { Manifest } from "../results/manifest.js";
 import { readSearchRecords, type SearchRecord } from "../results/search-records.js";
 import { deriveTrials, TRIAL_COLUMNS, type TrialRow } from "../results/trials.js";
+import { readBestFiles, type BestFiles } from "./gallery.js";
 
 export class ReportInputError extends Error {}
 
@@ -23,6 +24,13 @@ export interface LoadedRun {
   trials: TrialRow[];
   complete: boolean;
   missing: { evaluations: number; trials: number; failedTrials: number };
+  /** best/index.csv and the best images present; null unless asked for (loadRun's bestFiles) */
+  best: BestFiles | null;
+}
+
+export interface LoadRunOptions {
+  /** also read best/ (the report's gallery); its index.csv's columns are checked */
+  bestFiles?: boolean;
 }
 
 function requireColumns(file: string, columns: readonly string[]): void {
@@ -31,7 +39,7 @@ function requireColumns(file: string, columns: readonly string[]): void {
   if (missing.length > 0) throw new ReportInputError(`${file} lacks the columns ${missing.join(", ")} (expected ${columns.join(", ")})`);
 }
 
-export async function loadRun(runDir: string): Promise<LoadedRun> {
+export async function loadRun(runDir: string, opts: LoadRunOptions = {}): Promise<LoadedRun> {
   const manifestFile = path.join(runDir, "manifest.json");
   const evaluationsFile = path.join(runDir, "evaluations.csv");
   if (!existsSync(manifestFile)) throw new ReportInputError(`${runDir} is not a run folder: no manifest.json`);
@@ -63,5 +71,6 @@ export async function loadRun(runDir: string): Promise<LoadedRun> {
       trials: notOk.filter((t) => t.status === "incomplete").length,
       failedTrials: notOk.filter((t) => t.status === "failed").length,
     },
+    best: opts.bestFiles ? readBestFiles(runDir, (m) => new ReportInputError(m)) : null,
   };
 }

@@ -3,17 +3,15 @@
  * files to feed the reference pipeline (DiffSynth's initial_noise). Random candidates come from
  * their noise_seed; SES ones from replaying the search with its recorded scores.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
-import path from "node:path";
-import { stringify } from "csv-stringify/sync";
 import { writeNpy } from "../io/npy.js";
 import { roundToBfloat16 } from "../noise/bfloat16.js";
-import { searchId as searchIdOf, type SearchPlan } from "../plan/plan.js";
+import type { SearchPlan } from "../plan/plan.js";
 import { NoiseFactory } from "../recipes/materialise.js";
+import { writeBestFiles, type NoiseDtype } from "../run/best-artefacts.js";
 import { replayCandidates, ReplayError } from "../run/replay.js";
 import { loadRun, ReportInputError, type LoadedRun } from "./load-run.js";
 
-export type NoiseDtype = "float32" | "bfloat16";
+export type { NoiseDtype };
 
 function recordOf(run: LoadedRun, search: SearchPlan) {
   const record = run.searches.get(search.searchId);
@@ -45,30 +43,16 @@ export async function exportCandidateNoise(runDir: string, searchId: string, eva
 }
 
 /**
- * Writes the best noise of every trial at `budget` (default: the largest) into outDir, one
- * <search>_b<budget>.npy each, with index.csv saying which trial, candidate and score each is.
+ * Writes the best noise of every trial at `budget` (default: the largest) into outDir, one .npy per
+ * candidate, with index.csv in the format of a run's best/index.csv (paths relative to the folder
+ * above outDir).
  */
 export async function exportBestNoises(runDir: string, outDir: string, dtype: NoiseDtype, budget?: number): Promise<{ files: number; index: string }> {
   const run = await loadRun(runDir);
   const budgets = run.sweep.budgets;
   const at = budget ?? budgets[budgets.length - 1];
   if (!budgets.includes(at)) throw new ReportInputError(`--budget: this run's budgets are ${budgets.join(", ")} (got ${budget})`);
-  const trials = run.plan.searches.filter((s) => s.trialBudgets.includes(at)).flatMap((search) => {
-    const trial = run.trials.find((t) => t.prompt_index === search.promptIndex && t.strategy === search.strategy.label && t.seed === search.seed && t.budget === at);
-    return trial && trial.best_eval_index !== null ? [{ search, trial, best: trial.best_eval_index }] : [];
-  });
-  if (trials.length === 0) throw new ReportInputError(`no trial at budget ${at} has a successful evaluation in ${runDir}`);
-  const shape = run.sweep.evaluator.shape;
-  const factory = new NoiseFactory();
-  mkdirSync(outDir, { recursive: true });
-  const rows: (string | number)[][] = [["prompt_index", "prompt", "strategy", "seed", "budget", "trial_status", "best_score", "best_eval_index", "best_noise_seed", "file"]];
-  for (const { search, trial, best } of trials) {
-    const candidate = replayCandidates(search, recordOf(run, search), shape, [best]).get(best)!;
-    const file = `${searchIdOf(search.promptIndex, search.strategy.label, search.seed, at).replaceAll("/", "_")}.npy`;
-    write(path.join(outDir, file), factory.materialise(candidate.recipe, shape), shape, dtype);
-    rows.push([trial.prompt_index, trial.prompt, trial.strategy, trial.seed, at, trial.status, String(trial.best_score), best, String(candidate.noiseSeed), file]);
-  }
-  const index = path.join(outDir, "index.csv");
-  writeFileSync(index, stringify(rows));
-  return { files: rows.length - 1, index };
+  if (!run.trials.some((t) => t.budget === at && t.best_eval_index !== null)) throw new ReportInputError(`no trial at budget ${at} has a successful evaluation in ${runDir}`);
+  const written = await writeBestFiles({ dir: outDir, plan: run.plan, searches: run.searches, trials: run.trials, shape: run.sweep.evaluator.shape, budgets: [at], dtype });
+  return { files: written.noises, index: written.index };
 }

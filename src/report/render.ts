@@ -1,6 +1,7 @@
 /** A report's numbers as markdown, CSV, LaTeX, HTML and a terminal table. */
 import { stringify } from "csv-stringify/sync";
 import type { Comparison, ReportData, TableRow } from "./analyse.js";
+import type { Gallery, GalleryBest, GalleryImage } from "./gallery.js";
 import { textTable } from "./text-table.js";
 
 const f = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || Number.isNaN(x) ? "-" : x.toFixed(digits));
@@ -29,7 +30,36 @@ const COMPARISON_HEADER = ["strategy", "budget", "n pairs", "mean diff", "95% CI
 
 const BEST_NOISES = "The best noise of every trial can be rebuilt from this folder and rendered with the reference pipeline: `sweep noise --run <this run folder> --best --out-dir best_noises`.";
 
-export function markdownReport(d: ReportData): string {
+/** An embedded thumbnail of a gallery image, or why there is none. */
+export type EmbeddedThumbnail = { uri: string; width: number; height: number } | { error: string };
+
+export interface RenderOptions {
+  /** the run folder relative to the report's folder, `/`-separated ("" when the same) */
+  runLink?: string;
+  /** by image path (relative to the run folder) */
+  thumbnails?: Map<string, EmbeddedThumbnail>;
+}
+
+/** A link from the report's folder to a file of the run (a path relative to the run folder). */
+function runHref(runLink: string | undefined, file: string): string {
+  return [...(runLink ? runLink.split("/") : []), ...file.split("/")].map((seg) => (seg === ".." ? seg : encodeURIComponent(seg))).join("/");
+}
+
+function markdownBestImages(g: Gallery, runLink: string | undefined): string[] {
+  if (!g.index) return [];
+  const index = runHref(runLink, g.index);
+  return [
+    "## Best images",
+    "",
+    `The best candidate of every trial, its noise (\`.npy\`) and its image (\`.png\`, where the evaluator makes one), is in \`best/\`, one row per trial in [${g.index}](${index}).`,
+    g.images > 0
+      ? `report.html shows ${g.images} of the images: per prompt and seed, the base noise (evaluation 0 of the ${g.base_strategy ?? "random"} search) beside each strategy's best at budget ${g.budget}, with scores.`
+      : "This run's evaluator makes no images.",
+    "",
+  ];
+}
+
+export function markdownReport(d: ReportData, opts: RenderOptions = {}): string {
   const match = d.evaluations_to_match.map((m) => [m.strategy, f(m.target), m.evaluations === null ? "not reached" : String(m.evaluations), m.compute_ratio === null ? "-" : `${m.compute_ratio.toFixed(2)}x`]);
   return [
     `# ${d.name}: report of run ${d.run_id}`,
@@ -63,6 +93,7 @@ export function markdownReport(d: ReportData): string {
     "",
     mdTable(["prompt", ...TABLE_HEADER], d.prompt_tables.map((t, i) => [`${t.prompt_index}: ${t.prompt}`, ...tableRows([d.prompt_tables[i]])[0]])),
     "",
+    ...markdownBestImages(d.gallery, opts.runLink),
     "## Best noises",
     "",
     BEST_NOISES,
@@ -103,8 +134,45 @@ function htmlTable(id: string, header: string[], rows: string[][]): string {
   return `<table id="${id}"><thead><tr>${header.map((h) => `<th>${html(h)}</th>`).join("")}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((c) => `<td>${html(c)}</td>`).join("")}</tr>`).join("")}</tbody></table>`;
 }
 
-/** One self-contained page: inline CSS and SVG, no scripts, no network. */
-export function htmlReport(d: ReportData, curveSvg: string): string {
+function galleryCell(cls: string, what: string, image: string | null, score: number | null, extra: string, opts: RenderOptions): string {
+  let picture: string;
+  if (image === null) {
+    picture = `<div class="noimage">no image</div>`;
+  } else {
+    const href = html(runHref(opts.runLink, image));
+    const thumb = opts.thumbnails?.get(image);
+    picture = thumb && "uri" in thumb
+      ? `<a href="${href}"><img src="${thumb.uri}" width="${thumb.width}" height="${thumb.height}" alt="${html(what)}"></a>`
+      : `<div class="noimage"><a href="${href}">${html(image)}</a>${thumb ? `<br>unreadable: ${html(thumb.error)}` : ""}</div>`;
+  }
+  return `<td class="${cls}">${picture}<div class="score">score ${f(score)}</div>${extra}</td>`;
+}
+
+function htmlGallery(g: Gallery, opts: RenderOptions): string {
+  const indexLink = g.index ? ` The files are listed in <a href="${html(runHref(opts.runLink, g.index))}">${html(g.index)}</a>.` : "";
+  if (g.rows.length === 0) {
+    return `<p id="gallery">This run's evaluator produces scores only, no images. ${html(BEST_NOISES).replace(/`([^`]+)`/, "<code>$1</code>")}${indexLink}</p>`;
+  }
+  const strategies = g.rows[0].strategies.map((s) => s.strategy);
+  const withBase = g.base_strategy !== null;
+  const header = ["prompt", "seed", ...(withBase ? [`base noise (${g.base_strategy} eval 0)`] : []), ...strategies.map((s) => `${s} best`)];
+  const base = (r: Gallery["rows"][number], b: GalleryImage | null) =>
+    galleryCell("base", `base noise, prompt ${r.prompt_index}, seed ${r.seed}`, b?.image ?? null, b?.score ?? null, `<div class="eval">eval 0</div>`, opts);
+  const best = (r: Gallery["rows"][number], s: GalleryBest) =>
+    galleryCell("best", `${s.strategy} best, prompt ${r.prompt_index}, seed ${r.seed}`, s.image, s.score,
+      `<div class="eval">eval ${s.eval_index ?? "-"}${s.trial_status === "ok" ? "" : ` (${html(s.trial_status)})`}</div>`, opts);
+  const rows = g.rows.map((r) => `<tr data-prompt-index="${r.prompt_index}" data-seed="${r.seed}"><td class="prompt">${html(`${r.prompt_index}: ${r.prompt}`)}</td><td class="seed">${r.seed}</td>${withBase ? base(r, r.base) : ""}${r.strategies.map((s) => best(r, s)).join("")}</tr>`);
+  return `<div id="gallery">
+<p>Per prompt and seed: ${withBase ? `the base noise's image (evaluation 0 of the ${html(g.base_strategy!)} search) beside ` : ""}each strategy's best image at budget ${g.budget}, with its score and evaluation index. Thumbnails; each links to its full-size image.${indexLink}</p>
+<div class="scroll"><table class="gallery"><thead><tr>${header.map((h) => `<th>${html(h)}</th>`).join("")}</tr></thead>
+<tbody>
+${rows.join("\n")}
+</tbody></table></div>
+</div>`;
+}
+
+/** One self-contained page: inline CSS, SVG and thumbnails (data: URIs), no scripts, no network. */
+export function htmlReport(d: ReportData, curveSvg: string, opts: RenderOptions = {}): string {
   const match = d.evaluations_to_match.map((m) => [m.strategy, f(m.target), m.evaluations === null ? "not reached" : String(m.evaluations), m.compute_ratio === null ? "-" : `${m.compute_ratio.toFixed(2)}x`]);
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${html(d.name)}: sweep report</title>
@@ -115,6 +183,8 @@ table{border-collapse:collapse;margin:1em 0}th,td{padding:.3em .7em;border-botto
 th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #444}
 .status{padding:.5em 1em;border-radius:4px;background:#e8f5e9}.status.incomplete{background:#fff3e0;font-weight:bold}
 figure{margin:1em 0}
+.scroll{overflow-x:auto}.gallery td,.gallery th{vertical-align:top;text-align:center}.gallery th:first-child{text-align:left}.gallery td.prompt{text-align:left;max-width:16em}
+.gallery img{display:block;margin:0 auto}.gallery .score{font-weight:bold}.gallery .eval,.gallery .noimage{color:#666;font-size:.9em}
 </style></head><body>
 <h1>${html(d.name)}</h1>
 <p>Run ${html(d.run_id)}. Best score per trial over (prompt, seed) pairs; ${d.bootstrap.method} bootstrap intervals over pairs (${d.bootstrap.resamples} resamples, seed ${d.bootstrap.seed}).</p>
@@ -132,7 +202,7 @@ ${htmlTable("match", ["strategy", "target (mean best)", "evaluations needed", "c
 <h2>Per prompt</h2>
 ${htmlTable("per-prompt", ["prompt", ...TABLE_HEADER], d.prompt_tables.map((t) => [`${t.prompt_index}: ${t.prompt}`, ...tableRows([t])[0]]))}
 <h2>Best images</h2>
-<p id="gallery">This run's evaluator produces scores only, no images. ${html(BEST_NOISES).replace(/`([^`]+)`/, "<code>$1</code>")}</p>
+${htmlGallery(d.gallery, opts)}
 </body></html>
 `;
 }

@@ -13,6 +13,14 @@ export interface DispatchOptions {
   stop: AbortSignal;
 }
 
+/** A worker answered with an error no retry can fix (it lacks the model): the run must stop. */
+export class FatalEvaluationError extends Error {
+  constructor(message: string, readonly worker: string) {
+    super(message);
+    this.name = "FatalEvaluationError";
+  }
+}
+
 export class Dispatcher {
   constructor(private readonly executor: Executor, private readonly opts: DispatchOptions) {}
 
@@ -29,6 +37,7 @@ export class Dispatcher {
       } catch (e) {
         if (this.opts.stop.aborted) return { status: "cancelled" };
         if (!(e instanceof EvaluationError)) throw e;
+        if (e.fatal) throw new FatalEvaluationError(e.message, e.worker);
         error = e.message.split("\n")[0].slice(0, 500);
         worker = e.worker || worker;
         latencyMs = performance.now() - started;

@@ -3,6 +3,7 @@
  * (a local worker process when none are named), records each evaluation in evaluations.csv as it
  * finishes, then derives trials.csv from that file. `--resume` finishes an earlier run.
  */
+import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import path from "node:path";
@@ -20,7 +21,11 @@ import { createRunDir, newRunId } from "../results/run-dir.js";
 import { NOT_RECORDED, OK, readSearchRecords } from "../results/search-records.js";
 import { deriveTrials, writeTrials } from "../results/trials.js";
 import { VERSION } from "../version.js";
-import { Dispatcher } from "./dispatcher.js";
+import { Dispatcher, FatalEvaluationError } from "./dispatcher.js";
+import { writeBestFiles, type BestFiles, type RenderItem } from "./best-artefacts.js";
+import { modelNotFound } from "../models/model-error.js";
+import { MANIFEST_FILE, readManifest } from "../models/manifest.js";
+import { BEST_DIR, candidateStem } from "../results/best-files.js";
 import { Progress } from "./progress.js";
 import { loadResumeState } from "./resume.js";
 import { runSearch, type RecordedOutcome, type SearchResult } from "./search-runner.js";
@@ -62,6 +67,9 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   const plan = planSweep(sweep);
   // Read first: a bad workers file is refused before a run folder exists.
   const named = opts.workers ?? (opts.workersFile ? readWorkersFile(opts.workersFile) : sweep.workers);
+  const localModelRoot = opts.modelRoot ? path.resolve(opts.modelRoot) : path.dirname(sweep.source.file);
+  // The local worker's model is looked for before anything is written: a missing one is a setup mistake.
+  if (!(named && named.length > 0) && sweep.evaluator.kind === "flux2-pickscore") requireModel(localModelRoot, sweep.evaluator.model);
   const resume = opts.resume ? await loadResumeState(opts.resume, sweep, !!opts.force) : undefined;
   const runId = resume?.manifest.run_id ?? newRunId();
   const runDir = opts.resume ?? opts.runDir ?? path.join(sweep.output, sweep.name, runId);
@@ -124,8 +132,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
       discovery.stop();
     };
   } else {
-    const modelRoot = opts.modelRoot ? path.resolve(opts.modelRoot) : path.dirname(sweep.source.file);
-    const local = await startLocalWorker({ threads: opts.threads ?? sweep.threads, modelRoot, log });
+    const local = await startLocalWorker({ threads: opts.threads ?? sweep.threads, modelRoot: localModelRoot, log });
     locals.push(local);
     executor.addWorker(local.address);
   }
@@ -143,6 +150,8 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   let results: SearchResult[] = [];
   let progress: Progress | undefined;
   let setupFailure: string | undefined;
+  let setupExitCode = 1;
+  let best: BestFiles | undefined;
   try {
     await executor.waitForWorkers((opts.workerWait ?? 60) * 1000);
     const slots = executor.capacity;
@@ -183,9 +192,25 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
         active--;
       }
     });
+    if (!stopper.signal.aborted && sweep.evaluator.kind === "flux2-pickscore") {
+      log_.flush();
+      log("writing the best candidates' noises and images to best/ (images rendered again by the workers)");
+      const searches = (await readSearchRecords(log_.file)).searches;
+      best = await writeBestFiles({
+        dir: path.join(runDir, BEST_DIR), plan, searches, trials: deriveTrials(runId, plan, searches),
+        shape: sweep.evaluator.shape, withBase: true, render: (items) => renderImages(items, sweep, dispatcher, log),
+      });
+    }
   } catch (e) {
-    if (!(e instanceof NoWorkersError)) throw e;
-    setupFailure = e.message;
+    if (e instanceof FatalEvaluationError) {
+      stopper.abort();
+      setupFailure = `worker ${e.worker.split("/")[0]}: ${e.message}`;
+      setupExitCode = 2;
+    } else if (e instanceof NoWorkersError) {
+      setupFailure = e.message;
+    } else {
+      throw e;
+    }
   } finally {
     progress?.stop();
     stopWatching();
@@ -200,8 +225,9 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   if (setupFailure) {
     Object.assign(manifest, { status: "failed", error: setupFailure, finished_at: new Date().toISOString() });
     writeManifest(runDir, manifest);
-    err.write(`sweep: ${setupFailure}\nNothing was evaluated; resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
-    return { runDir, status: "failed", exitCode: 1 };
+    const evaluated = manifest.counts.evaluations > (resume?.recorded ?? 0) ? "Recorded evaluations are kept" : "Nothing was evaluated";
+    err.write(`sweep: ${setupFailure}\n${evaluated}; resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
+    return { runDir, status: "failed", exitCode: setupExitCode };
   }
   log(`writing trials.csv and the report from evaluations.csv (${manifest.counts.evaluations} evaluations)`);
   const trials = deriveTrials(runId, plan, (await readSearchRecords(log_.file)).searches);
@@ -224,6 +250,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   } catch (e) {
     err.write(`could not write the report (${(e as Error).message}); run 'sweep report ${runDir}' to retry\n`);
   }
+  if (best) out.write(`\nBest candidates: ${best.noises} noises and ${best.images} images for ${best.trials} trials in ${path.join(runDir, BEST_DIR)} (index.csv)\n`);
   out.write(`\nResults: ${runDir}\n`);
   if (failed.length > 0) {
     err.write(`\n${failed.length} of ${results.length} searches failed:\n`);
@@ -235,6 +262,36 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     err.write(`Resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
   }
   return { runDir, status, exitCode: status === "completed" ? 0 : status === "failed" ? 1 : 130 };
+}
+
+/** The flux2-pickscore model directory under the local worker's model root, or the error saying how to make it. */
+function requireModel(root: string, model: string): void {
+  const dir = path.join(root, model);
+  if (!existsSync(path.join(dir, MANIFEST_FILE))) throw modelNotFound(model, root);
+  readManifest(dir);
+}
+
+/**
+ * The images of the best candidates, from the workers (the evaluation path itself): each must
+ * score again exactly as recorded, or the evaluation is not deterministic there and we say so.
+ */
+async function renderImages(items: RenderItem[], sweep: Sweep, dispatcher: Dispatcher, log: (line: string) => void): Promise<Map<string, Uint8Array>> {
+  const images = new Map<string, Uint8Array>();
+  const differing: string[] = [];
+  let failed = 0;
+  await Promise.all(items.map(async (it) => {
+    const outcome = await dispatcher.evaluate({ evaluator: sweep.evaluator, prompt: it.search.prompt, promptIndex: it.search.promptIndex, recipe: it.candidate.recipe, returnImage: true });
+    const stem = candidateStem(it.search.searchId, it.candidate.evalIndex);
+    if (outcome.status !== "ok" || !outcome.image) {
+      failed++;
+      return;
+    }
+    images.set(stem, outcome.image);
+    if (outcome.score !== it.score) differing.push(`${stem} (${it.score} recorded, ${outcome.score} again)`);
+  }));
+  if (failed > 0) log(`${failed} of ${items.length} best images could not be rendered; their index.csv rows have no image`);
+  if (differing.length > 0) log(`warning: ${differing.length} candidates scored differently when rendered again: ${differing.slice(0, 3).join(", ")}; scores on these workers are not reproducible`);
+  return images;
 }
 
 /** Runs `fn` over `items` with at most `limit()` at once, results in input order. */

@@ -44,6 +44,7 @@ export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Pro
   let failure: string | undefined;
   let cancelled = false;
   let wake: (() => void) | undefined;
+  let thrown: unknown;
 
   for (;;) {
     if (!failure && !opts.stop.aborted) {
@@ -58,16 +59,23 @@ export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Pro
         }
         inFlight++;
         const task = { evaluator: opts.evaluator, prompt: search.prompt, promptIndex: search.promptIndex, recipe: candidate.recipe };
-        void opts.dispatcher.evaluate(task).then((outcome) => {
+        opts.dispatcher.evaluate(task).then((outcome) => {
           finished.set(candidate.evalIndex, { candidate, outcome });
+          inFlight--;
+          wake?.();
+        }, (e: unknown) => {
+          // Not an evaluation's failure (those are outcomes): the run cannot go on; the search says so.
+          thrown ??= e;
           inFlight--;
           wake?.();
         });
       }
     }
+    if (thrown !== undefined) throw thrown;
     if (inFlight === 0 && !finished.has(nextToRecord)) break;
     if (!finished.has(nextToRecord)) await new Promise<void>((resolve) => (wake = resolve));
     wake = undefined;
+    if (thrown !== undefined) throw thrown;
     for (let done = finished.get(nextToRecord); done; done = finished.get(nextToRecord)) {
       finished.delete(nextToRecord);
       nextToRecord++;

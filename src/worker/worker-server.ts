@@ -11,10 +11,11 @@ import { HealthImplementation } from "grpc-health-check";
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type { EvaluatorSpec, Flux2PickScoreSpec } from "../config/load.js";
-import { checkCudaProvider, deviceRuntime, modelNotFound, type DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
+import { checkCudaProvider, deviceRuntime, type DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import { DevicePool } from "../executor/device-pool.js";
 import { readManifest, sha256File, verifyModelFiles } from "../models/manifest.js";
-import type { EvaluationTask } from "../executor/executor.js";
+import { ModelInputError, modelNotFound } from "../models/model-error.js";
+import { EvaluationError, type EvaluationTask } from "../executor/executor.js";
 import { PROTOCOL, SERVER_OPTIONS, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
 import { recipeFromWire } from "../grpc/wire.js";
 import type { NoiseShape } from "../recipes/recipe.js";
@@ -213,19 +214,21 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       call.on("data", (req: WireRequest) => {
         let evaluator: EvaluatorSpec | undefined;
         let setupError = "";
+        let fatal = false;
         try {
           evaluator = toTaskEvaluator(req.evaluator);
         } catch (e) {
           setupError = (e as Error).message;
+          fatal = e instanceof ModelInputError;
         }
         for (const c of req.candidates) {
           if (!evaluator) {
-            send({ candidate_id: c.id, ok: false, score: 0, error: setupError, latency_ms: 0, device: "" });
+            send({ candidate_id: c.id, ok: false, score: 0, error: setupError, latency_ms: 0, device: "", fatal });
             continue;
           }
           let task: EvaluationTask;
           try {
-            task = { evaluator, prompt: req.prompt, promptIndex: req.prompt_index, recipe: recipeFromWire(c) };
+            task = { evaluator, prompt: req.prompt, promptIndex: req.prompt_index, recipe: recipeFromWire(c), returnImage: !!req.return_image };
           } catch (e) {
             send({ candidate_id: c.id, ok: false, score: 0, error: (e as Error).message, latency_ms: 0, device: "" });
             continue;
@@ -235,8 +238,11 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
           const checked = evaluator.kind === "flux2-pickscore" ? checkModel(evaluator) : Promise.resolve();
           checked.then(() => device.pool.evaluate(task, { signal: abandon.signal, timeoutMs: req.timeout_ms > 0 ? req.timeout_ms : 600_000 }))
             .then(
-              (r) => send({ candidate_id: c.id, ok: true, score: r.score, error: "", latency_ms: r.latencyMs, device: device.id }),
-              (e: Error) => send({ candidate_id: c.id, ok: false, score: 0, error: e.message, latency_ms: 0, device: device.id }),
+              (r) => send({ candidate_id: c.id, ok: true, score: r.score, error: "", latency_ms: r.latencyMs, device: device.id, ...(r.image ? { image: r.image } : {}) }),
+              (e: Error) => send({
+                candidate_id: c.id, ok: false, score: 0, error: e.message, latency_ms: 0, device: device.id,
+                fatal: e instanceof ModelInputError || (e instanceof EvaluationError && e.fatal),
+              }),
             )
             .finally(() => {
               pending--;

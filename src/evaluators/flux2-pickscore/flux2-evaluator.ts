@@ -2,7 +2,7 @@
 import type { Flux2PickScoreSpec } from "../../config/load.js";
 import type { EvaluationInput } from "../evaluator.js";
 import { Flux2Models, type DeviceTarget, type RuntimeInfo } from "./model-sessions.js";
-import { Flux2PickScorePipeline } from "./pipeline.js";
+import { Flux2PickScorePipeline, type ScoredImage } from "./pipeline.js";
 
 const WARM_LATENT = 16;
 
@@ -23,11 +23,11 @@ export class Flux2PickScoreEvaluator {
     return new Flux2PickScoreEvaluator(pipeline, models.runtime);
   }
 
-  async scoreBatch(inputs: EvaluationInput[], spec: Flux2PickScoreSpec): Promise<number[]> {
+  /** Scores and images (height x width x 3, uint8) of one prompt's candidates. */
+  async scoreBatch(inputs: EvaluationInput[], spec: Flux2PickScoreSpec): Promise<ScoredImage[]> {
     const prompt = inputs[0].prompt;
     if (inputs.some((i) => i.prompt !== prompt)) throw new Error("a flux2-pickscore batch must hold one prompt");
-    const scored = await this.pipeline.scoreBatch(prompt, inputs.map((i) => i.noise), settingsOf(spec));
-    return scored.map((s) => s.score);
+    return this.pipeline.scoreBatch(prompt, inputs.map((i) => i.noise), settingsOf(spec));
   }
 }
 

@@ -36,14 +36,6 @@ export const CUDA_INSTALL_HINT =
   "install onnxruntime-node's CUDA provider: `npm ci --onnxruntime-node-install=cuda12`, or copy the provider libraries of " +
   "onnxruntime 1.29.0 next to libonnxruntime.so.1 (docs/models.md)";
 
-export function modelNotFound(model: string, root: string): ModelInputError {
-  return new ModelInputError(
-    `model '${model}' not found under the model root ${root}; make it with ` +
-      `'sweep models import --flux2 DIR --pickscore DIR --processor DIR --out ${path.join(root, model)}' ` +
-      `(or --synthetic flux2-tiny|flux2-klein-4b instead of the three folders)`,
-  );
-}
-
 export function sessionOptions(device: DeviceTarget): ort.InferenceSession.SessionOptions {
   return {
     executionProviders: device.kind === "gpu" ? [{ name: "cuda", deviceId: device.index }] : ["cpu"],

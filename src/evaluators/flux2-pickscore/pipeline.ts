@@ -41,9 +41,35 @@ export interface ScoredImage {
 
 const f = Math.fround;
 
+/**
+ * Wall time per stage in milliseconds, summed over calls while `Flux2PickScorePipeline.timings` is
+ * set (bench/evaluator.mjs): the graphs' run() calls (host <-> device copies included) and the host
+ * work between them.
+ */
+export interface StageTimings {
+  text_encoder: number;
+  clip_text: number;
+  transformer: number;
+  /** transformer run() calls (steps x batches) */
+  transformer_runs: number;
+  vae_decoder: number;
+  clip_vision: number;
+  /** noise -> tokens, prompt rows, tokens -> VAE layout, input tensors */
+  layout: number;
+  euler: number;
+  uint8: number;
+  clip_preprocess: number;
+}
+
+export function newStageTimings(): StageTimings {
+  return { text_encoder: 0, clip_text: 0, transformer: 0, transformer_runs: 0, vae_decoder: 0, clip_vision: 0, layout: 0, euler: 0, uint8: 0, clip_preprocess: 0 };
+}
+
 export class Flux2PickScorePipeline {
   /** Prompts encoded so far (text encoder runs), for tests and logs. */
   textEncodes = 0;
+  /** When set, every stage adds its wall time here (off by default; the numerics are the same either way). */
+  timings: StageTimings | null = null;
   private readonly qwen: QwenPromptTokenizer;
   private readonly clipTokens: ClipPromptTokenizer;
   private readonly prompts = new Lru<string, Promise<PromptEmbedding>>(64);
@@ -71,6 +97,13 @@ export class Flux2PickScorePipeline {
     this.expLogitScale = f(Math.exp(f(c.logit_scale)));
   }
 
+  /** Adds the time since `t0` to `timings[stage]` when timings are on; returns the time now. */
+  private lap(stage: Exclude<keyof StageTimings, "transformer_runs">, t0: number): number {
+    const now = performance.now();
+    if (this.timings) this.timings[stage] += now - t0;
+    return now;
+  }
+
   /** The prompt's text embeddings (Qwen3 hidden states and the CLIP text embedding), computed once. */
   promptEmbedding(prompt: string): Promise<PromptEmbedding> {
     return this.prompts.getOrCreate(prompt, () => this.encodePrompt(prompt));
@@ -93,11 +126,14 @@ export class Flux2PickScorePipeline {
       this.log(`prompt '${prompt.length > 60 ? `${prompt.slice(0, 57)}...` : prompt}' is longer than ${which}: truncated as the reference does`);
     }
     if (counted) this.textEncodes++;
+    let t0 = performance.now();
     const text = await sessions.text_encoder.run({
       input_ids: new ort.Tensor("int64", qwen.inputIds, [1, L]),
       attention_mask: new ort.Tensor("int64", qwen.attentionMask, [1, L]),
     });
+    t0 = this.lap("text_encoder", t0);
     const clipText = await sessions.clip_text.run({ input_ids: new ort.Tensor("int64", clip.inputIds, [1, clip.inputIds.length]) });
+    this.lap("clip_text", t0);
     return { promptEmbeds: text.prompt_embeds.data as Float32Array, clipText: clipText.text_embeds.data as Float32Array };
   }
 
@@ -135,6 +171,7 @@ export class Flux2PickScorePipeline {
     const J = c.text_hidden_layers.length * c.text_hidden_size;
     observe?.("prompt_embeds", emb.promptEmbeds);
     observe?.("text_embeds", emb.clipText);
+    let t0 = performance.now();
 
     // (1, C, rows, cols) noise -> (S, C) tokens, per batch row; padding rows repeat the first noise.
     const latents = new Float32Array(B * S * C);
@@ -149,9 +186,11 @@ export class Flux2PickScorePipeline {
     const promptTensor = new ort.Tensor("float32", promptBatch, [B, L, J]);
     const { cos, sin } = this.rope(rows, cols);
     const schedule = flux2Schedule(s.steps, S);
+    t0 = this.lap("layout", t0);
 
     for (let i = 0; i < s.steps; i++) {
       observe?.(`step${i}_latents_in`, latents.slice(0, S * C));
+      t0 = performance.now();
       const result = await sessions.transformer.run({
         latents: new ort.Tensor("float32", latents, [B, S, C]),
         timestep: new ort.Tensor("float32", new Float32Array(B).fill(schedule.timesteps[i]), [B]),
@@ -159,19 +198,27 @@ export class Flux2PickScorePipeline {
         rope_cos: cos,
         rope_sin: sin,
       });
+      this.lap("transformer", t0);
+      if (this.timings) this.timings.transformer_runs++;
       const velocity = result.velocity.data as Float32Array;
       observe?.(`step${i}_velocity`, velocity.subarray(0, S * C));
+      t0 = performance.now();
       eulerStep(latents, velocity, schedule, i);
+      this.lap("euler", t0);
     }
 
     // (S, C) tokens -> (C, rows, cols) per row, for the VAE
+    t0 = performance.now();
     const vaeIn = new Float32Array(B * C * S);
     for (let b = 0; b < B; b++) {
       const base = b * S * C;
       for (let t = 0; t < S; t++) for (let ch = 0; ch < C; ch++) vaeIn[base + ch * S + t] = latents[base + t * C + ch];
     }
+    t0 = this.lap("layout", t0);
     observe?.("vae_in", vaeIn.subarray(0, C * S));
+    t0 = performance.now();
     const decoded = (await sessions.vae_decoder.run({ latents: new ort.Tensor("float32", vaeIn, [B, C, rows, cols]) })).image.data as Float32Array;
+    this.lap("vae_decoder", t0);
     const plane = 3 * s.height * s.width;
     observe?.("vae_out", decoded.subarray(0, plane));
 
@@ -179,13 +226,18 @@ export class Flux2PickScorePipeline {
     const pixels = new Float32Array(B * 3 * ch * cw);
     const images: Uint8Array[] = [];
     for (let b = 0; b < B; b++) {
+      t0 = performance.now();
       const image = decodedToUint8(decoded.subarray(b * plane, (b + 1) * plane), s.height, s.width);
+      t0 = this.lap("uint8", t0);
       images.push(image);
       pixels.set(clipPixelValues(image, s.height, s.width, this.clipImage), b * 3 * ch * cw);
+      this.lap("clip_preprocess", t0);
     }
     observe?.("image_uint8", images[0]);
     observe?.("pixel_values", pixels.subarray(0, 3 * ch * cw));
+    t0 = performance.now();
     const embeds = (await sessions.clip_vision.run({ pixel_values: new ort.Tensor("float32", pixels, [B, 3, ch, cw]) })).image_embeds.data as Float32Array;
+    this.lap("clip_vision", t0);
     const P = c.projection_dim;
     observe?.("image_embeds", embeds.subarray(0, P));
 

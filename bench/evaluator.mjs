@@ -1,0 +1,230 @@
+// Figure 5: the flux2-pickscore evaluator on one device: evaluations per second and where the time
+// goes (text encoding, transformer steps, VAE decode, CLIP, and the host's share: token layout
+// copies, Euler updates, uint8 conversion, CLIP preprocessing, PNG encoding of every image).
+//
+//   node bench/evaluator.mjs --synthetic flux2-tiny                       # CPU, 256x256: CI-size
+//   node bench/evaluator.mjs --synthetic flux2-klein-4b --device 0 --batch 4 --precision bfloat16
+//   node bench/evaluator.mjs --model models/flux2-klein-4b --device 0 [--height 1024 --width 1024]
+//     [--evals N] [--steps 4] [--threads T (CPU intra-op threads)] [--json FILE]
+//
+// One warm-up batch (the prompt encoded, sessions allocated at the measured size) is excluded; then
+// `--evals` candidates of one prompt run in batches of `--batch` (the prompt cached, as in a sweep),
+// each image PNG-encoded as a worker does for images it returns. Prompt encoding is timed apart,
+// on 3 other prompts: a sweep encodes each prompt once per device. Stage times are the pipeline's
+// own (Flux2PickScorePipeline.timings): a graph's time is its run() call, host <-> device copies
+// included. "other host" is the rest of the wall time (awaits, the score, garbage collection).
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism, cpus, tmpdir } from "node:os";
+import path from "node:path";
+import { encode as encodePng } from "fast-png";
+import { Flux2Models } from "../dist/evaluators/flux2-pickscore/model-sessions.js";
+import { Flux2PickScorePipeline, newStageTimings } from "../dist/evaluators/flux2-pickscore/pipeline.js";
+import { torchRandn } from "../dist/noise/torch-generator.js";
+import { root } from "./lib.mjs";
+
+const log = (s) => process.stderr.write(`[evaluator] ${s}\n`);
+const PROMPT = "a photograph of an astronaut riding a horse on the moon, detailed, sharp focus";
+const OTHER_PROMPTS = ["a red fox in fresh snow at dawn", "an isometric pixel-art city at night", "a bowl of ramen, studio lighting"];
+
+/** The GPU target of the issue: one H100/H200, 1024x1024. */
+export const TARGET = { evals_per_s: 2.5, host_share: 0.05, size: 1024 };
+
+/** Host stages, in the order printed; `png` is the bench's, `other` the unaccounted rest. */
+const HOST = [
+  ["layout", "token layout copies"],
+  ["euler", "Euler updates"],
+  ["uint8", "uint8 conversion"],
+  ["clip_preprocess", "CLIP preprocessing"],
+  ["png", "PNG encoding"],
+  ["other", "other host (awaits, score, GC)"],
+];
+
+/**
+ * Runs the benchmark; returns its figures. `model` (a directory) or `synthetic` (imported into a
+ * temporary folder, removed after); device "cpu" or a CUDA index.
+ */
+export async function evaluatorBench(opts = {}) {
+  const { model, synthetic } = opts;
+  if (!model === !synthetic) throw new Error("give --model DIR or --synthetic flux2-tiny|flux2-klein-4b");
+  const gpu = opts.device !== undefined && opts.device !== "cpu";
+  const device = gpu
+    ? { kind: "gpu", index: Number(opts.device), intraOpThreads: 1 }
+    : { kind: "cpu", index: 0, intraOpThreads: opts.threads ?? availableParallelism() };
+  const precision = opts.precision ?? (gpu ? "bfloat16" : "float32");
+  const batch = opts.batch ?? 1;
+  let tmp = null;
+  let models = null;
+  try {
+    let dir = model;
+    let importS = null;
+    if (synthetic) {
+      tmp = mkdtempSync(path.join(opts.tmpRoot ?? tmpdir(), "sweep-bench-model-"));
+      dir = path.join(tmp, synthetic);
+      log(`importing --synthetic ${synthetic} into ${dir}...`);
+      const t = performance.now();
+      execFileSync(process.execPath, [path.join(root, "bin", "sweep.js"), "models", "import", "--synthetic", synthetic, "--out", dir], { stdio: ["ignore", "ignore", "inherit"] });
+      importS = (performance.now() - t) / 1000;
+    }
+    let t = performance.now();
+    models = await Flux2Models.open(dir, precision, device);
+    const loadS = (performance.now() - t) / 1000;
+    const tiny = models.manifest.synthetic === "flux2-tiny";
+    // flux2-tiny on a CPU: a size that runs in CI-size time; the real models: the reference's 1024.
+    const size = tiny && !gpu ? 256 : 1024;
+    const height = opts.height ?? size;
+    const width = opts.width ?? size;
+    const c = models.manifest.constants;
+    if (height % c.latent_scale || width % c.latent_scale) throw new Error(`height and width must be multiples of ${c.latent_scale}`);
+    const settings = { height, width, steps: opts.steps ?? 4, score: "cosine", maxBatch: batch };
+    const batches = Math.max(1, Math.ceil((opts.evals ?? (gpu ? 24 : 16)) / batch));
+    const evals = batches * batch;
+    const latent = c.latent_channels * (height / c.latent_scale) * (width / c.latent_scale);
+    const pipeline = new Flux2PickScorePipeline(models, log);
+    const noises = Array.from({ length: (batches + 1) * batch }, (_, i) => torchRandn(i, latent));
+    const png = (images) => {
+      for (const image of images) encodePng({ width, height, data: image, channels: 3, depth: 8 });
+    };
+
+    log(`${models.runtime.device_name}, ${precision}, ${height}x${width}, batch ${batch}: warm-up batch...`);
+    t = performance.now();
+    png((await pipeline.scoreBatch(PROMPT, noises.slice(0, batch), settings)).map((r) => r.image));
+    const warmS = (performance.now() - t) / 1000;
+
+    // Prompt encoding, apart: a sweep pays it once per prompt per device.
+    pipeline.timings = newStageTimings();
+    for (const p of OTHER_PROMPTS) await pipeline.promptEmbedding(p);
+    const prompt = { text_encoder: pipeline.timings.text_encoder / OTHER_PROMPTS.length, clip_text: pipeline.timings.clip_text / OTHER_PROMPTS.length };
+
+    log(`${evals} evaluations in ${batches} batches...`);
+    const timings = (pipeline.timings = newStageTimings());
+    let pngMs = 0;
+    let scoreMs = 0;
+    const started = performance.now();
+    for (let k = 1; k <= batches; k++) {
+      const t0 = performance.now();
+      const scored = await pipeline.scoreBatch(PROMPT, noises.slice(k * batch, (k + 1) * batch), settings);
+      const t1 = performance.now();
+      png(scored.map((r) => r.image));
+      scoreMs += t1 - t0;
+      pngMs += performance.now() - t1;
+    }
+    const wallMs = performance.now() - started;
+    pipeline.timings = null;
+    if (pipeline.textEncodes !== 1 + OTHER_PROMPTS.length) throw new Error("the measured batches encoded a prompt: the prompt cache was missed");
+
+    const per = (ms) => ms / evals;
+    const stages = {
+      transformer: per(timings.transformer),
+      vae_decoder: per(timings.vae_decoder),
+      clip_vision: per(timings.clip_vision),
+      layout: per(timings.layout),
+      euler: per(timings.euler),
+      uint8: per(timings.uint8),
+      clip_preprocess: per(timings.clip_preprocess),
+      png: per(pngMs),
+    };
+    const accounted = Object.values(stages).reduce((a, b) => a + b, 0);
+    stages.other = Math.max(0, per(wallMs) - accounted);
+    const hostMs = HOST.reduce((a, [k]) => a + stages[k], 0);
+    const totalMs = per(wallMs);
+    const result = {
+      model: synthetic ? `${synthetic} (synthetic)` : models.manifest.synthetic ? `${path.basename(dir)} (synthetic ${models.manifest.synthetic})` : path.basename(dir),
+      device: gpu ? `cuda:${device.index} (${models.runtime.device_name})` : `cpu (${cpus().length} x ${cpus()[0]?.model.trim() ?? "?"}, ${device.intraOpThreads} intra-op threads)`,
+      gpu,
+      precision,
+      height,
+      width,
+      steps: settings.steps,
+      batch,
+      evaluations: evals,
+      import_s: importS,
+      load_s: loadS,
+      warmup_s: warmS,
+      evals_per_s: 1000 / totalMs,
+      evals_per_s_without_png: 1000 / per(scoreMs),
+      total_ms: totalMs,
+      transformer_run_ms: timings.transformer / timings.transformer_runs,
+      transformer_runs: timings.transformer_runs,
+      prompt_ms: prompt,
+      stages_ms: stages,
+      host_ms: hostMs,
+      host_share: hostMs / totalMs,
+      host_share_without_png: (hostMs - stages.png) / (totalMs - stages.png),
+    };
+    result.targets = gpu && height === TARGET.size && width === TARGET.size
+      ? { evals_per_s: result.evals_per_s >= TARGET.evals_per_s, host_share: result.host_share < TARGET.host_share }
+      : null;
+    return result;
+  } finally {
+    await models?.release();
+    if (tmp) rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+const f = (x, d = 1) => Number(x).toFixed(d);
+const pct = (x) => `${(100 * x).toFixed(1)}%`;
+
+/** The per-stage table (markdown): one pair of columns per result, headed by `label(r)`. */
+export function stageTable(results, label = (r) => `batch ${r.batch}`) {
+  const rs = Array.isArray(results) ? results : [results];
+  const cells = (ms, r) => `${f(ms, 2)} | ${pct(ms / r.total_ms)}`;
+  const row = (name, get) => `| ${name} | ${rs.map((r) => cells(get(r), r)).join(" | ")} |`;
+  const single = (name, get) => `| ${name} | ${rs.map((r) => `${get(r)} | `).join(" | ")} |`;
+  return [
+    `| stage, ms per evaluation | ${rs.map((r) => `${label(r)} | share`).join(" | ")} |`,
+    `| --- |${" --- | --- |".repeat(rs.length)}`,
+    single(`transformer: ms per run (${rs[0].steps} runs per batch)`, (r) => f(r.transformer_run_ms, 2)),
+    row("transformer", (r) => r.stages_ms.transformer),
+    row("VAE decoder", (r) => r.stages_ms.vae_decoder),
+    row("CLIP vision", (r) => r.stages_ms.clip_vision),
+    ...HOST.map(([k, name]) => row(`host: ${name}`, (r) => r.stages_ms[k])),
+    `| **host overhead** | ${rs.map((r) => cells(r.host_ms, r)).join(" | ")} |`,
+    `| **total** | ${rs.map((r) => `${f(r.total_ms, 2)} | 100%`).join(" | ")} |`,
+    single("evaluations/s (scores only)", (r) => `${f(r.evals_per_s, 2)} (${f(r.evals_per_s_without_png, 2)})`),
+    single("prompt encoding, ms once per prompt", (r) => f(r.prompt_ms.text_encoder + r.prompt_ms.clip_text, 1)),
+  ].join("\n");
+}
+
+/** Several lines: what ran, the rate, prompt encoding, the table, the host share and the targets. */
+export function describe(r) {
+  const targets = r.targets
+    ? `targets (one H100/H200, ${TARGET.size}x${TARGET.size}): >= ${TARGET.evals_per_s} evaluations/s ${r.targets.evals_per_s ? "met" : "MISSED"}; host < ${pct(TARGET.host_share)} ${r.targets.host_share ? "met" : "MISSED"}`
+    : `targets: for a GPU run at ${TARGET.size}x${TARGET.size} (>= ${TARGET.evals_per_s} evaluations/s, host < ${pct(TARGET.host_share)}); not checked here`;
+  return [
+    `${r.model}, ${r.device}, ${r.precision}, ${r.height}x${r.width}, ${r.steps} steps, batch ${r.batch}: ${r.evaluations} evaluations after one warm-up batch`,
+    `evaluations/s: ${f(r.evals_per_s, 2)} (${f(r.total_ms, 1)} ms each, a PNG of every image included); scores only: ${f(r.evals_per_s_without_png, 2)}/s`,
+    `prompt encoding, once per prompt: ${f(r.prompt_ms.text_encoder + r.prompt_ms.clip_text, 1)} ms (text encoder ${f(r.prompt_ms.text_encoder, 1)}, CLIP text ${f(r.prompt_ms.clip_text, 1)})`,
+    `setup: ${r.import_s === null ? "" : `import ${f(r.import_s)} s, `}sessions ${f(r.load_s)} s, warm-up batch ${f(r.warmup_s)} s`,
+    stageTable(r),
+    `host overhead: ${f(r.host_ms, 2)} ms per evaluation, ${pct(r.host_share)} of the total (${pct(r.host_share_without_png)} without PNG encoding)`,
+    targets,
+  ].join("\n");
+}
+
+function parseArgs(argv) {
+  const opts = {};
+  const names = { model: String, synthetic: String, device: String, batch: Number, height: Number, width: Number, precision: String, evals: Number, steps: Number, threads: Number, json: String };
+  for (let i = 0; i < argv.length; i++) {
+    const name = argv[i].replace(/^--/, "");
+    if (!argv[i].startsWith("--") || !(name in names) || i + 1 >= argv.length) {
+      throw new Error(`usage: node bench/evaluator.mjs --model DIR | --synthetic flux2-tiny|flux2-klein-4b [--device cpu|N] [--batch N] [--height H] [--width W] [--precision float32|float16|bfloat16] [--evals N] [--steps N] [--threads N] [--json FILE] (at '${argv[i]}')`);
+    }
+    opts[name] = names[name](argv[++i]);
+    if (Number.isNaN(opts[name])) throw new Error(`--${name}: a number expected`);
+  }
+  return opts;
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  let opts;
+  try {
+    opts = parseArgs(process.argv.slice(2));
+  } catch (e) {
+    console.error(e.message);
+    process.exit(2);
+  }
+  const r = await evaluatorBench(opts);
+  console.log(describe(r));
+  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(r, null, 2)}\n`);
+}

@@ -1,0 +1,48 @@
+/**
+ * `sweep render`: the image of any recorded candidate of a flux2-pickscore run, computed here with
+ * the evaluator's own pipeline from the run folder alone (the noise rebuilt as `sweep noise --run`
+ * does), and its score checked against the recorded one.
+ */
+import { existsSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { encode as encodePng } from "fast-png";
+import { settingsOf } from "../evaluators/flux2-pickscore/flux2-evaluator.js";
+import { Flux2Models, type DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
+import { Flux2PickScorePipeline } from "../evaluators/flux2-pickscore/pipeline.js";
+import { modelNotFound } from "../models/model-error.js";
+import { NoiseFactory } from "../recipes/materialise.js";
+import { replayCandidates, ReplayError } from "../run/replay.js";
+import { loadRun, ReportInputError } from "./load-run.js";
+
+export interface RenderedCandidate {
+  score: number;
+  recorded: number | null;
+  noiseSeed: number;
+}
+
+export async function renderCandidate(runDir: string, searchId: string, evalIndex: number, out: string, opts: { modelRoot: string; device: DeviceTarget }): Promise<RenderedCandidate> {
+  const run = await loadRun(runDir);
+  const spec = run.sweep.evaluator;
+  if (spec.kind !== "flux2-pickscore") throw new ReportInputError(`${runDir} was scored by the ${spec.kind} evaluator, which makes no images (sweep noise --run gives its noises)`);
+  const search = run.plan.searches.find((s) => s.searchId === searchId);
+  if (!search) throw new ReportInputError(`--search: ${runDir} has no search '${searchId}' (see the search_id column of evaluations.csv)`);
+  if (!Number.isInteger(evalIndex) || evalIndex < 0 || evalIndex >= search.budget) {
+    throw new ReportInputError(`--eval: expected an eval_index from 0 to ${search.budget - 1} (got ${evalIndex})`);
+  }
+  const record = run.searches.get(searchId);
+  if (!record) throw new ReplayError(`${searchId} has no recorded evaluations in ${runDir}`);
+  const candidate = replayCandidates(search, record, spec.shape, [evalIndex]).get(evalIndex)!;
+  const dir = path.join(opts.modelRoot, spec.model);
+  if (!existsSync(dir)) throw modelNotFound(spec.model, opts.modelRoot);
+  const models = await Flux2Models.open(dir, spec.precision, opts.device);
+  try {
+    const pipeline = new Flux2PickScorePipeline(models, (line) => process.stderr.write(`${line}\n`));
+    const noise = new NoiseFactory().materialise(candidate.recipe, spec.shape);
+    const [scored] = await pipeline.scoreBatch(search.prompt, [noise], settingsOf(spec));
+    writeFileSync(out, encodePng({ width: spec.width, height: spec.height, data: scored.image, channels: 3, depth: 8 }));
+    const recorded = record.scores[evalIndex];
+    return { score: scored.score, recorded: Number.isNaN(recorded) ? null : recorded, noiseSeed: candidate.noiseSeed };
+  } finally {
+    await models.release();
+  }
+}

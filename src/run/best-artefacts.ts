@@ -1,0 +1,115 @@
+/**
+ * The best candidate of every trial as files: its noise (.npy, float32, DiffSynth's initial_noise)
+ * and its image (.png) where the evaluator makes one, with index.csv saying which trial each is.
+ * Candidates are rebuilt by replaying their searches (random: from noise_seed; SES: the recorded
+ * scores drive the same ask/tell), so this needs only the run's records.
+ *
+ * Images are rendered again at the end of a run rather than sent back with every evaluation: a
+ * candidate is only known to be a trial's best once its search is over, and a 1024x1024 PNG per
+ * evaluation would be most of the network traffic for images nobody keeps. Rendering is the
+ * worker's own evaluation path, and the score it gives again must equal the recorded one.
+ */
+import { mkdirSync, writeFileSync } from "node:fs";
+import path from "node:path";
+import { stringify } from "csv-stringify/sync";
+import { writeNpy } from "../io/npy.js";
+import { roundToBfloat16 } from "../noise/bfloat16.js";
+import type { Plan, SearchPlan } from "../plan/plan.js";
+import { NoiseFactory } from "../recipes/materialise.js";
+import type { Candidate, NoiseShape } from "../recipes/recipe.js";
+import { BEST_INDEX, BEST_INDEX_COLUMNS, candidateStem } from "../results/best-files.js";
+import type { SearchRecord } from "../results/search-records.js";
+import type { TrialRow } from "../results/trials.js";
+import { replayCandidates, ReplayError } from "./replay.js";
+
+export type NoiseDtype = "float32" | "bfloat16";
+
+/** A candidate to render: its search and how to make its noise. */
+export interface RenderItem {
+  search: SearchPlan;
+  candidate: Candidate;
+  /** the score recorded for it */
+  score: number;
+}
+
+/** PNG per candidate stem, from the workers; absent for evaluators that make no image. */
+export type Renderer = (items: RenderItem[]) => Promise<Map<string, Uint8Array>>;
+
+export interface BestFilesOptions {
+  /** the folder to write (a run's best/, or `sweep noise --best --out-dir`) */
+  dir: string;
+  plan: Plan;
+  searches: Map<string, SearchRecord>;
+  trials: TrialRow[];
+  shape: NoiseShape;
+  /** which trials: these budgets (default: all) */
+  budgets?: number[];
+  dtype?: NoiseDtype;
+  /** also the base noise of every (prompt, seed): random search's evaluation 0, for the gallery */
+  withBase?: boolean;
+  render?: Renderer;
+}
+
+export interface BestFiles {
+  index: string;
+  trials: number;
+  noises: number;
+  images: number;
+}
+
+function recordOf(searches: Map<string, SearchRecord>, search: SearchPlan): SearchRecord {
+  const record = searches.get(search.searchId);
+  if (!record) throw new ReplayError(`${search.searchId} has no recorded evaluations`);
+  return record;
+}
+
+export async function writeBestFiles(opts: BestFilesOptions): Promise<BestFiles> {
+  const budgets = new Set(opts.budgets ?? opts.plan.searches.flatMap((s) => s.trialBudgets));
+  const picked = opts.trials.filter((t) => budgets.has(t.budget) && t.best_eval_index !== null).map((trial) => {
+    const search = opts.plan.searches.find((s) => s.promptIndex === trial.prompt_index && s.strategy.label === trial.strategy && s.seed === trial.seed && s.trialBudgets.includes(trial.budget));
+    return { trial, search: search as SearchPlan };
+  });
+  // every candidate needed, per search (one replay each)
+  const wanted = new Map<SearchPlan, Set<number>>();
+  const want = (search: SearchPlan, evalIndex: number) => {
+    const set = wanted.get(search) ?? new Set<number>();
+    set.add(evalIndex);
+    wanted.set(search, set);
+  };
+  for (const { trial, search } of picked) want(search, trial.best_eval_index as number);
+  const bases = opts.withBase ? opts.plan.searches.filter((s) => s.strategy.name === "random" && recordOf(opts.searches, s).status.length > 0 && !Number.isNaN(recordOf(opts.searches, s).scores[0])) : [];
+  for (const s of bases) want(s, 0);
+  const candidates = new Map<string, RenderItem>();
+  for (const [search, evals] of wanted) {
+    const record = recordOf(opts.searches, search);
+    for (const [evalIndex, candidate] of replayCandidates(search, record, opts.shape, evals)) {
+      candidates.set(candidateStem(search.searchId, evalIndex), { search, candidate, score: record.scores[evalIndex] });
+    }
+  }
+
+  mkdirSync(opts.dir, { recursive: true });
+  const images = opts.render ? await opts.render([...candidates.values()]) : new Map<string, Uint8Array>();
+  for (const [stem, png] of images) writeFileSync(path.join(opts.dir, `${stem}.png`), png);
+  // paths in index.csv are relative to the folder above it: the run folder for <run>/best/
+  const rel = (file: string) => path.relative(path.dirname(path.resolve(opts.dir)), path.resolve(opts.dir, file)).split(path.sep).join("/");
+  const factory = new NoiseFactory();
+  const written = new Set<string>();
+  const rows: (string | number)[][] = [[...BEST_INDEX_COLUMNS]];
+  for (const { trial, search } of picked) {
+    const stem = candidateStem(search.searchId, trial.best_eval_index as number);
+    const item = candidates.get(stem) as RenderItem;
+    if (!written.has(stem)) {
+      const noise = factory.materialise(item.candidate.recipe, opts.shape);
+      writeNpy(path.join(opts.dir, `${stem}.npy`), opts.dtype === "bfloat16" ? roundToBfloat16(noise) : noise, opts.shape);
+      written.add(stem);
+    }
+    rows.push([
+      trial.prompt_index, trial.prompt, trial.strategy, trial.seed, trial.budget, trial.status,
+      trial.best_eval_index as number, String(trial.best_score), String(item.candidate.noiseSeed),
+      rel(`${stem}.npy`), images.has(stem) ? rel(`${stem}.png`) : "",
+    ]);
+  }
+  const index = path.join(opts.dir, BEST_INDEX);
+  writeFileSync(index, stringify(rows));
+  return { index, trials: rows.length - 1, noises: written.size, images: images.size };
+}
