@@ -1,22 +1,29 @@
 // Figure 1: evaluations per second through the whole coordinator path (plan, ask/tell, gRPC, CSV)
 // with the noop evaluator, 4 workers on loopback, and the coordinator's resident memory over the
 // run: from the first recorded evaluation to the end (dispatch, then trials and the report, which
-// stream evaluations.csv), with the peaks of both phases.
+// stream evaluations.csv), with the peaks of both phases. `strategy`: "random", "ses" (DiffSynth's
+// defaults: popsize 10, db1, level 4, so 2,048 low-band floats per candidate at (1,128,64,64)) or
+// "mix" (both in one sweep, half the evaluations each).
 import { readRows, rowRate, rssMb, runSweep, startWorker, stopAll } from "./lib.mjs";
 
-export async function dispatchBench({ evaluations = 200_000 } = {}) {
-  const seeds = Math.ceil(evaluations / (8 * 250));
+export const STRATEGIES = { random: "[{ name: random }]", ses: "[{ name: ses }]", mix: "[{ name: random }, { name: ses }]" };
+
+export async function dispatchBench({ evaluations = 200_000, strategy = "random" } = {}) {
+  const strategies = STRATEGIES[strategy];
+  if (!strategies) throw new Error(`strategy: expected ${Object.keys(STRATEGIES).join(", ")} (got ${strategy})`);
+  const perSeed = strategy === "mix" ? 2 : 1;
+  const seeds = Math.ceil(evaluations / (8 * 250 * perSeed));
   const workers = await Promise.all([1, 1, 1, 1].map((t) => startWorker(t)));
   const yaml = `name: dispatch
 prompts: ["a", "b", "c", "d", "e", "f", "g", "h"]
 seeds: [${Array.from({ length: seeds }, (_, i) => i).join(", ")}]
 budgets: [250]
-strategies: [{ name: random }]
+strategies: ${strategies}
 evaluator: { kind: noop }
 `;
   const dispatching = [];
   const after = [];
-  const total = 8 * seeds * 250;
+  const total = 8 * seeds * 250 * perSeed;
   try {
     const { runDir, manifest } = await runSweep(yaml, ["--workers", workers.map((w) => w.address).join(","), "--log-every", "1"], {
       onPoll: (child, _dir, stderr) => {
@@ -27,6 +34,7 @@ evaluator: { kind: noop }
     const rows = readRows(runDir);
     const max = (xs) => xs.filter(Number.isFinite).reduce((a, b) => Math.max(a, b), 0);
     return {
+      strategy,
       evaluations: rows.length,
       rate: rowRate(rows),
       wall_s: manifest.duration_s,
@@ -40,4 +48,8 @@ evaluator: { kind: noop }
   }
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) console.log(await dispatchBench({ evaluations: Number(process.argv[2] ?? 200_000) }));
+// node bench/dispatch.mjs [evaluations] [random|ses|mix ...]
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const evaluations = Number(process.argv[2] ?? 200_000);
+  for (const strategy of process.argv.length > 3 ? process.argv.slice(3) : ["random"]) console.log(await dispatchBench({ evaluations, strategy }));
+}

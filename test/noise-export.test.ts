@@ -1,5 +1,6 @@
 import { copyFileSync, cpSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { torchRandn } from "../src/noise/torch-generator.js";
 import { beforeAll, describe, expect, it } from "vitest";
 import { runCli, tempDir } from "./cli.js";
 import { digest16, loadReference, repoRoot } from "./reference.js";
@@ -44,9 +45,11 @@ evaluator: { kind: module, path: ./objective-a.mjs, shape: [1, 128, 64, 64] }
     expect(index).toHaveLength(3 * 2);
     for (const t of traces) {
       const row = index.find((x) => x.strategy === "ses" && x.seed === String(t.seed))!;
-      expect(row.file).toBe(`p0_ses_s${t.seed}_b50.npy`);
+      // index.csv as a run's best/index.csv: paths relative to the folder above it
+      expect(row.noise).toBe(`best/p0_ses_s${t.seed}_e${row.best_eval_index}.npy`);
+      expect(row.image).toBe("");
       expect(Math.abs(Number(row.best_score) - t.best_score) / t.best_score).toBeLessThan(1e-9);
-      const npy = readNpy(path.join(dir, "best", row.file));
+      const npy = readNpy(path.join(dir, row.noise));
       expect(npy.shape).toEqual([1, 128, 64, 64]);
       expect(digest16(npy.data)).toBe(t.best_noise_digest);
     }
@@ -56,6 +59,8 @@ evaluator: { kind: module, path: ./objective-a.mjs, shape: [1, 128, 64, 64] }
       const row = index.find((x) => x.strategy === "random" && x.seed === t.seed)!;
       expect(row.best_noise_seed).toBe(t.best_noise_seed);
       expect(row.best_eval_index).toBe(t.best_eval_index);
+      const npy = readNpy(path.join(dir, row.noise));
+      expect(digest16(npy.data)).toBe(digest16(torchRandn(Number(t.best_noise_seed), 128 * 64 * 64)));
     }
   });
 

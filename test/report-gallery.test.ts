@@ -6,8 +6,10 @@ import { decode, encode } from "fast-png";
 import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BEST_INDEX_COLUMNS, candidateStem } from "../src/results/best-files.js";
+import { insideRun, readBestFiles } from "../src/report/gallery.js";
+import { galleryThumbnails } from "../src/report/generate.js";
 import { encodePng, pngThumbnail, posterize, resizeArea, thumbnailSize, toRaster8 } from "../src/report/thumbnail.js";
-import { runCli, sweepDir } from "./cli.js";
+import { runCli, sweepDir, tempDir } from "./cli.js";
 import { readCsv, type Row } from "./run-results.js";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -253,5 +255,30 @@ evaluator: { kind: synthetic, shape: [1, 8, 32, 32] }
       await page.screenshot({ path: path.join(reportDir, "gallery-screenshot.png"), fullPage: true });
       await page.close();
     }
+  });
+});
+
+describe("best files for the gallery", () => {
+  it("takes only paths inside the run folder", () => {
+    expect(insideRun("best/a.png")).toBe("best/a.png");
+    expect(insideRun("best/../best/a.png")).toBe("best/a.png");
+    expect(insideRun("best\\a.png")).toBe("best/a.png");
+    for (const bad of ["", "../x.png", "best/../../x.png", "/etc/x.png", "C:/x.png", "."]) expect(insideRun(bad), bad).toBeNull();
+  });
+
+  it("refuses a best/index.csv without the contract's columns, and says why an image is unreadable", () => {
+    const run = tempDir();
+    mkdirSync(path.join(run, "best"));
+    writeFileSync(path.join(run, "best", "index.csv"), "prompt_index,strategy,seed,budget,image\n0,random,0,4,best/x.png\n");
+    expect(() => readBestFiles(run)).toThrow(/index\.csv lacks the columns prompt, trial_status, best_eval_index, best_score, best_noise_seed, noise/);
+    writeFileSync(path.join(run, "best", "broken.png"), "not a png");
+    writeFileSync(path.join(run, "best", "ok.png"), flatPng(3, 2, [1, 2, 3]));
+    const gallery = {
+      index: null, budget: 4, base_strategy: "random", images: 2,
+      rows: [{ prompt_index: 0, prompt: "x", seed: 0, base: { image: "best/ok.png", score: 1, search_id: "p0/random/s0" }, strategies: [{ strategy: "random", image: "best/broken.png", score: 2, eval_index: 1, trial_status: "ok" }] }],
+    };
+    const thumbs = galleryThumbnails(run, gallery);
+    expect(thumbs.get("best/ok.png")).toMatchObject({ width: 3, height: 2 });
+    expect(thumbs.get("best/broken.png")).toHaveProperty("error");
   });
 });
