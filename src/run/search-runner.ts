@@ -47,6 +47,8 @@ export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Pro
   let thrown: unknown;
 
   for (;;) {
+    // after recording what finished before it
+    if (thrown !== undefined) throw thrown;
     if (!failure && !opts.stop.aborted) {
       for (const candidate of strategy.ask(Math.max(1, opts.window()) - inFlight)) {
         const prior = opts.prior && recordedAt(opts.prior, candidate.evalIndex);
@@ -71,11 +73,9 @@ export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Pro
         });
       }
     }
-    if (thrown !== undefined) throw thrown;
     if (inFlight === 0 && !finished.has(nextToRecord)) break;
     if (!finished.has(nextToRecord)) await new Promise<void>((resolve) => (wake = resolve));
     wake = undefined;
-    if (thrown !== undefined) throw thrown;
     for (let done = finished.get(nextToRecord); done; done = finished.get(nextToRecord)) {
       finished.delete(nextToRecord);
       nextToRecord++;
