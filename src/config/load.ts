@@ -209,7 +209,8 @@ function resolvePrompts(spec: SweepSpec, dir: string, report: Report): string[] 
     report(["prompts_file"], `cannot read ${file}: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}`);
     return undefined;
   }
-  const prompts = text.split(/\r?\n/).map((l) => l.trim()).filter((l) => l.length > 0);
+  // Kept exactly as written: the reference does not trim, and the text encoders' tokens depend on it.
+  const prompts = text.split(/\r?\n/).filter((l) => /\S/.test(l));
   if (prompts.length === 0) {
     report(["prompts_file"], `${file} has no prompts (expected one prompt per line)`);
     return undefined;

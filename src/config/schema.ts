@@ -87,7 +87,7 @@ export const sweepSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z0-9_.-]+$/, "a name is letters, digits and _ . - only").optional()
     .describe("Sweep name; runs go to <output>/<name>/<run id>; default: the file name"),
   description: z.string().optional(),
-  prompts: z.array(z.string().trim().min(1, "a prompt must not be empty").regex(/^[^\r\n]*$/, "a prompt must be one line"))
+  prompts: z.array(z.string().regex(/\S/, "a prompt must not be empty").regex(/^[^\r\n]*$/, "a prompt must be one line"))
     .min(1, "list at least one prompt").optional()
     .describe("Prompts, inline; or use prompts_file"),
   prompts_file: z.string().min(1).optional().describe("A text file with one prompt per line, relative to this file"),
