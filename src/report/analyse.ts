@@ -4,7 +4,7 @@
  * Pure: rows in, numbers out (docs/report.md describes every field).
  */
 import type { Sweep } from "../config/load.js";
-import { evaluatorLine, runWarnings } from "./run-notes.js";
+import { inProgress, evaluatorLine, runWarnings } from "./run-notes.js";
 import { bootstrapMeanCi, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from "../statistics/bootstrap.js";
 import { mean, median, sampleStd } from "../statistics/descriptive.js";
 import { wilcoxon } from "../statistics/wilcoxon.js";
@@ -34,6 +34,8 @@ export interface ReportData {
   comparisons: Comparison[];
   curves: CurvePoint[];
   evaluations_to_match: MatchRow[];
+  /** who is still writing the run folder (its lock), or null */
+  in_progress: string | null;
   /** the evaluator in one line */
   evaluator: string;
   /** synthetic models, mixed device kinds */
@@ -115,6 +117,7 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
     comparisons,
     curves,
     evaluations_to_match: evaluationsToMatch,
+    in_progress: inProgress(run.runDir),
     evaluator: evaluatorLine((run.manifest.config as Sweep).evaluator),
     warnings: runWarnings(run.manifest),
     gallery: buildGallery(run, run.best),

@@ -8,6 +8,7 @@ const f = (x: number | null | undefined, digits = 4) => (x === null || x === und
 const p = (x: number) => (Number.isNaN(x) ? "-" : x < 1e-4 ? x.toExponential(2) : x.toFixed(4));
 
 function completeness(d: ReportData): string {
+  if (d.in_progress) return `IN PROGRESS: the run is being written by ${d.in_progress}; this report covers what is recorded so far (${d.missing.evaluations} evaluations to go).`;
   if (d.complete) return "Complete run.";
   const m = d.missing;
   return `INCOMPLETE run (status ${d.status}): ${m.evaluations} evaluations missing, ${m.trials} trials incomplete, ${m.failedTrials} trials failed; tables use the trials that finished.`;

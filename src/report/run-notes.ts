@@ -4,6 +4,13 @@
  */
 import type { EvaluatorSpec } from "../config/load.js";
 import type { Manifest } from "../results/manifest.js";
+import { describeOwner, lockHolder } from "../results/run-lock.js";
+
+/** Who holds the run folder's lock (a coordinator still writing it), or null. */
+export function inProgress(runDir: string): string | null {
+  const owner = lockHolder(runDir);
+  return owner ? describeOwner(owner) : null;
+}
 
 interface DescribedWorker {
   address?: string;

@@ -18,6 +18,7 @@ import { summarise, summaryTable } from "../report/summary.js";
 import { EvaluationLog, type EvaluationRow } from "../results/evaluations-csv.js";
 import { writeManifest, type Manifest, type RunStatus } from "../results/manifest.js";
 import { createRunDir, newRunId } from "../results/run-dir.js";
+import { RunLock } from "../results/run-lock.js";
 import { NOT_RECORDED, OK, readSearchRecords } from "../results/search-records.js";
 import { deriveTrials, writeTrials } from "../results/trials.js";
 import { VERSION } from "../version.js";
@@ -70,198 +71,207 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   const localModelRoot = opts.modelRoot ? path.resolve(opts.modelRoot) : path.dirname(sweep.source.file);
   // The local worker's model is looked for before anything is written: a missing one is a setup mistake.
   if (!(named && named.length > 0) && sweep.evaluator.kind === "flux2-pickscore") requireModel(localModelRoot, sweep.evaluator.model);
-  const resume = opts.resume ? await loadResumeState(opts.resume, sweep, !!opts.force) : undefined;
-  const runId = resume?.manifest.run_id ?? newRunId();
-  const runDir = opts.resume ?? opts.runDir ?? path.join(sweep.output, sweep.name, runId);
-  if (!resume) createRunDir(runDir);
-  if (resume?.tornBytes) log(`repaired evaluations.csv: dropped a torn last line (${resume.tornBytes} bytes)`);
-
-  const started = new Date();
-  const manifest: Manifest = resume ? { ...resume.manifest } : {
-    tool: "sweep",
-    version: VERSION,
-    run_id: runId,
-    name: sweep.name,
-    status: "running",
-    config_file: sweep.source.file,
-    overrides: sweep.source.overrides,
-    fingerprint: sweep.fingerprint,
-    config: sweep,
-    started_at: started.toISOString(),
-    finished_at: null,
-    duration_s: null,
-    executor: { kind: "grpc", workers: [] },
-    host: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length },
-    plan: { searches: plan.searches.length, trials: plan.trials, evaluations: plan.evaluations },
-    counts: { evaluations: 0, errors: 0 },
-    failed_searches: [],
-    resumes: [],
-  };
-  if (resume) {
-    manifest.status = "running";
-    manifest.counts = { evaluations: resume.recorded, errors: resume.errors };
-    manifest.resumes = [...(manifest.resumes ?? []), { at: started.toISOString(), recorded_before: resume.recorded }];
-  }
-  writeManifest(runDir, manifest);
-
-  const measureWire = process.env.SWEEP_MEASURE_WIRE === "1";
-  const executor = new GrpcExecutor({ token: opts.token, tls: opts.tls, log, measureWire });
-  const locals: LocalWorker[] = [];
-  let stopWatching = () => {};
-  let discovered = false;
-  const discovery = new WorkerDiscovery({
-    onChange: (added, removed) => {
-      for (const a of added) {
-        if (discovered) log(`worker ${a} joined the worker list`);
-        executor.addWorker(a);
-      }
-      for (const a of removed) executor.removeWorker(a);
-    },
-    log,
-  });
-  if (named && named.length > 0) {
-    await discovery.setEntries(named);
-    discovered = true;
-    discovery.start();
-    const file = opts.workersFile;
-    const stopFile = file
-      ? watchWorkersFile(file, named, (entries) => void discovery.setEntries(entries), (e) => log(`cannot re-read ${file}: ${e.message}`))
-      : () => {};
-    stopWatching = () => {
-      stopFile();
-      discovery.stop();
-    };
-  } else {
-    const local = await startLocalWorker({ threads: opts.threads ?? sweep.threads, modelRoot: localModelRoot, log });
-    locals.push(local);
-    executor.addWorker(local.address);
-  }
-
-  const stopper = new AbortController();
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (stopper.signal.aborted) process.exit(130);
-    err.write(`\n${signal}: stopping; evaluations in flight are dropped, recorded ones are kept (again to force)\n`);
-    stopper.abort();
-  };
-  const stopSignals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
-  for (const s of stopSignals) process.on(s, onSignal);
-
-  const log_ = new EvaluationLog(path.join(runDir, "evaluations.csv"));
-  let results: SearchResult[] = [];
-  let progress: Progress | undefined;
-  let setupFailure: string | undefined;
-  let setupExitCode = 1;
-  let best: BestFiles | undefined;
+  // One writer per run folder: a resumed folder is locked before anything in it is read or repaired.
+  let lock: RunLock | undefined = opts.resume && existsSync(opts.resume) ? RunLock.acquire(opts.resume, log) : undefined;
   try {
-    await executor.waitForWorkers((opts.workerWait ?? 60) * 1000);
-    const slots = executor.capacity;
-    err.write(`sweep ${sweep.name}: ${plan.searches.length} searches, ${plan.trials} trials, ${plan.evaluations} evaluations on ${executor.addresses.length} worker(s), ${slots} slots -> ${runDir}\n`);
-    if (resume) err.write(`resuming: ${resume.recorded} evaluations already recorded, ${plan.evaluations - resume.recorded} to go\n`);
+    const resume = opts.resume ? await loadResumeState(opts.resume, sweep, !!opts.force) : undefined;
+    const runId = resume?.manifest.run_id ?? newRunId();
+    const runDir = opts.resume ?? opts.runDir ?? path.join(sweep.output, sweep.name, runId);
+    if (!resume) {
+      createRunDir(runDir);
+      lock = RunLock.acquire(runDir, log);
+    }
+    if (resume?.tornBytes) log(`repaired evaluations.csv: dropped a torn last line (${resume.tornBytes} bytes)`);
 
-    const perStrategy = new Map<string, number>();
-    for (const s of plan.searches) perStrategy.set(s.strategy.label, (perStrategy.get(s.strategy.label) ?? 0) + s.budget);
-    progress = new Progress({ total: plan.evaluations, perStrategy, stream: err, logEvery: opts.logEvery });
+    const started = new Date();
+    const manifest: Manifest = resume ? { ...resume.manifest } : {
+      tool: "sweep",
+      version: VERSION,
+      run_id: runId,
+      name: sweep.name,
+      status: "running",
+      config_file: sweep.source.file,
+      overrides: sweep.source.overrides,
+      fingerprint: sweep.fingerprint,
+      config: sweep,
+      started_at: started.toISOString(),
+      finished_at: null,
+      duration_s: null,
+      executor: { kind: "grpc", workers: [] },
+      host: { node: process.version, platform: `${process.platform}-${process.arch}`, cpus: cpus().length },
+      plan: { searches: plan.searches.length, trials: plan.trials, evaluations: plan.evaluations },
+      counts: { evaluations: 0, errors: 0 },
+      failed_searches: [],
+      resumes: [],
+    };
     if (resume) {
-      for (const s of plan.searches) {
-        for (const status of resume.prior.get(s.searchId)?.status ?? []) if (status !== NOT_RECORDED) progress.evaluated(s.strategy.label, status === OK);
-      }
+      manifest.status = "running";
+      manifest.counts = { evaluations: resume.recorded, errors: resume.errors };
+      manifest.resumes = [...(manifest.resumes ?? []), { at: started.toISOString(), recorded_before: resume.recorded }];
     }
-    const bestSoFar = new Map(resume?.best ?? []);
-    const record = (search: SearchPlan, r: RecordedOutcome) => {
-      const row = evaluationRow(runId, search, r, bestSoFar);
-      log_.append([row]);
-      manifest.counts.evaluations++;
-      if (row.status === "error") manifest.counts.errors++;
-      progress!.evaluated(search.strategy.label, row.status === "ok");
-    };
-    const dispatcher = new Dispatcher(executor, {
-      timeoutMs: sweep.evaluator.timeout_s * 1000,
-      retries: sweep.evaluator.retries,
-      stop: stopper.signal,
-    });
-    // Searches hold strategy state (SES: about 140 KB each), so only enough run at once to keep every
-    // slot busy; together their windows hold twice what the workers want in flight, so the queue
-    // always has a full batch ready.
-    let active = 0;
-    const window = () => Math.max(executor.capacity, Math.ceil((2 * executor.wanted) / Math.max(1, active)));
-    results = await runConcurrently(plan.searches, () => Math.max(32, 4 * executor.capacity), async (search) => {
-      active++;
-      try {
-        return await runSearch(search, { dispatcher, evaluator: sweep.evaluator, window, stop: stopper.signal, record, prior: resume?.prior.get(search.searchId) });
-      } finally {
-        active--;
-      }
-    });
-    if (!stopper.signal.aborted && sweep.evaluator.kind === "flux2-pickscore") {
-      log_.flush();
-      log("writing the best candidates' noises and images to best/ (images rendered again by the workers)");
-      const searches = (await readSearchRecords(log_.file)).searches;
-      best = await writeBestFiles({
-        dir: path.join(runDir, BEST_DIR), plan, searches, trials: deriveTrials(runId, plan, searches),
-        shape: sweep.evaluator.shape, withBase: true, render: (items) => renderImages(items, sweep, dispatcher, log),
-      });
-    }
-  } catch (e) {
-    if (e instanceof FatalEvaluationError) {
-      stopper.abort();
-      setupFailure = `worker ${e.worker.split("/")[0]}: ${e.message}`;
-      setupExitCode = 2;
-    } else if (e instanceof NoWorkersError) {
-      setupFailure = e.message;
-    } else {
-      throw e;
-    }
-  } finally {
-    progress?.stop();
-    stopWatching();
-    for (const s of stopSignals) process.off(s, onSignal);
-    await executor.refreshDescriptions();
-    manifest.executor = { kind: "grpc", workers: executor.summary(), ...(measureWire ? { wire: executor.wire } : {}) };
-    await executor.close();
-    await Promise.all(locals.map((l) => l.stop()));
-    log_.close();
-  }
-
-  if (setupFailure) {
-    Object.assign(manifest, { status: "failed", error: setupFailure, finished_at: new Date().toISOString() });
     writeManifest(runDir, manifest);
-    const evaluated = manifest.counts.evaluations > (resume?.recorded ?? 0) ? "Recorded evaluations are kept" : "Nothing was evaluated";
-    err.write(`sweep: ${setupFailure}\n${evaluated}; resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
-    return { runDir, status: "failed", exitCode: setupExitCode };
-  }
-  log(`writing trials.csv and the report from evaluations.csv (${manifest.counts.evaluations} evaluations)`);
-  const trials = deriveTrials(runId, plan, (await readSearchRecords(log_.file)).searches);
-  writeTrials(path.join(runDir, "trials.csv"), trials);
-  const failed = results.filter((r) => r.status === "failed");
-  const status: RunStatus = stopper.signal.aborted ? "interrupted" : failed.length > 0 ? "failed" : "completed";
-  const finished = new Date();
-  Object.assign(manifest, {
-    status,
-    finished_at: finished.toISOString(),
-    duration_s: (finished.getTime() - new Date(manifest.started_at).getTime()) / 1000,
-    failed_searches: failed.map((r) => ({ search_id: r.searchId, error: r.error ?? "" })),
-  });
-  writeManifest(runDir, manifest);
 
-  out.write(`\n${summaryTable(summarise(trials))}\n`);
-  try {
-    const report = await generateReport(runDir);
-    out.write(`\nReport: ${report.files.filter((f) => /report\.(md|html)$|\.png$/.test(f)).join(", ")}\n`);
-  } catch (e) {
-    err.write(`could not write the report (${(e as Error).message}); run 'sweep report ${runDir}' to retry\n`);
+    const measureWire = process.env.SWEEP_MEASURE_WIRE === "1";
+    const executor = new GrpcExecutor({ token: opts.token, tls: opts.tls, log, measureWire });
+    const locals: LocalWorker[] = [];
+    let stopWatching = () => {};
+    let discovered = false;
+    const discovery = new WorkerDiscovery({
+      onChange: (added, removed) => {
+        for (const a of added) {
+          if (discovered) log(`worker ${a} joined the worker list`);
+          executor.addWorker(a);
+        }
+        for (const a of removed) executor.removeWorker(a);
+      },
+      log,
+    });
+    if (named && named.length > 0) {
+      await discovery.setEntries(named);
+      discovered = true;
+      discovery.start();
+      const file = opts.workersFile;
+      const stopFile = file
+        ? watchWorkersFile(file, named, (entries) => void discovery.setEntries(entries), (e) => log(`cannot re-read ${file}: ${e.message}`))
+        : () => {};
+      stopWatching = () => {
+        stopFile();
+        discovery.stop();
+      };
+    } else {
+      const local = await startLocalWorker({ threads: opts.threads ?? sweep.threads, modelRoot: localModelRoot, log });
+      locals.push(local);
+      executor.addWorker(local.address);
+    }
+
+    const stopper = new AbortController();
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopper.signal.aborted) process.exit(130);
+      err.write(`\n${signal}: stopping; evaluations in flight are dropped, recorded ones are kept (again to force)\n`);
+      stopper.abort();
+    };
+    const stopSignals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+    for (const s of stopSignals) process.on(s, onSignal);
+
+    const log_ = new EvaluationLog(path.join(runDir, "evaluations.csv"));
+    let results: SearchResult[] = [];
+    let progress: Progress | undefined;
+    let setupFailure: string | undefined;
+    let setupExitCode = 1;
+    let best: BestFiles | undefined;
+    try {
+      await executor.waitForWorkers((opts.workerWait ?? 60) * 1000);
+      const slots = executor.capacity;
+      err.write(`sweep ${sweep.name}: ${plan.searches.length} searches, ${plan.trials} trials, ${plan.evaluations} evaluations on ${executor.addresses.length} worker(s), ${slots} slots -> ${runDir}\n`);
+      if (resume) err.write(`resuming: ${resume.recorded} evaluations already recorded, ${plan.evaluations - resume.recorded} to go\n`);
+
+      const perStrategy = new Map<string, number>();
+      for (const s of plan.searches) perStrategy.set(s.strategy.label, (perStrategy.get(s.strategy.label) ?? 0) + s.budget);
+      progress = new Progress({ total: plan.evaluations, perStrategy, stream: err, logEvery: opts.logEvery });
+      if (resume) {
+        for (const s of plan.searches) {
+          for (const status of resume.prior.get(s.searchId)?.status ?? []) if (status !== NOT_RECORDED) progress.evaluated(s.strategy.label, status === OK);
+        }
+      }
+      const bestSoFar = new Map(resume?.best ?? []);
+      const record = (search: SearchPlan, r: RecordedOutcome) => {
+        const row = evaluationRow(runId, search, r, bestSoFar);
+        log_.append([row]);
+        manifest.counts.evaluations++;
+        if (row.status === "error") manifest.counts.errors++;
+        progress!.evaluated(search.strategy.label, row.status === "ok");
+      };
+      const dispatcher = new Dispatcher(executor, {
+        timeoutMs: sweep.evaluator.timeout_s * 1000,
+        retries: sweep.evaluator.retries,
+        stop: stopper.signal,
+      });
+      // Searches hold strategy state (SES: about 140 KB each), so only enough run at once to keep every
+      // slot busy; together their windows hold twice what the workers want in flight, so the queue
+      // always has a full batch ready.
+      let active = 0;
+      const window = () => Math.max(executor.capacity, Math.ceil((2 * executor.wanted) / Math.max(1, active)));
+      results = await runConcurrently(plan.searches, () => Math.max(32, 4 * executor.capacity), async (search) => {
+        active++;
+        try {
+          return await runSearch(search, { dispatcher, evaluator: sweep.evaluator, window, stop: stopper.signal, record, prior: resume?.prior.get(search.searchId) });
+        } finally {
+          active--;
+        }
+      });
+      if (!stopper.signal.aborted && sweep.evaluator.kind === "flux2-pickscore") {
+        log_.flush();
+        log("writing the best candidates' noises and images to best/ (images rendered again by the workers)");
+        const searches = (await readSearchRecords(log_.file)).searches;
+        best = await writeBestFiles({
+          dir: path.join(runDir, BEST_DIR), plan, searches, trials: deriveTrials(runId, plan, searches),
+          shape: sweep.evaluator.shape, withBase: true, render: (items) => renderImages(items, sweep, dispatcher, log),
+        });
+      }
+    } catch (e) {
+      if (e instanceof FatalEvaluationError) {
+        stopper.abort();
+        setupFailure = `worker ${e.worker.split("/")[0]}: ${e.message}`;
+        setupExitCode = 2;
+      } else if (e instanceof NoWorkersError) {
+        setupFailure = e.message;
+      } else {
+        throw e;
+      }
+    } finally {
+      progress?.stop();
+      stopWatching();
+      for (const s of stopSignals) process.off(s, onSignal);
+      await executor.refreshDescriptions();
+      manifest.executor = { kind: "grpc", workers: executor.summary(), ...(measureWire ? { wire: executor.wire } : {}) };
+      await executor.close();
+      await Promise.all(locals.map((l) => l.stop()));
+      log_.close();
+    }
+
+    if (setupFailure) {
+      Object.assign(manifest, { status: "failed", error: setupFailure, finished_at: new Date().toISOString() });
+      writeManifest(runDir, manifest);
+      const evaluated = manifest.counts.evaluations > (resume?.recorded ?? 0) ? "Recorded evaluations are kept" : "Nothing was evaluated";
+      err.write(`sweep: ${setupFailure}\n${evaluated}; resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
+      return { runDir, status: "failed", exitCode: setupExitCode };
+    }
+    log(`writing trials.csv and the report from evaluations.csv (${manifest.counts.evaluations} evaluations)`);
+    const trials = deriveTrials(runId, plan, (await readSearchRecords(log_.file)).searches);
+    writeTrials(path.join(runDir, "trials.csv"), trials);
+    const failed = results.filter((r) => r.status === "failed");
+    const status: RunStatus = stopper.signal.aborted ? "interrupted" : failed.length > 0 ? "failed" : "completed";
+    const finished = new Date();
+    Object.assign(manifest, {
+      status,
+      finished_at: finished.toISOString(),
+      duration_s: (finished.getTime() - new Date(manifest.started_at).getTime()) / 1000,
+      failed_searches: failed.map((r) => ({ search_id: r.searchId, error: r.error ?? "" })),
+    });
+    writeManifest(runDir, manifest);
+
+    out.write(`\n${summaryTable(summarise(trials))}\n`);
+    try {
+      const report = await generateReport(runDir);
+      out.write(`\nReport: ${report.files.filter((f) => /report\.(md|html)$|\.png$/.test(f)).join(", ")}\n`);
+    } catch (e) {
+      err.write(`could not write the report (${(e as Error).message}); run 'sweep report ${runDir}' to retry\n`);
+    }
+    if (best) out.write(`\nBest candidates: ${best.noises} noises and ${best.images} images for ${best.trials} trials in ${path.join(runDir, BEST_DIR)} (index.csv)\n`);
+    out.write(`\nResults: ${runDir}\n`);
+    if (failed.length > 0) {
+      err.write(`\n${failed.length} of ${results.length} searches failed:\n`);
+      for (const f of failed.slice(0, 20)) err.write(`  ${f.searchId}: ${f.error}\n`);
+      if (failed.length > 20) err.write(`  ... and ${failed.length - 20} more (manifest.json lists them all)\n`);
+    }
+    if (status === "interrupted") {
+      err.write(`Run interrupted; ${manifest.counts.evaluations} evaluations recorded in ${runDir}\n`);
+      err.write(`Resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
+    }
+    return { runDir, status, exitCode: status === "completed" ? 0 : status === "failed" ? 1 : 130 };
+  } finally {
+    lock?.release();
   }
-  if (best) out.write(`\nBest candidates: ${best.noises} noises and ${best.images} images for ${best.trials} trials in ${path.join(runDir, BEST_DIR)} (index.csv)\n`);
-  out.write(`\nResults: ${runDir}\n`);
-  if (failed.length > 0) {
-    err.write(`\n${failed.length} of ${results.length} searches failed:\n`);
-    for (const f of failed.slice(0, 20)) err.write(`  ${f.searchId}: ${f.error}\n`);
-    if (failed.length > 20) err.write(`  ... and ${failed.length - 20} more (manifest.json lists them all)\n`);
-  }
-  if (status === "interrupted") {
-    err.write(`Run interrupted; ${manifest.counts.evaluations} evaluations recorded in ${runDir}\n`);
-    err.write(`Resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
-  }
-  return { runDir, status, exitCode: status === "completed" ? 0 : status === "failed" ? 1 : 130 };
 }
 
 /** The flux2-pickscore model directory under the local worker's model root, or the error saying how to make it. */
