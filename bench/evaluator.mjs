@@ -3,9 +3,11 @@
 // copies, Euler updates, uint8 conversion, CLIP preprocessing, PNG encoding of every image).
 //
 //   node bench/evaluator.mjs --synthetic flux2-tiny                       # CPU, 256x256: CI-size
-//   node bench/evaluator.mjs --synthetic flux2-klein-4b --device 0 --batch 4 --precision bfloat16
+//   node bench/evaluator.mjs --synthetic flux2-klein-4b --device 0 --batch 1,4 --precision bfloat16
 //   node bench/evaluator.mjs --model models/flux2-klein-4b --device 0 [--height 1024 --width 1024]
 //     [--evals N] [--steps 4] [--threads T (CPU intra-op threads)] [--json FILE]
+// --batch takes a list (the sessions are opened once); --precision defaults to float32 on a CPU and
+// bfloat16 on a GPU; --evals to 16 (CPU) or 24 (GPU), rounded up to whole batches.
 //
 // One warm-up batch (the prompt encoded, sessions allocated at the measured size) is excluded; then
 // `--evals` candidates of one prompt run in batches of `--batch` (the prompt cached, as in a sweep),
@@ -41,8 +43,9 @@ const HOST = [
 ];
 
 /**
- * Runs the benchmark; returns its figures. `model` (a directory) or `synthetic` (imported into a
- * temporary folder, removed after); device "cpu" or a CUDA index.
+ * Runs the benchmark; returns its figures, one result per batch size (`batch`: a number or a list;
+ * the sessions are opened once). `model` (a directory) or `synthetic` (imported into a temporary
+ * folder, removed after); `device` "cpu" or a CUDA index.
  */
 export async function evaluatorBench(opts = {}) {
   const { model, synthetic } = opts;
@@ -52,7 +55,6 @@ export async function evaluatorBench(opts = {}) {
     ? { kind: "gpu", index: Number(opts.device), intraOpThreads: 1 }
     : { kind: "cpu", index: 0, intraOpThreads: opts.threads ?? availableParallelism() };
   const precision = opts.precision ?? (gpu ? "bfloat16" : "float32");
-  const batch = opts.batch ?? 1;
   let tmp = null;
   let models = null;
   try {
@@ -66,100 +68,107 @@ export async function evaluatorBench(opts = {}) {
       execFileSync(process.execPath, [path.join(root, "bin", "sweep.js"), "models", "import", "--synthetic", synthetic, "--out", dir], { stdio: ["ignore", "ignore", "inherit"] });
       importS = (performance.now() - t) / 1000;
     }
-    let t = performance.now();
+    const t = performance.now();
     models = await Flux2Models.open(dir, precision, device);
-    const loadS = (performance.now() - t) / 1000;
-    const tiny = models.manifest.synthetic === "flux2-tiny";
-    // flux2-tiny on a CPU: a size that runs in CI-size time; the real models: the reference's 1024.
-    const size = tiny && !gpu ? 256 : 1024;
-    const height = opts.height ?? size;
-    const width = opts.width ?? size;
-    const c = models.manifest.constants;
-    if (height % c.latent_scale || width % c.latent_scale) throw new Error(`height and width must be multiples of ${c.latent_scale}`);
-    const settings = { height, width, steps: opts.steps ?? 4, score: "cosine", maxBatch: batch };
-    const batches = Math.max(1, Math.ceil((opts.evals ?? (gpu ? 24 : 16)) / batch));
-    const evals = batches * batch;
-    const latent = c.latent_channels * (height / c.latent_scale) * (width / c.latent_scale);
-    const pipeline = new Flux2PickScorePipeline(models, log);
-    const noises = Array.from({ length: (batches + 1) * batch }, (_, i) => torchRandn(i, latent));
-    const png = (images) => {
-      for (const image of images) encodePng({ width, height, data: image, channels: 3, depth: 8 });
-    };
-
-    log(`${models.runtime.device_name}, ${precision}, ${height}x${width}, batch ${batch}: warm-up batch...`);
-    t = performance.now();
-    png((await pipeline.scoreBatch(PROMPT, noises.slice(0, batch), settings)).map((r) => r.image));
-    const warmS = (performance.now() - t) / 1000;
-
-    // Prompt encoding, apart: a sweep pays it once per prompt per device.
-    pipeline.timings = newStageTimings();
-    for (const p of OTHER_PROMPTS) await pipeline.promptEmbedding(p);
-    const prompt = { text_encoder: pipeline.timings.text_encoder / OTHER_PROMPTS.length, clip_text: pipeline.timings.clip_text / OTHER_PROMPTS.length };
-
-    log(`${evals} evaluations in ${batches} batches...`);
-    const timings = (pipeline.timings = newStageTimings());
-    let pngMs = 0;
-    let scoreMs = 0;
-    const started = performance.now();
-    for (let k = 1; k <= batches; k++) {
-      const t0 = performance.now();
-      const scored = await pipeline.scoreBatch(PROMPT, noises.slice(k * batch, (k + 1) * batch), settings);
-      const t1 = performance.now();
-      png(scored.map((r) => r.image));
-      scoreMs += t1 - t0;
-      pngMs += performance.now() - t1;
-    }
-    const wallMs = performance.now() - started;
-    pipeline.timings = null;
-    if (pipeline.textEncodes !== 1 + OTHER_PROMPTS.length) throw new Error("the measured batches encoded a prompt: the prompt cache was missed");
-
-    const per = (ms) => ms / evals;
-    const stages = {
-      transformer: per(timings.transformer),
-      vae_decoder: per(timings.vae_decoder),
-      clip_vision: per(timings.clip_vision),
-      layout: per(timings.layout),
-      euler: per(timings.euler),
-      uint8: per(timings.uint8),
-      clip_preprocess: per(timings.clip_preprocess),
-      png: per(pngMs),
-    };
-    const accounted = Object.values(stages).reduce((a, b) => a + b, 0);
-    stages.other = Math.max(0, per(wallMs) - accounted);
-    const hostMs = HOST.reduce((a, [k]) => a + stages[k], 0);
-    const totalMs = per(wallMs);
-    const result = {
-      model: synthetic ? `${synthetic} (synthetic)` : models.manifest.synthetic ? `${path.basename(dir)} (synthetic ${models.manifest.synthetic})` : path.basename(dir),
-      device: gpu ? `cuda:${device.index} (${models.runtime.device_name})` : `cpu (${cpus().length} x ${cpus()[0]?.model.trim() ?? "?"}, ${device.intraOpThreads} intra-op threads)`,
-      gpu,
-      precision,
-      height,
-      width,
-      steps: settings.steps,
-      batch,
-      evaluations: evals,
-      import_s: importS,
-      load_s: loadS,
-      warmup_s: warmS,
-      evals_per_s: 1000 / totalMs,
-      evals_per_s_without_png: 1000 / per(scoreMs),
-      total_ms: totalMs,
-      transformer_run_ms: timings.transformer / timings.transformer_runs,
-      transformer_runs: timings.transformer_runs,
-      prompt_ms: prompt,
-      stages_ms: stages,
-      host_ms: hostMs,
-      host_share: hostMs / totalMs,
-      host_share_without_png: (hostMs - stages.png) / (totalMs - stages.png),
-    };
-    result.targets = gpu && height === TARGET.size && width === TARGET.size
-      ? { evals_per_s: result.evals_per_s >= TARGET.evals_per_s, host_share: result.host_share < TARGET.host_share }
-      : null;
-    return result;
+    const setup = { model: dir, import_s: importS, load_s: (performance.now() - t) / 1000 };
+    const results = [];
+    for (const batch of [opts.batch ?? 1].flat()) results.push(await measure(models, device, precision, batch, opts, setup));
+    return results;
   } finally {
     await models?.release();
     if (tmp) rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+async function measure(models, device, precision, batch, opts, setup) {
+  const gpu = device.kind === "gpu";
+  // flux2-tiny on a CPU: a size that runs in CI-size time; the real models: the reference's 1024.
+  const size = models.manifest.synthetic === "flux2-tiny" && !gpu ? 256 : 1024;
+  const height = opts.height ?? size;
+  const width = opts.width ?? size;
+  const c = models.manifest.constants;
+  if (height % c.latent_scale || width % c.latent_scale) throw new Error(`height and width must be multiples of ${c.latent_scale}`);
+  const settings = { height, width, steps: opts.steps ?? 4, score: "cosine", maxBatch: batch };
+  const batches = Math.max(1, Math.ceil((opts.evals ?? (gpu ? 24 : 16)) / batch));
+  const evals = batches * batch;
+  const latent = c.latent_channels * (height / c.latent_scale) * (width / c.latent_scale);
+  const pipeline = new Flux2PickScorePipeline(models, log);
+  const noises = Array.from({ length: (batches + 1) * batch }, (_, i) => torchRandn(i, latent));
+  const png = (images) => {
+    for (const image of images) encodePng({ width, height, data: image, channels: 3, depth: 8 });
+  };
+
+  log(`${models.runtime.device_name}, ${precision}, ${height}x${width}, batch ${batch}: warm-up batch...`);
+  let t = performance.now();
+  png((await pipeline.scoreBatch(PROMPT, noises.slice(0, batch), settings)).map((r) => r.image));
+  const warmS = (performance.now() - t) / 1000;
+
+  // Prompt encoding, apart: a sweep pays it once per prompt per device.
+  pipeline.timings = newStageTimings();
+  for (const p of OTHER_PROMPTS) await pipeline.promptEmbedding(p);
+  const prompt = { text_encoder: pipeline.timings.text_encoder / OTHER_PROMPTS.length, clip_text: pipeline.timings.clip_text / OTHER_PROMPTS.length };
+
+  log(`${evals} evaluations in ${batches} batches...`);
+  const timings = (pipeline.timings = newStageTimings());
+  let pngMs = 0;
+  let scoreMs = 0;
+  const started = performance.now();
+  for (let k = 1; k <= batches; k++) {
+    const t0 = performance.now();
+    const scored = await pipeline.scoreBatch(PROMPT, noises.slice(k * batch, (k + 1) * batch), settings);
+    const t1 = performance.now();
+    png(scored.map((r) => r.image));
+    scoreMs += t1 - t0;
+    pngMs += performance.now() - t1;
+  }
+  const wallMs = performance.now() - started;
+  pipeline.timings = null;
+  if (pipeline.textEncodes !== 1 + OTHER_PROMPTS.length) throw new Error("the measured batches encoded a prompt: the prompt cache was missed");
+
+  const per = (ms) => ms / evals;
+  const stages = {
+    transformer: per(timings.transformer),
+    vae_decoder: per(timings.vae_decoder),
+    clip_vision: per(timings.clip_vision),
+    layout: per(timings.layout),
+    euler: per(timings.euler),
+    uint8: per(timings.uint8),
+    clip_preprocess: per(timings.clip_preprocess),
+    png: per(pngMs),
+  };
+  const accounted = Object.values(stages).reduce((a, b) => a + b, 0);
+  stages.other = Math.max(0, per(wallMs) - accounted);
+  const hostMs = HOST.reduce((a, [k]) => a + stages[k], 0);
+  const totalMs = per(wallMs);
+  const synthetic = models.manifest.synthetic;
+  const result = {
+    model: `${path.basename(setup.model)}${synthetic ? ` (synthetic ${synthetic})` : ""}`,
+    device: gpu ? `cuda:${device.index} (${models.runtime.device_name})` : `cpu (${cpus().length} x ${cpus()[0]?.model.trim() ?? "?"}, ${device.intraOpThreads} intra-op threads)`,
+    gpu,
+    precision,
+    height,
+    width,
+    steps: settings.steps,
+    batch,
+    evaluations: evals,
+    import_s: setup.import_s,
+    load_s: setup.load_s,
+    warmup_s: warmS,
+    evals_per_s: 1000 / totalMs,
+    evals_per_s_without_png: 1000 / per(scoreMs),
+    total_ms: totalMs,
+    transformer_run_ms: timings.transformer / timings.transformer_runs,
+    transformer_runs: timings.transformer_runs,
+    prompt_ms: prompt,
+    stages_ms: stages,
+    host_ms: hostMs,
+    host_share: hostMs / totalMs,
+    host_share_without_png: (hostMs - stages.png) / (totalMs - stages.png),
+  };
+  result.targets = gpu && height === TARGET.size && width === TARGET.size
+    ? { evals_per_s: result.evals_per_s >= TARGET.evals_per_s, host_share: result.host_share < TARGET.host_share }
+    : null;
+  return result;
 }
 
 const f = (x, d = 1) => Number(x).toFixed(d);
@@ -181,7 +190,7 @@ export function stageTable(results, label = (r) => `batch ${r.batch}`) {
     ...HOST.map(([k, name]) => row(`host: ${name}`, (r) => r.stages_ms[k])),
     `| **host overhead** | ${rs.map((r) => cells(r.host_ms, r)).join(" | ")} |`,
     `| **total** | ${rs.map((r) => `${f(r.total_ms, 2)} | 100%`).join(" | ")} |`,
-    single("evaluations/s (scores only)", (r) => `${f(r.evals_per_s, 2)} (${f(r.evals_per_s_without_png, 2)})`),
+    single("evaluations/s (without PNG)", (r) => `${f(r.evals_per_s, 2)} (${f(r.evals_per_s_without_png, 2)})`),
     single("prompt encoding, ms once per prompt", (r) => f(r.prompt_ms.text_encoder + r.prompt_ms.clip_text, 1)),
   ].join("\n");
 }
@@ -204,14 +213,15 @@ export function describe(r) {
 
 function parseArgs(argv) {
   const opts = {};
-  const names = { model: String, synthetic: String, device: String, batch: Number, height: Number, width: Number, precision: String, evals: Number, steps: Number, threads: Number, json: String };
+  const batches = (v) => (v.includes(",") ? v.split(",").map(Number) : Number(v));
+  const names = { model: String, synthetic: String, device: String, batch: batches, height: Number, width: Number, precision: String, evals: Number, steps: Number, threads: Number, json: String };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i].replace(/^--/, "");
     if (!argv[i].startsWith("--") || !(name in names) || i + 1 >= argv.length) {
-      throw new Error(`usage: node bench/evaluator.mjs --model DIR | --synthetic flux2-tiny|flux2-klein-4b [--device cpu|N] [--batch N] [--height H] [--width W] [--precision float32|float16|bfloat16] [--evals N] [--steps N] [--threads N] [--json FILE] (at '${argv[i]}')`);
+      throw new Error(`usage: node bench/evaluator.mjs --model DIR | --synthetic flux2-tiny|flux2-klein-4b [--device cpu|N] [--batch N[,N...]] [--height H] [--width W] [--precision float32|float16|bfloat16] [--evals N] [--steps N] [--threads N] [--json FILE] (at '${argv[i]}')`);
     }
     opts[name] = names[name](argv[++i]);
-    if (Number.isNaN(opts[name])) throw new Error(`--${name}: a number expected`);
+    if ([opts[name]].flat().some(Number.isNaN)) throw new Error(`--${name}: a number expected`);
   }
   return opts;
 }
@@ -224,7 +234,8 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     console.error(e.message);
     process.exit(2);
   }
-  const r = await evaluatorBench(opts);
-  console.log(describe(r));
-  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(r, null, 2)}\n`);
+  const results = await evaluatorBench(opts);
+  console.log(results.map(describe).join("\n\n"));
+  if (results.length > 1) console.log(`\n${stageTable(results)}`);
+  if (opts.json) writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
 }

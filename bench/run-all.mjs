@@ -29,9 +29,8 @@ log("scheduling efficiency (2 x 20,000 evaluations, 8 slots)...");
 const scheduling = await schedulingBench();
 log("evaluator stages (flux2-tiny on the CPU: 256x256 batch 1 and 4, 1024x1024 batch 1)...");
 const evaluator = [
-  await evaluatorBench({ synthetic: "flux2-tiny", batch: 1 }),
-  await evaluatorBench({ synthetic: "flux2-tiny", batch: 4 }),
-  await evaluatorBench({ synthetic: "flux2-tiny", batch: 1, height: 1024, width: 1024, evals: 4 }),
+  ...(await evaluatorBench({ synthetic: "flux2-tiny", batch: [1, 4] })),
+  ...(await evaluatorBench({ synthetic: "flux2-tiny", batch: 1, height: 1024, width: 1024, evals: 4 })),
 ];
 
 const f = (x, d = 1) => (x === null || x === undefined ? "n/a" : Number(x).toFixed(d));

@@ -6,7 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { EvaluatorSpec } from "../config/load.js";
 import { CHANNEL_OPTIONS, PROTOCOL, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
-import { recipeToWire } from "../grpc/wire.js";
+import { FEATURE_SES_LOW_F32LE, recipeToWire, type WireForm } from "../grpc/wire.js";
 import { EvaluationError, type EvaluateOptions, type EvaluationResult, type EvaluationTask, type Executor } from "./executor.js";
 
 /** Extra time the coordinator waits past the worker-side deadline before giving up on a result. */
@@ -91,6 +91,11 @@ class WorkerLink {
 
   get capacity(): number {
     return this.info?.capacity ?? 0;
+  }
+
+  /** How recipes travel to it: the SES low band as raw bytes only where its Describe announces them. */
+  get form(): WireForm {
+    return { sesLowBytes: this.info?.features?.includes(FEATURE_SES_LOW_F32LE) ?? false };
   }
 
   /** Candidates it should have in flight: QUEUED_WORK_MS of work per slot, at least MIN_DEPTH. */
@@ -408,11 +413,12 @@ export class GrpcExecutor implements Executor {
 
   private send(link: WorkerLink, batch: Pending[]): void {
     const head = batch[0];
+    const form = link.form;
     const request: WireRequest = {
       evaluator: this.wireSpec(head.task.evaluator),
       prompt: head.task.prompt,
       prompt_index: head.task.promptIndex,
-      candidates: batch.map((p) => recipeToWire(p.id, p.task.recipe)),
+      candidates: batch.map((p) => recipeToWire(p.id, p.task.recipe, form)),
       timeout_ms: head.opts.timeoutMs,
       ...(head.task.returnImage ? { return_image: true } : {}),
     };

@@ -43,7 +43,8 @@ export interface WireCandidate {
   id: number;
   recipe?: "random" | "ses" | "tensor";
   random?: { seed: number };
-  ses?: { base_seed: number; wavelet: string; level: number; low: number[] };
+  /** The low band as `low` (older coordinators and workers) or `low_f32le` (raw little-endian float32). */
+  ses?: { base_seed: number; wavelet: string; level: number; low?: number[]; low_f32le?: Uint8Array };
   tensor?: { data: number[] };
 }
 
@@ -75,6 +76,8 @@ export interface WireDescribe {
   capacity: number;
   evaluators: string[];
   models: { name: string; sha256: string; synthetic?: string }[];
+  /** Optional protocol features the worker accepts (absent from older workers). */
+  features?: string[];
 }
 
 /**

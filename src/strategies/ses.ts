@@ -82,7 +82,9 @@ export class SesSearch implements Strategy {
           baseSeed: this.ctx.seed,
           wavelet: this.opts.wavelet,
           level: this.opts.level,
-          low: this.samples.slice(row * this.D, (row + 1) * this.D),
+          // A view, not a copy: a generation's samples are never written after startGeneration
+          // (each generation draws a new array), and the wire sends these bytes as they are.
+          low: this.samples.subarray(row * this.D, (row + 1) * this.D),
         },
       });
       this.asked++;
@@ -105,14 +107,15 @@ export class SesSearch implements Strategy {
     this.genStart = this.asked;
     this.genSize = Math.min(popsize, this.ctx.budget - this.asked);
     this.told.clear();
-    // All popsize x D normals are drawn, even when fewer evaluations remain.
-    const z = this.rng.randn(popsize * D);
     const std = new Float32Array(D);
     for (let i = 0; i < D; i++) std[i] = Math.sqrt(Math.max(this.sigma2[i], SIGMA2_FLOOR));
+    // All popsize x D normals are drawn, even when fewer evaluations remain; drawn into the samples'
+    // array and turned into samples in place (z -> mu + z * std, each value read before written).
     const samples = new Float32Array(popsize * D);
-    for (let r = 0; r < popsize; r++) {
-      const o = r * D;
-      for (let i = 0; i < D; i++) samples[o + i] = this.mu[i] + f32(z[o + i] * std[i]);
+    this.rng.randnInto(samples);
+    const mu = this.mu;
+    for (let o = 0; o < samples.length; o += D) {
+      for (let i = 0; i < D; i++) samples[o + i] = mu[i] + f32(samples[o + i] * std[i]);
     }
     this.samples = samples;
   }
@@ -126,11 +129,15 @@ export class SesSearch implements Strategy {
       batch.push({ score: this.told.get(i)!, low: this.samples.subarray(k * D, (k + 1) * D) });
     }
     const pool = [...this.elitePool, ...batch].sort((a, b) => b.score - a.score).slice(0, this.opts.elites);
-    this.elitePool = pool.map((e) => ({ score: e.score, low: Float32Array.from(e.low) }));
-    const k = pool.length;
-    const mu = Float32Array.from(pool[0].low);
+    // Elites kept from before already own their values (never written); new ones are copied out of
+    // the generation's samples, so the pool does not hold whole generations.
+    const previous = new Set(this.elitePool);
+    this.elitePool = pool.map((e) => (previous.has(e) ? e : { score: e.score, low: e.low.slice() }));
+    const rows = pool.map((e) => e.low);
+    const k = rows.length;
+    const mu = rows[0].slice();
     for (let m = 1; m < k; m++) {
-      const row = pool[m].low;
+      const row = rows[m];
       for (let i = 0; i < D; i++) mu[i] += row[i];
     }
     for (let i = 0; i < D; i++) mu[i] /= k;
@@ -138,10 +145,10 @@ export class SesSearch implements Strategy {
       const sigma2 = new Float32Array(D);
       for (let i = 0; i < D; i++) {
         let mean = 0;
-        for (let m = 0; m < k; m++) mean += pool[m].low[i];
+        for (let m = 0; m < k; m++) mean += rows[m][i];
         mean /= k;
         let ss = 0;
-        for (let m = 0; m < k; m++) ss += (pool[m].low[i] - mean) ** 2;
+        for (let m = 0; m < k; m++) ss += (rows[m][i] - mean) ** 2;
         sigma2[i] = f32(ss / (k - 1)) + SIGMA2_JITTER;
       }
       this.sigma2 = sigma2;

@@ -17,7 +17,7 @@ import { readManifest, sha256File, verifyModelFiles } from "../models/manifest.j
 import { ModelInputError, modelNotFound } from "../models/model-error.js";
 import { EvaluationError, type EvaluationTask } from "../executor/executor.js";
 import { PROTOCOL, SERVER_OPTIONS, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
-import { recipeFromWire } from "../grpc/wire.js";
+import { recipeFromWire, WORKER_FEATURES } from "../grpc/wire.js";
 import type { NoiseShape } from "../recipes/recipe.js";
 import { VERSION } from "../version.js";
 import { ModelRoot } from "./model-root.js";
@@ -187,6 +187,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
         capacity,
         evaluators: EVALUATORS,
         models: [...modelRoot.loaded(), ...loadedModels.values()],
+        features: [...WORKER_FEATURES],
       });
     },
     Evaluate: (call: grpc.ServerDuplexStream<WireRequest, WireResponse>) => {
