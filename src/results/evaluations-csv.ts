@@ -59,8 +59,10 @@ export class EvaluationLog {
   private readonly fd: number;
   private pending: string[] = [];
   private scheduled = false;
+  /** Why writing stopped (a full disk): nothing more is written, the run must stop. */
+  failure?: Error;
 
-  constructor(readonly file: string) {
+  constructor(readonly file: string, private readonly onFailure: (e: Error) => void = () => {}) {
     const fresh = !existsSync(file);
     this.fd = openSync(file, "a");
     if (fresh) writeSync(this.fd, `${EVALUATION_COLUMNS.join(",")}\n`);
@@ -77,9 +79,16 @@ export class EvaluationLog {
   flush(): void {
     this.scheduled = false;
     if (this.pending.length === 0) return;
-    const text = this.pending.join("");
+    const bytes = Buffer.from(this.pending.join(""));
     this.pending = [];
-    writeSync(this.fd, text);
+    if (this.failure) return;
+    try {
+      // A write may stop short (a disk filling up): what reached the file ends in a torn line, which --resume repairs.
+      for (let done = 0; done < bytes.length;) done += writeSync(this.fd, bytes, done);
+    } catch (e) {
+      this.failure = e as Error;
+      this.onFailure(this.failure);
+    }
   }
 
   close(): void {

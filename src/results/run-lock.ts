@@ -107,8 +107,13 @@ export class RunLock {
     // Never write over a lock that is no longer ours.
     if (!current || current.pid !== this.owner.pid || current.host !== this.owner.host || current.started_at !== this.owner.started_at) return;
     const tmp = `${this.file}.${process.pid}`;
-    writeFileSync(tmp, JSON.stringify({ ...this.owner, heartbeat_at: new Date().toISOString() }));
-    renameSync(tmp, this.file);
+    try {
+      writeFileSync(tmp, JSON.stringify({ ...this.owner, heartbeat_at: new Date().toISOString() }));
+      renameSync(tmp, this.file);
+    } catch {
+      // A full disk: the run is stopping for it; a missed beat only makes the lock stale sooner.
+      rmSync(tmp, { force: true });
+    }
   }
 
   release(): void {

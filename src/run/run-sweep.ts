@@ -3,7 +3,7 @@
  * (a local worker process when none are named), records each evaluation in evaluations.csv as it
  * finishes, then derives trials.csv from that file. `--resume` finishes an earlier run.
  */
-import { existsSync } from "node:fs";
+import { existsSync, rmSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import path from "node:path";
@@ -153,7 +153,13 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     const stopSignals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
     for (const s of stopSignals) process.on(s, onSignal);
 
-    const log_ = new EvaluationLog(path.join(runDir, "evaluations.csv"));
+    // Space kept aside so that a full disk still lets manifest.json say why the run stopped.
+    const reserve = path.join(runDir, ".reserve");
+    writeFileSync(reserve, Buffer.alloc(RESERVE_BYTES));
+    const log_ = new EvaluationLog(path.join(runDir, "evaluations.csv"), (e) => {
+      err.write(`\nsweep: cannot write evaluations.csv (${(e as NodeJS.ErrnoException).code ?? e.message}): stopping; what is on disk is kept\n`);
+      stopper.abort();
+    });
     let results: SearchResult[] = [];
     let progress: Progress | undefined;
     let setupFailure: string | undefined;
@@ -229,13 +235,28 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
       log_.close();
     }
 
+    const resumeCommand = `sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}`;
+    /** The disk filled up: the run stops resumable, saying so in the manifest where it still can. */
+    const stopForDisk = (e: Error): RunOutcome => {
+      const reason = `${(e as NodeJS.ErrnoException).code === "ENOSPC" ? "disk full" : "cannot write"}: ${e.message}`;
+      Object.assign(manifest, { status: "interrupted", error: reason, finished_at: new Date().toISOString() });
+      try {
+        writeManifest(runDir, manifest);
+      } catch (m) {
+        err.write(`sweep: manifest.json not updated either (${(m as Error).message})\n`);
+      }
+      err.write(`Run interrupted (${reason}); the evaluations on disk are kept.\nFree some space, then resume with: ${resumeCommand}\n`);
+      return { runDir, status: "interrupted", exitCode: 1 };
+    };
+    rmSync(reserve, { force: true });
     if (setupFailure) {
       Object.assign(manifest, { status: "failed", error: setupFailure, finished_at: new Date().toISOString() });
       writeManifest(runDir, manifest);
       const evaluated = manifest.counts.evaluations > (resume?.recorded ?? 0) ? "Recorded evaluations are kept" : "Nothing was evaluated";
-      err.write(`sweep: ${setupFailure}\n${evaluated}; resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
+      err.write(`sweep: ${setupFailure}\n${evaluated}; resume with: ${resumeCommand}\n`);
       return { runDir, status: "failed", exitCode: setupExitCode };
     }
+    if (log_.failure) return stopForDisk(log_.failure);
     log(`writing trials.csv and the report from evaluations.csv (${manifest.counts.evaluations} evaluations)`);
     const trials = deriveTrials(runId, plan, (await readSearchRecords(log_.file)).searches);
     writeTrials(path.join(runDir, "trials.csv"), trials);
@@ -273,6 +294,8 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     lock?.release();
   }
 }
+
+const RESERVE_BYTES = 256 * 1024;
 
 /** The flux2-pickscore model directory under the local worker's model root, or the error saying how to make it. */
 function requireModel(root: string, model: string): void {
