@@ -17,7 +17,7 @@
 // included. "other host" is the rest of the wall time (awaits, the score, garbage collection).
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism, cpus, tmpdir } from "node:os";
+import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
 import path from "node:path";
 import { encode as encodePng } from "fast-png";
 import { Flux2Models } from "../dist/evaluators/flux2-pickscore/model-sessions.js";
@@ -122,6 +122,7 @@ async function measure(models, device, precision, batch, opts, setup) {
     pngMs += performance.now() - t1;
   }
   const wallMs = performance.now() - started;
+  const load = loadavg()[0];
   pipeline.timings = null;
   if (pipeline.textEncodes !== 1 + OTHER_PROMPTS.length) throw new Error("the measured batches encoded a prompt: the prompt cache was missed");
 
@@ -154,6 +155,8 @@ async function measure(models, device, precision, batch, opts, setup) {
     import_s: setup.import_s,
     load_s: setup.load_s,
     warmup_s: warmS,
+    /** the host's 1-minute load average after the measured batches (other processes slow a CPU run) */
+    load_avg: load,
     evals_per_s: 1000 / totalMs,
     evals_per_s_without_png: 1000 / per(scoreMs),
     total_ms: totalMs,
@@ -190,7 +193,7 @@ export function stageTable(results, label = (r) => `batch ${r.batch}`) {
     ...HOST.map(([k, name]) => row(`host: ${name}`, (r) => r.stages_ms[k])),
     `| **host overhead** | ${rs.map((r) => cells(r.host_ms, r)).join(" | ")} |`,
     `| **total** | ${rs.map((r) => `${f(r.total_ms, 2)} | 100%`).join(" | ")} |`,
-    single("evaluations/s (without PNG)", (r) => `${f(r.evals_per_s, 2)} (${f(r.evals_per_s_without_png, 2)})`),
+    single("evaluations/s with PNG (without)", (r) => `${f(r.evals_per_s, 2)} (${f(r.evals_per_s_without_png, 2)})`),
     single("prompt encoding, ms once per prompt", (r) => f(r.prompt_ms.text_encoder + r.prompt_ms.clip_text, 1)),
   ].join("\n");
 }
@@ -204,7 +207,7 @@ export function describe(r) {
     `${r.model}, ${r.device}, ${r.precision}, ${r.height}x${r.width}, ${r.steps} steps, batch ${r.batch}: ${r.evaluations} evaluations after one warm-up batch`,
     `evaluations/s: ${f(r.evals_per_s, 2)} (${f(r.total_ms, 1)} ms each, a PNG of every image included); scores only: ${f(r.evals_per_s_without_png, 2)}/s`,
     `prompt encoding, once per prompt: ${f(r.prompt_ms.text_encoder + r.prompt_ms.clip_text, 1)} ms (text encoder ${f(r.prompt_ms.text_encoder, 1)}, CLIP text ${f(r.prompt_ms.clip_text, 1)})`,
-    `setup: ${r.import_s === null ? "" : `import ${f(r.import_s)} s, `}sessions ${f(r.load_s)} s, warm-up batch ${f(r.warmup_s)} s`,
+    `setup: ${r.import_s === null ? "" : `import ${f(r.import_s)} s, `}sessions ${f(r.load_s)} s, warm-up batch ${f(r.warmup_s)} s; load average ${f(r.load_avg, 2)} on ${cpus().length} cores`,
     stageTable(r),
     `host overhead: ${f(r.host_ms, 2)} ms per evaluation, ${pct(r.host_share)} of the total (${pct(r.host_share_without_png)} without PNG encoding)`,
     targets,
