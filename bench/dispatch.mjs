@@ -3,8 +3,9 @@
 // run: from the first recorded evaluation to the end (dispatch, then trials and the report, which
 // stream evaluations.csv), with the peaks of both phases. `strategy`: "random", "ses" (DiffSynth's
 // defaults: popsize 10, db1, level 4, so 2,048 low-band floats per candidate at (1,128,64,64)) or
-// "mix" (both in one sweep, half the evaluations each).
-import { readRows, rowRate, rssMb, runSweep, startWorker, stopAll } from "./lib.mjs";
+// "mix" (both in one sweep, half the evaluations each). Also the CPU time the coordinator and the
+// workers (all their threads) spend per evaluation while dispatching.
+import { cpuSeconds, readRows, rowRate, rssMb, runSweep, startWorker, stopAll } from "./lib.mjs";
 
 export const STRATEGIES = { random: "[{ name: random }]", ses: "[{ name: ses }]", mix: "[{ name: random }, { name: ses }]" };
 
@@ -24,11 +25,20 @@ evaluator: { kind: noop }
   const dispatching = [];
   const after = [];
   const total = 8 * seeds * 250 * perSeed;
+  // CPU seconds of the coordinator and of the workers at the first and the last poll while dispatching
+  let first;
+  let last;
+  const cpu = (child, done) => ({ done, coordinator: cpuSeconds(child.pid), workers: workers.reduce((n, w) => n + cpuSeconds(w.child.pid), 0) });
   try {
     const { runDir, manifest } = await runSweep(yaml, ["--workers", workers.map((w) => w.address).join(","), "--log-every", "1"], {
       onPoll: (child, _dir, stderr) => {
         const done = Number([...stderr.matchAll(/(\d+)\/\d+ evaluations/g)].pop()?.[1] ?? 0);
         if (done > 0) (done < total ? dispatching : after).push(rssMb(child.pid));
+        if (done > 0 && done < total) {
+          const now = cpu(child, done);
+          if (!first) first = now;
+          else if (Number.isFinite(now.coordinator) && Number.isFinite(now.workers)) last = now;
+        }
       },
     });
     const rows = readRows(runDir);
@@ -42,6 +52,9 @@ evaluator: { kind: noop }
       rss_peak_dispatch_mb: max(dispatching),
       rss_peak_after_dispatch_mb: max(after),
       rss_growth_mb: Math.max(max(dispatching), max(after)) - dispatching.find(Number.isFinite),
+      cpu_us_per_evaluation: first && last && last.done > first.done
+        ? { coordinator: (1e6 * (last.coordinator - first.coordinator)) / (last.done - first.done), workers: (1e6 * (last.workers - first.workers)) / (last.done - first.done) }
+        : null,
     };
   } finally {
     stopAll(workers);

@@ -55,6 +55,16 @@ export function rssMb(pid) {
   }
 }
 
+/** CPU seconds (user + system, all threads) a process has used so far (Linux); NaN once it is gone. */
+export function cpuSeconds(pid) {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
 /** Evaluations per second between the first and last finished row. */
 export function rowRate(rows) {
   let first = Infinity;

@@ -5,10 +5,12 @@
  * - boxMuller16: torch's 16-wide Box-Muller transform (normal_fill_16_AVX2 with avx_mathfun's
  *   Cephes log and sincos). On CPUs with AVX2 and FMA it runs 8 lanes at once with the same
  *   intrinsics torch uses; elsewhere a scalar copy with fmaf (correctly rounded, so the same bits).
+ * - sesSample, sesMoments: SES's per-generation arithmetic (src/strategies/ses.ts), the same bits.
  * Built with -ffp-contract=off so no operation is fused except where the reference fuses it.
  */
 #include <math.h>
 #include <node_api.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -224,12 +226,16 @@ static napi_value uniform24(napi_env env, napi_callback_info info) {
     napi_throw_type_error(env, NULL, "uniform24 expects (Uint32Array(624), Uint32Array(624), pos <= 624, Float32Array)");
     return NULL;
   }
-  for (size_t i = 0; i < n; i++) {
+  for (size_t i = 0; i < n;) {
     if (pos >= MT_N) {
       twist(mt, out);
       pos = 0;
     }
-    dest[i] = (float)(out[pos++] & 0xffffffu) * 0x1p-24f;
+    /* a run of the tempered outputs at once (the loop vectorises) */
+    size_t run = MT_N - pos < n - i ? MT_N - pos : n - i;
+    for (size_t j = 0; j < run; j++) dest[i + j] = (float)(out[pos + j] & 0xffffffu) * 0x1p-24f;
+    i += run;
+    pos += (uint32_t)run;
   }
   napi_value result;
   napi_create_uint32(env, pos, &result);
@@ -254,6 +260,114 @@ static napi_value box_muller16(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* SES (src/strategies/ses.ts) arithmetic, the same float32/float64 operations in the same order as
+   its JavaScript, so the same bits: float32 products and sums are correctly rounded either way, and
+   the moments are taken in float64 as the JavaScript takes them. */
+
+/* sesSample(samples: Float32Array(rows x D) of normals, mu, sigma2, std: Float32Array(D), floor):
+   std = sqrt(max(sigma2, floor)); every row z -> mu + z * std, in place. */
+static napi_value ses_sample(napi_env env, napi_callback_info info) {
+  size_t argc = 5;
+  napi_value argv[5];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *samples, *mu, *sigma2, *std;
+  size_t n, d, d2, d3;
+  double floor_value;
+  if (argc < 5 || !typed_array(env, argv[0], napi_float32_array, (void **)&samples, &n) ||
+      !typed_array(env, argv[1], napi_float32_array, (void **)&mu, &d) ||
+      !typed_array(env, argv[2], napi_float32_array, (void **)&sigma2, &d2) ||
+      !typed_array(env, argv[3], napi_float32_array, (void **)&std, &d3) ||
+      napi_get_value_double(env, argv[4], &floor_value) != napi_ok ||
+      d == 0 || d2 != d || d3 != d || n % d != 0) {
+    napi_throw_type_error(env, NULL, "sesSample expects (Float32Array(rows x D), Float32Array(D) x 3, floor)");
+    return NULL;
+  }
+  const float fl = (float)floor_value;
+  for (size_t i = 0; i < d; i++) {
+    const float v = sigma2[i];
+    /* Math.max(v, floor): NaN if v is NaN */
+    std[i] = sqrtf(v != v ? v : (v > fl ? v : fl));
+  }
+  for (size_t o = 0; o < n; o += d) {
+    float *restrict row = samples + o;
+    for (size_t i = 0; i < d; i++) {
+      const float p = row[i] * std[i];
+      row[i] = mu[i] + p;
+    }
+  }
+  return NULL;
+}
+
+/* sesMoments(rows: Float32Array(D)[], mu, sigma2: Float32Array(D), jitter): mu = the rows' float32
+   mean (summed in row order); with two rows or more, sigma2 = float32(float64 sample variance) +
+   jitter. */
+static napi_value ses_moments(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *mu, *sigma2;
+  size_t d, d2;
+  uint32_t k = 0;
+  double jitter_value;
+  bool is_array = false;
+  if (argc < 4 || napi_is_array(env, argv[0], &is_array) != napi_ok || !is_array ||
+      napi_get_array_length(env, argv[0], &k) != napi_ok || k == 0 || k > 1024 ||
+      !typed_array(env, argv[1], napi_float32_array, (void **)&mu, &d) ||
+      !typed_array(env, argv[2], napi_float32_array, (void **)&sigma2, &d2) || d2 != d ||
+      napi_get_value_double(env, argv[3], &jitter_value) != napi_ok) {
+    napi_throw_type_error(env, NULL, "sesMoments expects (Float32Array(D)[1..1024], Float32Array(D), Float32Array(D), jitter)");
+    return NULL;
+  }
+  const float *rows[1024];
+  for (uint32_t m = 0; m < k; m++) {
+    napi_value row;
+    size_t length;
+    if (napi_get_element(env, argv[0], m, &row) != napi_ok || !typed_array(env, row, napi_float32_array, (void **)&rows[m], &length) || length != d) {
+      napi_throw_type_error(env, NULL, "sesMoments: every row must be a Float32Array of the same length as mu");
+      return NULL;
+    }
+  }
+  /* Row by row over chunks of the band, so the inner loops run along i (and vectorise); every
+     value still sums its rows in order 0..k-1, as the JavaScript does. */
+  enum { CHUNK = 512 };
+  double mean[CHUNK], ss[CHUNK];
+  const float kf = (float)k;
+  const float jitter = (float)jitter_value;
+  for (size_t i0 = 0; i0 < d; i0 += CHUNK) {
+    const size_t n = d - i0 < CHUNK ? d - i0 : CHUNK;
+    float *restrict mu_c = mu + i0;
+    memcpy(mu_c, rows[0] + i0, n * sizeof(float));
+    for (uint32_t m = 1; m < k; m++) {
+      const float *restrict row = rows[m] + i0;
+      for (size_t j = 0; j < n; j++) mu_c[j] = mu_c[j] + row[j];
+    }
+    for (size_t j = 0; j < n; j++) mu_c[j] = mu_c[j] / kf;
+    if (k < 2) continue;
+    for (size_t j = 0; j < n; j++) mean[j] = 0;
+    for (uint32_t m = 0; m < k; m++) {
+      const float *restrict row = rows[m] + i0;
+      for (size_t j = 0; j < n; j++) mean[j] += (double)row[j];
+    }
+    for (size_t j = 0; j < n; j++) {
+      mean[j] /= (double)k;
+      ss[j] = 0;
+    }
+    for (uint32_t m = 0; m < k; m++) {
+      const float *restrict row = rows[m] + i0;
+      for (size_t j = 0; j < n; j++) {
+        const double dev = (double)row[j] - mean[j];
+        ss[j] += dev * dev;
+      }
+    }
+    float *restrict sigma2_c = sigma2 + i0;
+    for (size_t j = 0; j < n; j++) {
+      const float var = (float)(ss[j] / (double)(k - 1));
+      sigma2_c[j] = var + jitter;
+    }
+  }
+  return NULL;
+}
+
 static void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -264,6 +378,8 @@ static napi_value init(napi_env env, napi_value exports) {
   if (getenv("SWEEP_NATIVE_SCALAR") == NULL) use_avx2 = has_avx2_fma();
   export_function(env, exports, "boxMuller16", box_muller16);
   export_function(env, exports, "uniform24", uniform24);
+  export_function(env, exports, "sesSample", ses_sample);
+  export_function(env, exports, "sesMoments", ses_moments);
   napi_value lanes;
   napi_create_uint32(env, use_avx2 ? 8 : 1, &lanes);
   napi_set_named_property(env, exports, "lanes", lanes);

@@ -1,5 +1,5 @@
 /** The `sweep` command line: run, plan, noise. Returns an exit code (0 ok, 1 failed searches, 2 bad input, 130 interrupted). */
-import { existsSync, readFileSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import yargs, { type Argv } from "yargs";
@@ -14,7 +14,7 @@ import { ReportInputError } from "./report/load-run.js";
 import { exportBestNoises, exportCandidateNoise, type NoiseDtype } from "./report/noise-export.js";
 import { terminalTable } from "./report/render.js";
 import { textTable } from "./report/text-table.js";
-import { RunDirError } from "./results/run-dir.js";
+import { readRunManifest } from "./results/manifest.js";
 import { ReplayError } from "./run/replay.js";
 import { ConfigChangedError } from "./run/resume.js";
 import { runSweep } from "./run/run-sweep.js";
@@ -30,7 +30,62 @@ import { VERSION } from "./version.js";
 /** The built-in default sweep, shipped with the package. */
 export const QUICKSTART = fileURLToPath(new URL("../configs/quickstart.yaml", import.meta.url));
 
-class UsageError extends Error {}
+/** A command-line mistake: exit code 2. */
+class UsageError extends Error {
+  readonly exitCode = 2;
+}
+
+interface NumberRule {
+  /** Whole numbers only. */
+  integer?: boolean;
+  /** The smallest value allowed, and whether it is allowed itself (default: yes). */
+  min?: number;
+  exclusiveMin?: boolean;
+  /** What the value is, for the message, e.g. "a positive number of seconds". */
+  what: string;
+}
+
+/**
+ * A yargs `coerce` for a numeric flag (declared as a string, so the message can quote what was
+ * typed): refuses text, NaN, fractions where integers are wanted and values out of range, naming
+ * the flag. Applied to defaults too; undefined stays undefined.
+ */
+function numberFlag(flag: string, rule: NumberRule) {
+  return (value: unknown): number => {
+    if (value === undefined) return undefined as unknown as number;
+    const text = String(Array.isArray(value) ? value[value.length - 1] : value).trim();
+    const n = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : NaN;
+    const ok = Number.isFinite(n) && (!rule.integer || Number.isSafeInteger(n))
+      && (rule.min === undefined || (rule.exclusiveMin ? n > rule.min : n >= rule.min));
+    if (!ok) throw new UsageError(`--${flag}: expected ${rule.what} (got '${text}')`);
+    return n;
+  };
+}
+
+const positiveInteger = (flag: string) => numberFlag(flag, { integer: true, min: 1, what: "a positive integer" });
+const nonNegativeInteger = (flag: string) => numberFlag(flag, { integer: true, min: 0, what: "a non-negative integer" });
+const positiveSeconds = (flag: string) => numberFlag(flag, { min: 0, exclusiveMin: true, what: "a positive number of seconds" });
+
+/** A yargs `coerce` for a flag naming a file that must exist and be readable now: the message names the flag. */
+function readableFile(flag: string) {
+  return (value: unknown): string => {
+    if (value === undefined) return undefined as unknown as string;
+    const file = String(Array.isArray(value) ? value[value.length - 1] : value);
+    let problem: string | undefined;
+    try {
+      if (!statSync(file).isFile()) problem = "not a file";
+      else accessSync(file, fsConstants.R_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      problem = code === "ENOENT" ? "no such file" : code === "EACCES" ? "not readable" : (code ?? (e as Error).message);
+    }
+    if (problem) throw new UsageError(`--${flag}: cannot read ${file} (${problem})`);
+    return file;
+  };
+}
+
+/** The most values `sweep noise --seed` writes (1 GiB of float32): a shape beyond it cannot be held in memory. */
+const MAX_NOISE_VALUES = 2 ** 28;
 
 function withConfig<T>(y: Argv<T>) {
   return y
@@ -39,11 +94,24 @@ function withConfig<T>(y: Argv<T>) {
 }
 
 function parseShape(text: string): number[] {
-  const dims = text.split(/[,x ]+/).filter(Boolean).map(Number);
-  if (dims.length === 0 || dims.some((d) => !Number.isInteger(d) || d < 1)) {
+  const dims = text.split(/[,x ]+/).filter(Boolean).map((d) => (/^\d+$/.test(d) ? Number(d) : NaN));
+  if (dims.length === 0 || dims.some((d) => !Number.isSafeInteger(d) || d < 1)) {
     throw new UsageError(`--shape: expected positive integers separated by commas, e.g. 1,128,64,64 (got '${text}')`);
   }
+  const values = dims.reduce((a, b) => a * b, 1);
+  if (values > MAX_NOISE_VALUES) {
+    throw new UsageError(`--shape: ${dims.join("x")} is ${values.toExponential(2)} values; one noise file holds at most ${MAX_NOISE_VALUES} (2^28, 1 GiB of float32) (got '${text}')`);
+  }
   return dims;
+}
+
+/** The flags of `sweep run` that the printed resume command repeats: how the run reached its workers. */
+function resumeFlags(args: Record<string, unknown>): string[] {
+  const flags: string[] = [];
+  for (const flag of ["workers", "workers-file", "tls-ca", "tls-cert", "tls-key", "threads", "model-root"]) {
+    if (args[flag] !== undefined) flags.push(`--${flag}`, String(args[flag]));
+  }
+  return flags;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -61,20 +129,17 @@ export async function main(argv: string[]): Promise<number> {
       .option("run-dir", { type: "string", describe: "Run folder (default: <output>/<name>/<run id>)" })
       .option("resume", { type: "string", describe: "Finish the run in this folder (after a crash or stop): dispatches only what is missing" })
       .option("force", { type: "boolean", default: false, describe: "With --resume: accept a changed config" })
-      .option("threads", { type: "number", describe: "Threads of the local worker started when no workers are named (default: config threads, else CPU cores)" })
+      .option("threads", { type: "string", coerce: positiveInteger("threads"), describe: "Threads of the local worker started when no workers are named (default: config threads, else CPU cores)" })
       .option("workers", { type: "string", describe: "gRPC workers, HOST:PORT or dns:NAME:PORT (every address NAME resolves to), comma separated (default: the config's workers, else a local worker)" })
-      .option("workers-file", { type: "string", describe: "A file of HOST:PORT (or dns:NAME:PORT) lines, re-read while running: new lines join, removed lines drain" })
+      .option("workers-file", { type: "string", coerce: readableFile("workers-file"), describe: "A file of HOST:PORT (or dns:NAME:PORT) lines, re-read while running: new lines join, removed lines drain" })
       .option("token", { type: "string", describe: "Shared token the workers require (default: $SWEEP_TOKEN)" })
-      .option("tls-ca", { type: "string", describe: "Use TLS to the workers, verifying them with this CA certificate (PEM)" })
-      .option("tls-cert", { type: "string", describe: "Client certificate (PEM), for workers that ask for one" })
-      .option("tls-key", { type: "string", describe: "Client key (PEM)" })
-      .option("worker-wait", { type: "number", default: 60, describe: "Seconds to wait for a first worker" })
-      .option("log-every", { type: "number", default: 10, describe: "Seconds between progress lines when not on a terminal" })
+      .option("tls-ca", { type: "string", coerce: readableFile("tls-ca"), describe: "Use TLS to the workers, verifying them with this CA certificate (PEM)" })
+      .option("tls-cert", { type: "string", coerce: readableFile("tls-cert"), describe: "Client certificate (PEM), for workers that ask for one" })
+      .option("tls-key", { type: "string", coerce: readableFile("tls-key"), describe: "Client key (PEM)" })
+      .option("worker-wait", { type: "string", default: "60", coerce: positiveSeconds("worker-wait"), describe: "Seconds to wait for a first worker" })
+      .option("log-every", { type: "string", default: "10", coerce: positiveSeconds("log-every"), describe: "Seconds between progress lines when not on a terminal" })
       .option("model-root", { type: "string", describe: "Model root of the local worker: model directories (flux2-pickscore's `model`) and modules resolve inside it (default: $SWEEP_MODEL_ROOT, else the config's folder)" }),
     async (args) => {
-      if (args.threads !== undefined && (!Number.isInteger(args.threads) || args.threads < 1)) {
-        throw new UsageError(`--threads: expected a positive integer (got ${args.threads})`);
-      }
       if (args.resume && args["run-dir"]) throw new UsageError("--resume names the run folder already; drop --run-dir");
       if (args.workers && args["workers-file"]) throw new UsageError("give --workers or --workers-file, not both");
       const sweep = await loadSweep(args.config, { overrides: args.set });
@@ -94,18 +159,19 @@ export async function main(argv: string[]): Promise<number> {
         logEvery: args["log-every"],
         workerWait: args["worker-wait"],
         modelRoot: args["model-root"] ?? process.env.SWEEP_MODEL_ROOT,
+        resumeFlags: resumeFlags(args),
       });
       exitCode = outcome.exitCode;
     })
     .command("worker", "Serve evaluations over gRPC (proto/sweep/v1/worker.proto)", (y) => y
       .option("listen", { type: "string", default: "127.0.0.1:7070", describe: "HOST:PORT; port 0 picks a free one" })
       .option("devices", { type: "string", default: "cpu", describe: "'cpu', or GPU indices such as 0,1,2,3 (one pool per device)" })
-      .option("threads", { type: "number", describe: "Slots per device (cpu: default CPU cores; GPU: default 1)" })
+      .option("threads", { type: "string", coerce: positiveInteger("threads"), describe: "Slots per device (cpu: default CPU cores; GPU: default 1)" })
       .option("model-root", { type: "string", default: ".", describe: "Folder that module and model paths resolve inside" })
       .option("token", { type: "string", describe: "Require this shared token on every call (default: $SWEEP_TOKEN)" })
-      .option("tls-cert", { type: "string", describe: "Serve TLS with this certificate (PEM)" })
-      .option("tls-key", { type: "string", describe: "TLS private key (PEM)" })
-      .option("tls-client-ca", { type: "string", describe: "Require client certificates signed by this CA (PEM)" })
+      .option("tls-cert", { type: "string", coerce: readableFile("tls-cert"), describe: "Serve TLS with this certificate (PEM)" })
+      .option("tls-key", { type: "string", coerce: readableFile("tls-key"), describe: "TLS private key (PEM)" })
+      .option("tls-client-ca", { type: "string", coerce: readableFile("tls-client-ca"), describe: "Require client certificates signed by this CA (PEM)" })
       .option("insecure", { type: "boolean", default: false, describe: "Allow a non-loopback address without token or TLS" })
       .option("preload", { type: "string", describe: "Model directories (names under --model-root, comma separated) to load and warm on every device before listening" })
       .option("precision", { choices: ["float32", "float16", "bfloat16"] as const, default: "float32" as const, describe: "Compute precision of the --preload models" })
@@ -161,21 +227,20 @@ export async function main(argv: string[]): Promise<number> {
       .option("baseline", { type: "string", describe: "Strategy label to compare against (default: random, else the first)" })
       .option("format", { choices: ["md", "csv", "latex", "json"] as const, default: "md" as const, describe: "Also write report.csv, report.tex or report.json" })
       .option("out", { type: "string", describe: "Folder for the report files (default: the run folder)" })
-      .option("resamples", { type: "number", default: 10000, describe: "Bootstrap resamples for the tables" })
-      .option("seed", { type: "number", default: 12345, describe: "Bootstrap resampling seed" }),
+      .option("resamples", { type: "string", default: "10000", coerce: numberFlag("resamples", { integer: true, min: 100, what: "an integer >= 100" }), describe: "Bootstrap resamples for the tables" })
+      .option("seed", { type: "string", default: "12345", coerce: nonNegativeInteger("seed"), describe: "Bootstrap resampling seed" }),
     async (args) => {
-      if (!Number.isInteger(args.resamples) || args.resamples < 100) throw new UsageError(`--resamples: expected an integer >= 100 (got ${args.resamples})`);
       const report = await generateReport(args["run-dir"], { baseline: args.baseline, format: args.format as ReportFormat, out: args.out, resamples: args.resamples, seed: args.seed });
       process.stdout.write(`${terminalTable(report.data)}\n\nWrote ${report.files.join(", ")}\n`);
     })
     .command("noise", "Write torch-compatible CPU noise as a .npy file (DiffSynth's initial_noise): from a seed, or a recorded candidate of a run", (y) => y
-      .option("seed", { type: "number", describe: "torch CPU seed" })
-      .option("shape", { type: "string", describe: "Comma-separated shape, with --seed (default 1,128,64,64)" })
+      .option("seed", { type: "string", coerce: nonNegativeInteger("seed"), describe: "torch CPU seed" })
+      .option("shape", { type: "string", coerce: (v: unknown) => (v === undefined ? undefined : parseShape(String(v))), describe: "Comma-separated shape, with --seed (default 1,128,64,64)" })
       .option("run", { type: "string", describe: "A run folder: take the noise of a recorded candidate (--search and --eval) or of every trial's best (--best)" })
       .option("search", { type: "string", describe: "With --run: a search_id from evaluations.csv, e.g. p0/ses/s3" })
-      .option("eval", { type: "number", describe: "With --run and --search: the eval_index" })
+      .option("eval", { type: "string", coerce: nonNegativeInteger("eval"), describe: "With --run and --search: the eval_index" })
       .option("best", { type: "boolean", describe: "With --run: the best noise of every trial at --budget, into --out-dir with an index.csv" })
-      .option("budget", { type: "number", describe: "With --best: which budget's trials (default: the largest)" })
+      .option("budget", { type: "string", coerce: positiveInteger("budget"), describe: "With --best: which budget's trials (default: the largest)" })
       .option("dtype", { choices: ["float32", "bfloat16"] as const, default: "float32" as const, describe: "bfloat16: rounded as torch >= 2.13 draws it, stored widened to float32" })
       .option("out", { type: "string", describe: "Output .npy file (--seed, or --run with --search)" })
       .option("out-dir", { type: "string", describe: "Output folder (--run with --best)" }),
@@ -187,9 +252,8 @@ export async function main(argv: string[]): Promise<number> {
       };
       if ((args.seed === undefined) === (args.run === undefined)) throw new UsageError("give --seed (a fresh noise) or --run (a recorded candidate), one of them");
       if (args.seed !== undefined) {
-        if (!Number.isSafeInteger(args.seed) || args.seed < 0) throw new UsageError(`--seed: expected a non-negative integer (got ${args.seed})`);
         if (!args.out) throw new UsageError("--seed needs --out FILE.npy");
-        const shape = parseShape(args.shape ?? "1,128,64,64");
+        const shape = args.shape ?? [1, 128, 64, 64];
         const noise = torchRandn(args.seed, shape.reduce((a, b) => a * b, 1));
         writeNpy(outFolder(args.out), dtype === "bfloat16" ? roundToBfloat16(noise) : noise, shape);
         process.stderr.write(`wrote ${args.out}: torch.randn([${shape}], generator=torch.Generator("cpu").manual_seed(${args.seed}))${dtype === "bfloat16" ? " rounded to bfloat16" : ""}\n`);
@@ -210,7 +274,7 @@ export async function main(argv: string[]): Promise<number> {
     .command("render", "Render the image of a recorded candidate of a flux2-pickscore run, as PNG (the image counterpart of noise --run)", (y) => y
       .option("run", { type: "string", demandOption: true, describe: "A run folder" })
       .option("search", { type: "string", demandOption: true, describe: "A search_id from evaluations.csv, e.g. p0/ses/s3" })
-      .option("eval", { type: "number", demandOption: true, describe: "The eval_index" })
+      .option("eval", { type: "string", demandOption: true, coerce: nonNegativeInteger("eval"), describe: "The eval_index" })
       .option("out", { type: "string", demandOption: true, describe: "Output .png file" })
       .option("model-root", { type: "string", describe: "Where the run's model directory is (default: $SWEEP_MODEL_ROOT, else the run's config folder)" })
       .option("device", { type: "string", default: "cpu", describe: "'cpu' or a GPU index" })
@@ -220,7 +284,7 @@ export async function main(argv: string[]): Promise<number> {
         return true;
       }),
     async (args) => {
-      const manifestRoot = () => path.dirname((JSON.parse(readFileSync(path.join(args.run, "manifest.json"), "utf8")) as { config_file: string }).config_file);
+      const manifestRoot = () => path.dirname(readRunManifest(args.run).config_file);
       const modelRoot = args["model-root"] ?? process.env.SWEEP_MODEL_ROOT ?? manifestRoot();
       const device = args.device === "cpu" ? { kind: "cpu" as const, index: 0, intraOpThreads: availableParallelism() } : { kind: "gpu" as const, index: Number(args.device), intraOpThreads: 1 };
       const r = await renderCandidate(args.run, args.search, args.eval, args.out, { modelRoot, device });
@@ -266,8 +330,13 @@ export async function main(argv: string[]): Promise<number> {
       process.stderr.write(`sweep ${argv[0]}: ${e.message}\n`);
       return 2;
     }
-    if (e instanceof UsageError || e instanceof RunDirError || e instanceof WorkerSetupError || e instanceof WorkerListError || e instanceof ConfigChangedError || (e as Error).name === "YError") {
+    if (e instanceof UsageError || e instanceof WorkerSetupError || e instanceof WorkerListError || e instanceof ConfigChangedError || (e as Error).name === "YError") {
       process.stderr.write(`sweep: ${(e as Error).message}\nRun 'sweep --help' for usage.\n`);
+      return 2;
+    }
+    // Any other typed input error (a bad run folder or run file: RunDirError, RunFileError) says what is wrong in one line.
+    if (e instanceof Error && (e as { exitCode?: unknown }).exitCode === 2) {
+      process.stderr.write(`sweep ${argv[0]}: ${e.message}\n`);
       return 2;
     }
     throw e;

@@ -41,26 +41,19 @@ describe("sweep noise", () => {
     expect(digest16(readNpy(out).data)).toBe(one.sha256_16);
   });
 
-  it("rounds to bfloat16 to nearest-even, as torch >= 2.13 draws it", async () => {
+  it("draws bfloat16 noise as torch >= 2.13 does: torch's own values (torch_randn_bf16.json)", async () => {
+    const bf16 = loadReference<{ cases: { seed: number; shape: number[]; sha256_16: string; first4: number[] }[] }>("torch_randn_bf16.json");
     const dir = tempDir();
-    const f = path.join(dir, "f.npy");
-    const b = path.join(dir, "b.npy");
-    expect((await runCli(["noise", "--seed", "3", "--shape", "4,64,64", "--out", f])).code).toBe(0);
-    expect((await runCli(["noise", "--seed", "3", "--shape", "4,64,64", "--dtype", "bfloat16", "--out", b])).code).toBe(0);
-    const x = readNpy(f).data;
-    const y = readNpy(b).data;
-    const xBits = new Uint32Array(x.buffer);
-    const yBits = new Uint32Array(y.buffer);
-    const asFloat = (bits: number) => new Float32Array(new Uint32Array([bits]).buffer)[0];
-    for (let i = 0; i < x.length; i++) {
-      // The bfloat16 values around x: truncated towards zero, and one bfloat16 step further out.
-      const toward = (xBits[i] & 0xffff0000) >>> 0;
-      const away = toward + 0x10000;
-      const dToward = Math.abs(x[i] - asFloat(toward));
-      const dAway = Math.abs(asFloat(away) - x[i]);
-      const want = dToward < dAway ? toward : dAway < dToward ? away : (toward & 0x10000) === 0 ? toward : away;
-      expect(yBits[i]).toBe(want);
-    }
+    expect(bf16.cases.length).toBeGreaterThan(0);
+    await Promise.all(bf16.cases.map(async (c, i) => {
+      const out = path.join(dir, `b${i}.npy`);
+      const r = await runCli(["noise", "--seed", String(c.seed), "--shape", c.shape.join(","), "--dtype", "bfloat16", "--out", out]);
+      expect(r.code, r.stderr).toBe(0);
+      const npy = readNpy(out);
+      expect(npy.shape).toEqual(c.shape);
+      expect([...npy.data.subarray(0, 4)], `seed ${c.seed} shape ${c.shape}`).toEqual(c.first4);
+      expect(digest16(npy.data), `seed ${c.seed} shape ${c.shape}`).toBe(c.sha256_16);
+    }));
   });
 
   it("rejects a bad seed or shape with exit code 2", async () => {
@@ -83,12 +76,25 @@ describe("sweep plan", () => {
     expect(r.stdout).toContain(`saves ${searches * 30} of ${searches * 80} evaluations`);
   });
 
-  it("applies --set overrides to any field", async () => {
+  it("applies --set overrides to any field, a strategy's popsize too", async () => {
+    const fingerprint = (stdout: string) => /^fingerprint: ([0-9a-f]{64})$/m.exec(stdout)![1];
     const r = await runCli(["plan", "configs/quickstart.yaml", "--set", "budgets=[10,20]", "--set", "strategies.1.popsize=20", "--set", "seeds=[5]"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/x 1 seeds x 2 budgets \[10, 20\]/);
-    expect(r.stdout).toMatch(/evaluations$/m);
-    expect(r.stdout).toMatch(/total: \d+ trials, \d+ searches, \d+ evaluations/);
+    expect(r.stdout).toContain("total: 16 trials, 8 searches, 160 evaluations");
+    // The popsize changes no count, but what the scores depend on: the fingerprint is that of the
+    // same sweep written with popsize 20, not that of the sweep without the override.
+    const dir = tempDir();
+    const text = readFileSync(path.join(repoRoot, "configs/quickstart.yaml"), "utf8");
+    const edited = text.replace("popsize: 10", "popsize: 20").replace(/^seeds: .*$/m, "seeds: [5]").replace(/^budgets: .*$/m, "budgets: [10, 20]");
+    expect(edited).not.toBe(text);
+    writeFileSync(path.join(dir, "sweep.yaml"), edited);
+    const written = await runCli(["plan", path.join(dir, "sweep.yaml")]);
+    const without = await runCli(["plan", "configs/quickstart.yaml", "--set", "budgets=[10,20]", "--set", "seeds=[5]"]);
+    expect(written.code, written.stderr).toBe(0);
+    expect(without.code, without.stderr).toBe(0);
+    expect(fingerprint(r.stdout)).toBe(fingerprint(written.stdout));
+    expect(fingerprint(r.stdout)).not.toBe(fingerprint(without.stdout));
   });
 });
 

@@ -1,7 +1,8 @@
 import { spawn } from "node:child_process";
-import { mkdtempSync, writeFileSync } from "node:fs";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { afterAll } from "vitest";
 import { repoRoot } from "./reference.js";
 
 export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
@@ -34,6 +35,19 @@ export function sweepDir(yaml: string): string {
   return dir;
 }
 
+const made: string[] = [];
+
+/** A new temporary folder, removed with everything in it when the test file's tests are done. */
 export function tempDir(prefix = "sweep-test-"): string {
-  return mkdtempSync(path.join(tmpdir(), prefix));
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  made.push(dir);
+  return dir;
 }
+
+/** Removes every folder tempDir made so far. */
+export function removeTempDirs(): void {
+  for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true, maxRetries: 5 });
+}
+
+// Imported while a test file is collected, so this runs after all of that file's tests.
+afterAll(removeTempDirs);

@@ -1,4 +1,4 @@
-import { writeFileSync } from "node:fs";
+import { realpathSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import type { EvaluatorSpec } from "../src/config/load.js";
@@ -13,7 +13,8 @@ const { EvaluationError } = (await import("../dist/executor/executor.js")) as un
 const shape = [1, 4, 8, 8] as const;
 
 function moduleEvaluator(source: string): EvaluatorSpec {
-  const file = path.join(tempDir(), "objective.mjs");
+  // A real path, as a worker's model root gives (modules are imported by their real path only).
+  const file = path.join(realpathSync(tempDir()), "objective.mjs");
   writeFileSync(file, source);
   return { kind: "module", shape: [...shape], timeout_s: 0, retries: 0, path: file, module_path: "objective.mjs", module_sha256: "" };
 }

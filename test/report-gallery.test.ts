@@ -120,6 +120,8 @@ evaluator: { kind: synthetic, shape: [1, 8, 32, 32] }
     browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      // Chromium leaves files in its temporary folder: give it one that is removed after the tests.
+      env: { ...process.env, TMPDIR: tempDir("sweep-chromium-") },
     });
   });
   afterAll(async () => {

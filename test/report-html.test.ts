@@ -3,7 +3,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { describe, expect, it } from "vitest";
-import { runCli, sweepDir } from "./cli.js";
+import { runCli, sweepDir, tempDir } from "./cli.js";
 
 // Debian's chromium (installed by .ci/run); the flags keep it off this machine's closed network.
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
@@ -25,6 +25,8 @@ evaluator: { kind: synthetic, shape: [1, 8, 32, 32] }
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+      // Chromium leaves files in its temporary folder: give it one that is removed after the tests.
+      env: { ...process.env, TMPDIR: tempDir("sweep-chromium-") },
     });
     try {
       const page = await browser.newPage({ viewport: { width: 1200, height: 900 } });

@@ -1,9 +1,12 @@
 import { spawn } from "node:child_process";
 import { appendFileSync, existsSync, readFileSync, truncateSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { describe, expect, it } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
 import { runCli, sweepBin, sweepDir, tempDir } from "./cli.js";
 import { readCsv, readManifest, scoresByKey } from "./run-results.js";
+import { killAllWorkers, startWorkerProcess } from "./workers.js";
+
+afterAll(killAllWorkers);
 
 const yaml = `name: resume
 prompts: ["a cat", "a dog"]
@@ -81,6 +84,78 @@ describe("resume after the coordinator is killed", () => {
     expect(readFileSync(path.join(runDir, "evaluations.csv"), "utf8").startsWith(before)).toBe(true);
   });
 
+  it("a forced resume records the new config, its fingerprint and the change; trials.csv and the report agree", async () => {
+    const dir = sweepDir(yaml.replace("latency_ms: 8", "latency_ms: 0"));
+    const runDir = path.join(dir, "run");
+    const first = await runCli(["run", "sweep.yaml", "--run-dir", runDir, "--threads", "2"], { cwd: dir });
+    expect(first.code, first.stderr).toBe(0);
+    const before = readManifest(runDir);
+    const plan = await runCli(["plan", "sweep.yaml", "--set", "seeds=[0,1,2]"], { cwd: dir });
+    const fingerprint = /^fingerprint: ([0-9a-f]{64})$/m.exec(plan.stdout)![1];
+    expect(fingerprint).not.toBe(before.fingerprint);
+
+    const forced = await runCli(["run", "sweep.yaml", "--resume", runDir, "--set", "seeds=[0,1,2]", "--force", "--threads", "2"], { cwd: dir });
+    expect(forced.code, forced.stderr).toBe(0);
+    const m = readManifest(runDir);
+    expect(m.config.seeds).toEqual([0, 1, 2]);
+    expect(m.fingerprint).toBe(fingerprint);
+    expect(m.overrides).toEqual(["seeds=[0,1,2]"]);
+    expect(m.plan).toEqual({ searches: 2 * 2 * 3, trials: 2 * 2 * 3 * 2, evaluations: 2 * 2 * 3 * 30 });
+    expect(m.config_changes).toHaveLength(1);
+    expect(m.config_changes[0]).toMatchObject({ from_fingerprint: before.fingerprint, to_fingerprint: fingerprint, fields: ["seeds"] });
+    expect(m.config_changes[0].changes).toEqual(["seeds: [0,1] -> [0,1,2]"]);
+    expect(Date.parse(m.config_changes[0].at)).toBeGreaterThan(Date.parse(before.started_at));
+    expect(scoresByKey(readCsv(runDir, "evaluations.csv")).size).toBe(2 * 2 * 3 * 30);
+    expect(readCsv(runDir, "trials.csv")).toHaveLength(2 * 2 * 3 * 2);
+    // The report written at the end of the resumed run, and a new one, count 2 prompts x 3 seeds.
+    expect(readFileSync(path.join(runDir, "report.md"), "utf8")).toMatch(/\| random \| 30 \| 6 \|/);
+    const report = await runCli(["report", runDir, "--format", "json", "--out", path.join(dir, "rep")]);
+    expect(report.code, report.stderr).toBe(0);
+    const data = JSON.parse(readFileSync(path.join(dir, "rep", "report.json"), "utf8"));
+    expect(data.complete).toBe(true);
+    expect(data.tables.map((t: { n: number }) => t.n)).toEqual([6, 6, 6, 6]);
+    // The recorded fingerprint is the new one: the same command resumes without --force.
+    const again = await runCli(["run", "sweep.yaml", "--resume", runDir, "--set", "seeds=[0,1,2]", "--threads", "2"], { cwd: dir });
+    expect(again.code, again.stderr).toBe(0);
+    expect(again.stderr).toMatch(/360 evaluations already recorded, 0 to go/);
+  });
+
+  it("the printed resume command resumes a run started with --set, --workers and --token, as printed (the token as SWEEP_TOKEN=...)", async () => {
+    const worker = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2", "--token", "s3cret-token"]);
+    try {
+      const dir = sweepDir(yaml);
+      const args = ["run", "sweep.yaml", "--run-dir", "run", "--set", "seeds=[0, 1, 2]", "--set", "strategies.1.popsize=4", "--workers", worker.address, "--token", "s3cret-token"];
+      const child = spawn(process.execPath, [sweepBin, ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      let stderr = "";
+      child.stderr.on("data", (d) => (stderr += d));
+      while (rows(path.join(dir, "run", "evaluations.csv")) < 20 && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
+      child.kill("SIGINT");
+      expect(await new Promise((r) => child.on("close", r)), stderr).toBe(130);
+      expect(stderr).not.toContain("s3cret-token");
+      const printed = /^Resume with: (.*)$/m.exec(stderr)![1];
+      expect(printed).toMatch(/^SWEEP_TOKEN=\.\.\. sweep run sweep\.yaml --resume run /);
+      // Run it as printed, by a shell, with `sweep` on the PATH and the token in place of "...".
+      const bin = tempDir();
+      writeFileSync(path.join(bin, "sweep"), `#!/bin/sh\nexec "${process.execPath}" "${sweepBin}" "$@"\n`, { mode: 0o755 });
+      const shell = spawn("sh", ["-c", printed.replace("SWEEP_TOKEN=...", "SWEEP_TOKEN=s3cret-token")], {
+        cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, PATH: `${bin}${path.delimiter}${process.env.PATH}` },
+      });
+      let out = "";
+      shell.stderr.on("data", (d) => (out += d));
+      expect(await new Promise((r) => shell.on("close", r)), out).toBe(0);
+      const m = readManifest(path.join(dir, "run"));
+      expect(m.status).toBe("completed");
+      expect(m.resumes).toHaveLength(1);
+      expect(m.config.seeds).toEqual([0, 1, 2]);
+      expect(m.config.strategies[1].popsize).toBe(4);
+      const got = readCsv(path.join(dir, "run"), "evaluations.csv");
+      expect(scoresByKey(got).size).toBe(2 * 2 * 3 * 30);
+      expect(new Set(got.map((r) => r.worker.split("/")[0]))).toEqual(new Set([worker.address]));
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it("a SIGINT stop says how to resume, and resuming completes the run", async () => {
     const dir = sweepDir(yaml);
     const runDir = path.join(dir, "run");
@@ -92,9 +167,15 @@ describe("resume after the coordinator is killed", () => {
     expect(await new Promise((r) => child.on("close", r))).toBe(130);
     expect(readManifest(runDir).status).toBe("interrupted");
     expect(stderr).toMatch(/Resume with: sweep run sweep\.yaml --resume /);
-    appendFileSync(path.join(runDir, "evaluations.csv"), "");
+    // A SIGINT stop ends in whole lines: what is recorded is kept as written, nothing is torn.
+    const csv = path.join(runDir, "evaluations.csv");
+    const stopped = readFileSync(csv, "utf8");
+    expect(stopped.endsWith("\n")).toBe(true);
+    expect(readManifest(runDir).counts.evaluations).toBe(stopped.split("\n").length - 2);
     const r = await runCli(["run", "sweep.yaml", "--resume", runDir], { cwd: dir });
     expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/torn/);
+    expect(readFileSync(csv, "utf8").startsWith(stopped)).toBe(true);
     expect(scoresByKey(readCsv(runDir, "evaluations.csv")).size).toBe(2 * 2 * 2 * 30);
   });
 

@@ -162,13 +162,13 @@ evaluator: { kind: module, path: ./flaky.mjs, shape: [1, 4, 16, 16], retries: 1 
 seeds: [0]
 budgets: [3]
 strategies: [{ name: random }]
-evaluator: { kind: module, path: ./slow.mjs, shape: [1, 4, 16, 16], retries: 0, timeout_s: 0.5 }
+evaluator: { kind: module, path: ./slow.mjs, shape: [1, 4, 16, 16], retries: 0, timeout_s: 2 }
 `);
     const r = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2"], { cwd: dir });
     expect(r.code).toBe(1);
     const evals = readCsv(path.join(dir, "run"), "evaluations.csv");
     expect(evals.filter((e) => e.prompt_index === "0" && e.status === "ok").length).toBe(3);
-    expect(evals.find((e) => e.prompt_index === "1")!.error).toBe("timed out after 0.5 s");
+    expect(evals.find((e) => e.prompt_index === "1")!.error).toBe("timed out after 2 s");
   });
 });
 

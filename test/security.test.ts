@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
@@ -43,8 +43,8 @@ describe("worker security", () => {
 
     const dir = sweepDir(yaml);
     const denied = await runCli(["run", "sweep.yaml", "--run-dir", "denied", "--workers", w.address, "--worker-wait", "3"], { cwd: dir });
-    expect(denied.code).toBe(1);
-    expect(denied.stderr).toMatch(/no worker reachable within 3 s: .*missing or wrong token/);
+    expect(denied.code).toBe(2);
+    expect(denied.stderr).toMatch(/cannot be used: wrong or missing token/);
     expect(readManifest(path.join(dir, "denied")).status).toBe("failed");
     const allowed = await runCli(["run", "sweep.yaml", "--run-dir", "allowed", "--workers", w.address, "--token", "s3cret"], { cwd: dir });
     expect(allowed.code, allowed.stderr).toBe(0);
@@ -74,12 +74,15 @@ describe("worker security", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readCsv(path.join(dir, "run"), "evaluations.csv")).toHaveLength(8);
     const plain = await runCli(["run", "sweep.yaml", "--run-dir", "plain", "--workers", `localhost:${w.port}`, "--worker-wait", "2"], { cwd: dir });
-    expect(plain.code).toBe(1);
+    expect(plain.code).toBe(2);
+    expect(plain.stderr).toMatch(/cannot be used: it serves TLS/);
     await w.stop();
   });
 
   it("refuses a module path escaping the sweep's folder (the local worker's model root)", async () => {
-    const dir = tempDir();
+    // The folder above the sweep's is a temporary one too (removed with it), not /tmp itself.
+    const dir = path.join(tempDir(), "sweep");
+    mkdirSync(dir);
     writeFileSync(path.join(dir, "..", "outside.mjs"), "export default () => 1;\n");
     writeFileSync(path.join(dir, "sweep.yaml"), yaml.replace("{ kind: synthetic, shape: [1, 4, 16, 16] }", "{ kind: module, path: ../outside.mjs, shape: [1, 4, 16, 16] }"));
     const r = await runCli(["run", "sweep.yaml", "--run-dir", "run"], { cwd: dir });

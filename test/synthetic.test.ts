@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { SyntheticEvaluator, promptHash } from "../src/evaluators/synthetic.js";
+import { SyntheticEvaluator } from "../src/evaluators/synthetic.js";
 import { torchRandn } from "../src/noise/torch-generator.js";
 import type { NoiseShape } from "../src/recipes/recipe.js";
 
@@ -7,16 +7,28 @@ const shape: NoiseShape = [1, 6, 16, 24];
 const evaluator = new SyntheticEvaluator({ latency_ms: 0, jitter_ms: 0 });
 const score = (noise: Float32Array, prompt: string) => evaluator.score({ noise, shape, prompt, promptIndex: 0 });
 
+// The documented building blocks, written here from their specifications (not the project's code).
+const M64 = (1n << 64n) - 1n;
+
+/** FNV-1a, 32 bits, over the UTF-8 bytes (offset basis 0x811c9dc5, prime 0x01000193). */
+function fnv1a32(text: string): bigint {
+  let h = 0x811c9dc5n;
+  for (const byte of new TextEncoder().encode(text)) h = ((h ^ BigInt(byte)) * 0x01000193n) & 0xffffffffn;
+  return h;
+}
+
+/** Output k of SplitMix64 seeded with `seed` (its state after k steps of the golden gamma, mixed). */
+function splitMix64(seed: bigint, k: number): bigint {
+  let z = (seed + BigInt(k) * 0x9e3779b97f4a7c15n) & M64;
+  z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M64;
+  z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M64;
+  return z ^ (z >> 31n);
+}
+
 /** The landscape straight from its documented formula, element by element (docs/evaluators.md). */
 function documented(noise: Float32Array, prompt: string): number {
   const [, C, H, W] = shape;
-  const M = (1n << 64n) - 1n;
-  const u = (k: number) => {
-    let z = (BigInt(promptHash(prompt)) + BigInt(k) * 0x9e3779b97f4a7c15n) & M;
-    z = ((z ^ (z >> 30n)) * 0xbf58476d1ce4e5b9n) & M;
-    z = ((z ^ (z >> 27n)) * 0x94d049bb133111ebn) & M;
-    return Number((z ^ (z >> 31n)) >> 11n) / 2 ** 53;
-  };
+  const u = (k: number) => Number(splitMix64(fnv1a32(prompt), k) >> 11n) / 2 ** 53;
   let low = 0, lowNorm = 0, high = 0, highNorm = 0;
   for (let c = 0; c < C; c++) {
     const fy = 1 + Math.floor(3 * u(4 * c + 1)), fx = 1 + Math.floor(3 * u(4 * c + 2));
@@ -32,6 +44,14 @@ function documented(noise: Float32Array, prompt: string): number {
 }
 
 describe("synthetic evaluator", () => {
+  it("builds on FNV-1a-32 and SplitMix64 as published (their reference test vectors)", () => {
+    expect(fnv1a32("")).toBe(0x811c9dc5n);
+    expect(fnv1a32("a")).toBe(0xe40c292cn);
+    expect(fnv1a32("foobar")).toBe(0xbf9cf968n);
+    expect(splitMix64(0n, 1)).toBe(0xe220a8397b1dcdafn);
+    expect(splitMix64(0n, 2)).toBe(0x6e789e6aa1b965f4n);
+  });
+
   it("computes the documented formula", async () => {
     for (const [seed, prompt] of [[0, "sketch, a cat"], [5, "a lighthouse at dawn"], [9, "ünïcode prompt ✓"]] as const) {
       const noise = torchRandn(seed, 6 * 16 * 24);

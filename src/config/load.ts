@@ -4,10 +4,10 @@
  * naming file:line:col, the field and what was expected; nothing is written.
  */
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { pathToFileURL } from "node:url";
-import { LineCounter, parse as parseYaml, parseDocument, isMap } from "yaml";
+import { LineCounter, parse as parseYaml, parseDocument, isMap, isScalar, isSeq, type Document } from "yaml";
 import type { z } from "zod";
 import type { NoiseShape } from "../recipes/recipe.js";
 import { lowBandLength } from "../strategies/ses.js";
@@ -82,18 +82,49 @@ function parseOverride(expr: string, problems: ConfigProblem[]): Override | unde
   }
 }
 
-function describeInput(input: unknown): string {
+/** "(got ...)": a number as written in the file where it was (9007199254740993 reads as ...992). */
+function describeInput(input: unknown, written?: string): string {
   if (input === undefined) return "";
-  const text = JSON.stringify(input);
+  const text = typeof input === "number" && written !== undefined ? written : JSON.stringify(input);
   return text === undefined ? "" : ` (got ${text.length > 60 ? `${text.slice(0, 57)}...` : text})`;
 }
 
-function issueMessage(issue: z.core.$ZodIssue): string {
+function issueMessage(issue: z.core.$ZodIssue, written?: string): string {
   const input = (issue as { input?: unknown }).input;
   if (issue.code === "invalid_type" && input === undefined) return `missing required field (expected ${issue.expected})`;
-  if (issue.code === "invalid_type" && issue.expected === "int") return `expected an integer${describeInput(input)}`;
+  if (issue.code === "invalid_type" && issue.expected === "int") return `expected an integer${describeInput(input, written)}`;
   if (issue.code === "invalid_union" || issue.code === "unrecognized_keys") return issue.message;
-  return `${issue.message}${describeInput(input)}`;
+  return `${issue.message}${describeInput(input, written)}`;
+}
+
+/** Why --set cannot write this path (an index past the end of a list; the next index adds an entry), or undefined. */
+function indexOutOfRange(doc: Document, p: FieldPath): string | undefined {
+  for (let i = 0; i < p.length; i++) {
+    const index = p[i];
+    if (typeof index !== "number") continue;
+    const list = i === 0 ? doc.contents : doc.getIn(p.slice(0, i) as unknown[], true);
+    if (!isSeq(list)) continue;
+    const n = list.items.length;
+    if (index < n || (index === n && i === p.length - 1)) continue;
+    const name = fieldName(p.slice(0, i));
+    const has = n === 0 ? "is empty" : `has ${n} entr${n === 1 ? "y" : "ies"} (${name}.0${n > 1 ? ` to ${name}.${n - 1}` : ""})`;
+    return `${name}.${index} does not exist: ${name} ${has}`;
+  }
+  return undefined;
+}
+
+/** zod's own safe-integer bound, when the field's explicit bound (with its reason) says the same. */
+function redundant(issue: z.core.$ZodIssue, all: readonly z.core.$ZodIssue[]): boolean {
+  const implicit = (issue.code === "too_big" || issue.code === "too_small") && issue.origin === "int";
+  const key = fieldName(issue.path);
+  return implicit && all.some((o) => o !== issue && fieldName(o.path) === key);
+}
+
+/** The text of a scalar as the file has it (undefined for values from --set). */
+function writtenText(doc: Document, text: string, p: FieldPath): string | undefined {
+  const node = doc.getIn(p as unknown[], true);
+  const range = isScalar(node) ? node.range : undefined;
+  return range ? text.slice(range[0], range[1]).trim() : undefined;
 }
 
 function fieldName(p: FieldPath): string {
@@ -127,6 +158,11 @@ export async function loadSweep(file: string, options: LoadOptions = {}): Promis
   const problems: ConfigProblem[] = [];
   const overrides = (options.overrides ?? []).map((o) => parseOverride(o, problems)).filter((o): o is Override => !!o);
   for (const o of overrides) {
+    const range = indexOutOfRange(doc, o.path);
+    if (range) {
+      problems.push({ where: `--set ${o.expr}`, field: "", message: range });
+      continue;
+    }
     try {
       doc.setIn(o.path as unknown[], doc.createNode(o.value));
     } catch (e) {
@@ -140,6 +176,7 @@ export async function loadSweep(file: string, options: LoadOptions = {}): Promis
   const parsed = sweepSchema.safeParse(data, { reportInput: true });
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
+      if (redundant(issue, parsed.error.issues)) continue;
       if (issue.code === "unrecognized_keys") {
         const known = knownFields(sweepSchema, issue.path, data);
         for (const key of issue.keys) {
@@ -148,7 +185,7 @@ export async function loadSweep(file: string, options: LoadOptions = {}): Promis
           problems.push({ where: locate(issue.path, key), field: fieldName([...issue.path, key]), message: `unknown field${hint}` });
         }
       } else {
-        problems.push({ where: locate(issue.path), field: fieldName(issue.path), message: issueMessage(issue) });
+        problems.push({ where: locate(issue.path), field: fieldName(issue.path), message: issueMessage(issue, writtenText(doc, text, issue.path)) });
       }
     }
     throw new ConfigError(problems.sort(byPosition));
@@ -232,6 +269,9 @@ function noiseShape(e: SweepSpec["evaluator"]): NoiseShape {
   return e.shape as NoiseShape;
 }
 
+/** Memory of one SES generation (popsize x low band, float32), held by each running search. */
+const MAX_GENERATION_BYTES = 256 * 2 ** 20;
+
 function resolveStrategies(spec: SweepSpec, report: Report): ResolvedStrategy[] {
   const labels = new Map<string, number>();
   const shape = noiseShape(spec.evaluator);
@@ -250,6 +290,9 @@ function resolveStrategies(spec: SweepSpec, report: Report): ResolvedStrategy[] 
       report(["strategies", i, "level"], `level ${s.level} is deeper than ${s.wavelet} allows on a ${rows}x${cols} noise (at most ${max})`);
     } else if (lowBandLength(shape, s.wavelet, s.level) < 1) {
       report(["strategies", i, "level"], "the low band would be empty");
+    } else if (s.popsize * lowBandLength(shape, s.wavelet, s.level) * 4 > MAX_GENERATION_BYTES) {
+      const D = lowBandLength(shape, s.wavelet, s.level);
+      report(["strategies", i, "popsize"], `popsize ${s.popsize} x ${D} low-band values is ${((s.popsize * D * 4) / 2 ** 20).toFixed(0)} MiB a generation, which every SES search draws at once; at most ${MAX_GENERATION_BYTES / 2 ** 20} MiB (popsize ${Math.floor(MAX_GENERATION_BYTES / (4 * D))} here)`);
     }
     return { name: "ses", label, popsize: s.popsize, elites: s.elites, wavelet: s.wavelet, level: s.level };
   });
@@ -273,9 +316,17 @@ async function resolveEvaluator(spec: SweepSpec, dir: string, report: Report): P
     report(["evaluator", "path"], `module file not found: ${file}`);
     return undefined;
   }
+  // Symbolic links are followed before anything is imported: a link out of the folder is refused
+  // here, as workers refuse it (they resolve real paths inside their model root).
+  const realDir = realpathSync(dir);
+  const real = realpathSync(file);
+  if (escapes(realDir, real)) {
+    report(["evaluator", "path"], `module path ${e.path} is a symbolic link to ${real}, outside the sweep file's folder ${realDir} (workers refuse modules outside their --model-root); copy the module into the folder`);
+    return undefined;
+  }
   let mod: Record<string, unknown>;
   try {
-    mod = await import(pathToFileURL(file).href);
+    mod = await import(pathToFileURL(real).href);
   } catch (err) {
     report(["evaluator", "path"], `cannot load module ${file}: ${(err as Error).message.split("\n")[0]}`);
     return undefined;
@@ -284,8 +335,14 @@ async function resolveEvaluator(spec: SweepSpec, dir: string, report: Report): P
     report(["evaluator", "path"], `module ${file} has no default export function (expected: export default function score({ noise, shape, prompt, promptIndex }) { ... })`);
     return undefined;
   }
-  const digest = createHash("sha256").update(readFileSync(file)).digest("hex");
+  const digest = createHash("sha256").update(readFileSync(real)).digest("hex");
   return { kind: "module", shape, timeout_s: e.timeout_s, retries: e.retries, path: file, module_path: modulePath, module_sha256: digest };
+}
+
+/** True when `p` is not inside the folder `root` (both real paths). */
+function escapes(root: string, p: string): boolean {
+  const rel = path.relative(root, p);
+  return rel === ".." || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel);
 }
 
 /** FLUX.2 latents are (1, 128, height/16, width/16): the noise shape follows from the image size. */

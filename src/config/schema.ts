@@ -5,8 +5,10 @@ import { SES_DEFAULTS } from "../strategies/ses.js";
 import { WAVELET_NAMES } from "../wavelets/filter-bank.js";
 
 const positiveInt = z.number().int().min(1);
-const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER, "a seed is at most 2^53-1 = 9007199254740991 (larger integers are not exact as numbers)")
   .describe("A torch CPU seed: torch.Generator('cpu').manual_seed(seed) makes the base noise");
+/** The largest budget: what a search records is held in memory (17 bytes an evaluation) to resume it. */
+export const MAX_BUDGET = 1_000_000_000;
 const label = z.string().regex(/^[A-Za-z0-9_.+-]+$/, "a label is letters, digits and _ . + - only")
   .describe("Name of this strategy entry in CSVs and reports; unique per sweep; default: its name");
 
@@ -92,7 +94,8 @@ export const sweepSchema = z.strictObject({
     .describe("Prompts, inline; or use prompts_file"),
   prompts_file: z.string().min(1).optional().describe("A text file with one prompt per line, relative to this file"),
   seeds: z.array(seed).min(1, "list at least one seed").describe("Base-noise seeds; every (prompt, strategy) runs once per seed"),
-  budgets: z.array(positiveInt).min(1, "list at least one budget").describe("Evaluation budgets of the result table"),
+  budgets: z.array(positiveInt.max(MAX_BUDGET, `a budget is at most ${MAX_BUDGET} evaluations: resuming a search or rebuilding its candidates holds its recorded scores in memory (17 bytes each, 17 GB at this limit)`))
+    .min(1, "list at least one budget").describe("Evaluation budgets of the result table"),
   strategies: z.array(strategySchema).min(1, "list at least one strategy"),
   evaluator: evaluatorSchema,
   threads: positiveInt.optional().describe("Threads of the local worker started when no workers are given; default: CPU cores"),

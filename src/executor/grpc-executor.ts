@@ -8,6 +8,7 @@ import type { EvaluatorSpec } from "../config/load.js";
 import { CHANNEL_OPTIONS, PROTOCOL, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
 import { FEATURE_SES_LOW_F32LE, recipeToWire, type WireForm } from "../grpc/wire.js";
 import { EvaluationError, type EvaluateOptions, type EvaluationResult, type EvaluationTask, type Executor } from "./executor.js";
+import { dropIpServernameWarning, refusalReason, servesTls } from "./refusal.js";
 
 /** Extra time the coordinator waits past the worker-side deadline before giving up on a result. */
 const DEADLINE_GRACE_MS = 5000;
@@ -24,6 +25,9 @@ const MAX_DEPTH = 64;
 
 /** No worker answered in time: the run cannot start. */
 export class NoWorkersError extends Error {}
+
+/** Every worker refused the coordinator or failed TLS (token, certificates): waiting cannot help (exit 2). */
+export class WorkersRefusedError extends NoWorkersError {}
 
 interface Pending {
   id: number;
@@ -131,7 +135,14 @@ export class GrpcExecutor implements Executor {
     responseSerialize(m: WireResponse): Buffer;
   }>).Evaluate;
 
+  /** Workers that refused us for good (refusal.ts), with why: never retried. */
+  private readonly refused = new Map<WorkerLink, string>();
+  private refusedListeners: (() => void)[] = [];
+  /** Workers a TLS handshake was tried on, once, after a plaintext connection failed. */
+  private readonly probed = new WeakSet<WorkerLink>();
+
   constructor(private readonly opts: GrpcExecutorOptions) {
+    if (opts.tls) dropIpServernameWarning();
     this.credentials = opts.tls
       ? grpc.credentials.createSsl(opts.tls.ca, opts.tls.key ?? null, opts.tls.cert ?? null)
       : grpc.credentials.createInsecure();
@@ -214,7 +225,29 @@ export class GrpcExecutor implements Executor {
         clearTimeout(timer);
         resolve();
       });
+      const refused = () => {
+        clearTimeout(timer);
+        reject(new WorkersRefusedError([...this.refused].map(([l, why]) => `worker ${l.address} cannot be used: ${why}`).join("; ")));
+      };
+      if (this.allRefused()) refused();
+      else this.refusedListeners.push(refused);
     });
+  }
+
+  private allRefused(): boolean {
+    const links = [...this.links.values()].filter((l) => l.state !== "removed");
+    return links.length > 0 && links.every((l) => this.refused.has(l));
+  }
+
+  /** A worker that refused us for good: said once, not retried; when all have, waitForWorkers stops. */
+  private refuse(link: WorkerLink, why: string): void {
+    if (this.closed || link.state === "removed" || link.info || this.refused.has(link)) return;
+    clearTimeout(link.retryTimer);
+    link.lastError = `refused: ${why}`;
+    link.state = link.state === "draining" ? "draining" : "down";
+    this.refused.set(link, why);
+    this.opts.log(`worker ${link.address} cannot be used: ${why}; not retried`);
+    if (this.allRefused()) for (const l of this.refusedListeners.splice(0)) l();
   }
 
   private connect(link: WorkerLink): void {
@@ -225,8 +258,17 @@ export class GrpcExecutor implements Executor {
     };
     client
       .Describe({}, this.metadata(), { deadline: Date.now() + DESCRIBE_DEADLINE_MS }, (err, info) => {
-        if (this.closed || link.state === "removed") return;
-        if (err || !info) return this.retryLater(link, err?.details || err?.message || "no answer");
+        if (this.closed || link.state === "removed" || this.refused.has(link)) return;
+        if (err || !info) {
+          // Before a worker ever answered: a refused token or certificate is not retried.
+          const refusal = link.info ? undefined : refusalReason(err);
+          if (refusal) return this.refuse(link, refusal);
+          if (!link.info && !this.opts.tls && !this.probed.has(link) && /Failed to connect/.test(err?.details ?? "")) {
+            this.probed.add(link);
+            void servesTls(link.address).then((tls) => tls && this.refuse(link, "it serves TLS: pass --tls-ca with the CA of its certificate"));
+          }
+          return this.retryLater(link, err?.details || err?.message || "no answer");
+        }
         if (info.protocol !== PROTOCOL) {
           link.lastError = `speaks ${info.protocol}, not ${PROTOCOL}`;
           link.state = "down";

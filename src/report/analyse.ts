@@ -8,7 +8,8 @@ import { inProgress, evaluatorLine, runWarnings } from "./run-notes.js";
 import { bootstrapMeanCi, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from "../statistics/bootstrap.js";
 import { mean, median, sampleStd } from "../statistics/descriptive.js";
 import { wilcoxon } from "../statistics/wilcoxon.js";
-import { OK } from "../results/search-records.js";
+import type { SearchSummary } from "../results/search-summary.js";
+import type { TrialRow } from "../results/trials.js";
 import type { LoadedRun } from "./load-run.js";
 import { buildGallery, type Gallery } from "./gallery.js";
 
@@ -32,6 +33,8 @@ export interface ReportData {
   tables: TableRow[];
   prompt_tables: PromptTableRow[];
   comparisons: Comparison[];
+  /** why `comparisons` is empty, in a sentence; null when it is not */
+  no_comparison: string | null;
   curves: CurvePoint[];
   evaluations_to_match: MatchRow[];
   /** who is still writing the run folder (its lock), or null */
@@ -92,15 +95,20 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
     }
   }
 
-  const curves = budgetCurves(run, strategies, curveResamples, seed);
   const maxBudget = budgets[budgets.length - 1];
   const target = tables.find((t) => t.strategy === baseline && t.budget === maxBudget)?.mean;
+  const curveSets = strategies.map((strategy) => ({ strategy, searches: searchCurves(run, strategy) }));
+  const reached = new Map(curveSets.map(({ strategy, searches }) => [strategy, target === undefined ? null : firstReaching(searches, target)]));
+  const curves = curveSets.flatMap(({ strategy, searches }) => {
+    const at = reached.get(strategy);
+    return curvePoints(strategy, searches, curveGrid(searches, budgets, at ?? undefined), curveResamples, seed);
+  });
   const evaluationsToMatch: MatchRow[] = target === undefined ? [] : strategies.filter((s) => s !== baseline).map((strategy) => {
-    const hit = curves.find((p) => p.strategy === strategy && p.mean >= target);
+    const hit = reached.get(strategy) ?? null;
     return {
       strategy, baseline, baseline_budget: maxBudget, target,
-      evaluations: hit?.evaluations ?? null,
-      compute_ratio: hit ? maxBudget / hit.evaluations : null,
+      evaluations: hit,
+      compute_ratio: hit !== null ? maxBudget / hit : null,
     };
   });
 
@@ -115,6 +123,7 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
     tables,
     prompt_tables: promptTables,
     comparisons,
+    no_comparison: comparisons.length > 0 ? null : whyNoComparison(strategies, baseline, ok, run.trials),
     curves,
     evaluations_to_match: evaluationsToMatch,
     in_progress: inProgress(run.runDir),
@@ -124,28 +133,113 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
   };
 }
 
-/** Mean best-so-far against evaluations spent, over the (prompt, seed) searches that got that far. */
-function budgetCurves(run: LoadedRun, strategies: string[], resamples: number, seed: number): CurvePoint[] {
-  const points: CurvePoint[] = [];
-  for (const strategy of strategies) {
-    // best-so-far per search, over its contiguous successful prefix
-    const paths: number[][] = [];
-    for (const s of run.searches.values()) {
-      if (s.strategy !== strategy) continue;
-      const path: number[] = [];
-      let best = -Infinity;
-      for (let i = 0; i < s.status.length && s.status[i] === OK && !Number.isNaN(s.scores[i]); i++) {
-        best = Math.max(best, s.scores[i]);
-        path.push(best);
-      }
-      if (path.length > 0) paths.push(path);
-    }
-    const longest = Math.max(0, ...paths.map((p) => p.length));
-    for (let e = 1; e <= longest; e++) {
-      const xs = paths.filter((p) => p.length >= e).map((p) => p[e - 1]);
-      const ci = bootstrapMeanCi(xs, { resamples, seed });
-      points.push({ strategy, evaluations: e, n: xs.length, mean: mean(xs), ci_low: ci.low, ci_high: ci.high });
-    }
+/** Why no strategy could be compared with the baseline, in a sentence. */
+function whyNoComparison(strategies: string[], baseline: string, ok: TrialRow[], trials: TrialRow[]): string {
+  if (strategies.length === 1) return `No other strategy to compare with ${baseline}.`;
+  if (ok.length === 0) {
+    const failed = trials.filter((t) => t.status === "failed").length;
+    return `No comparison: no trial succeeded (${failed} of ${trials.length} failed, ${trials.length - failed} incomplete).`;
   }
-  return points;
+  const succeeded = (s: string) => ok.some((t) => t.strategy === s);
+  if (!succeeded(baseline)) return `No comparison: no trial of the baseline ${baseline} succeeded.`;
+  const others = strategies.filter((s) => s !== baseline);
+  if (!others.some(succeeded)) return `No comparison: no trial of ${others.join(", ")} succeeded.`;
+  return `No comparison: no (prompt, seed) has successful trials of ${baseline} and another strategy at the same budget.`;
+}
+
+/**
+ * Budget curves: mean best-so-far against evaluations spent, over the (prompt, seed) searches that
+ * got that far (their contiguous successful prefix). Drawn at every count up to CURVE_DENSE, then
+ * at CURVE_PER_DECADE counts a decade, at every budget and at the longest prefix: the work and the
+ * memory grow with the searches, not with the evaluations.
+ */
+export const CURVE_DENSE = 200;
+export const CURVE_PER_DECADE = 25;
+
+/** A search's best-so-far as a step function: best[j] from evaluation at[j] + 1 on, up to length. */
+type Curve = SearchSummary["curve"];
+
+function searchCurves(run: LoadedRun, strategy: string): Curve[] {
+  const out: Curve[] = [];
+  for (const s of run.summaries.values()) if (s.strategy === strategy && s.curve.length > 0) out.push(s.curve);
+  return out;
+}
+
+/** The best-so-far of a curve after e evaluations (1 <= e <= length). */
+function valueAt(c: Curve, e: number): number {
+  let lo = 0;
+  let hi = c.at.length - 1;
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >> 1;
+    if (c.at[mid] <= e - 1) lo = mid;
+    else hi = mid - 1;
+  }
+  return c.best[lo];
+}
+
+/** The values at e of the curves that got that far, in the order of the curves. */
+function valuesAt(curves: Curve[], e: number): number[] {
+  const xs: number[] = [];
+  for (const c of curves) if (c.length >= e) xs.push(valueAt(c, e));
+  return xs;
+}
+
+function curveGrid(curves: Curve[], budgets: readonly number[], extra?: number): number[] {
+  const longest = curves.reduce((m, c) => Math.max(m, c.length), 0);
+  const grid = new Set<number>();
+  for (let e = 1; e <= Math.min(longest, CURVE_DENSE); e++) grid.add(e);
+  for (let k = 1; ; k++) {
+    const e = Math.round(CURVE_DENSE * 10 ** (k / CURVE_PER_DECADE));
+    if (e > longest) break;
+    grid.add(e);
+  }
+  for (const b of budgets) if (b <= longest) grid.add(b);
+  if (longest > 0) grid.add(longest);
+  if (extra !== undefined && extra <= longest) grid.add(extra);
+  return [...grid].sort((a, b) => a - b);
+}
+
+function curvePoints(strategy: string, curves: Curve[], grid: number[], resamples: number, seed: number): CurvePoint[] {
+  return grid.map((e) => {
+    const xs = valuesAt(curves, e);
+    const ci = bootstrapMeanCi(xs, { resamples, seed });
+    return { strategy, evaluations: e, n: xs.length, mean: mean(xs), ci_low: ci.low, ci_high: ci.high };
+  });
+}
+
+/**
+ * The smallest number of evaluations at which the mean best-so-far reaches `target`, or null. The
+ * mean only changes where some curve improves or ends, so those counts are the only candidates;
+ * a running sum finds them and the mean is computed exactly (as the curve's points are) to decide.
+ */
+function firstReaching(curves: Curve[], target: number): number | null {
+  const events: { e: number; curve: number; value: number }[] = [];
+  curves.forEach((c, k) => {
+    for (let j = 0; j < c.at.length; j++) events.push({ e: c.at[j] + 1, curve: k, value: c.best[j] });
+    events.push({ e: c.length + 1, curve: k, value: NaN });
+  });
+  events.sort((a, b) => a.e - b.e);
+  const current = new Float64Array(curves.length).fill(NaN);
+  let sum = 0;
+  let n = 0;
+  for (let i = 0; i < events.length;) {
+    const e = events[i].e;
+    for (; i < events.length && events[i].e === e; i++) {
+      const { curve, value } = events[i];
+      const before = current[curve];
+      if (!Number.isNaN(before)) {
+        sum -= before;
+        n--;
+      }
+      if (!Number.isNaN(value)) {
+        sum += value;
+        n++;
+      }
+      current[curve] = value;
+    }
+    if (n === 0) continue;
+    const tolerance = 1e-6 * (Math.abs(target) + Math.abs(sum / n) + 1);
+    if (sum / n >= target - tolerance && mean(valuesAt(curves, e)) >= target) return e;
+  }
+  return null;
 }

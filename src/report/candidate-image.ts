@@ -21,7 +21,7 @@ export interface RenderedCandidate {
 }
 
 export async function renderCandidate(runDir: string, searchId: string, evalIndex: number, out: string, opts: { modelRoot: string; device: DeviceTarget }): Promise<RenderedCandidate> {
-  const run = await loadRun(runDir);
+  const run = await loadRun(runDir, { records: true });
   const spec = run.sweep.evaluator;
   if (spec.kind !== "flux2-pickscore") throw new ReportInputError(`${runDir} was scored by the ${spec.kind} evaluator, which makes no images (sweep noise --run gives its noises)`);
   const search = run.plan.searches.find((s) => s.searchId === searchId);
@@ -29,7 +29,7 @@ export async function renderCandidate(runDir: string, searchId: string, evalInde
   if (!Number.isInteger(evalIndex) || evalIndex < 0 || evalIndex >= search.budget) {
     throw new ReportInputError(`--eval: expected an eval_index from 0 to ${search.budget - 1} (got ${evalIndex})`);
   }
-  const record = run.searches.get(searchId);
+  const record = run.searches?.get(searchId);
   if (!record) throw new ReplayError(`${searchId} has no recorded evaluations in ${runDir}`);
   const candidate = replayCandidates(search, record, spec.shape, [evalIndex]).get(evalIndex)!;
   const dir = path.join(opts.modelRoot, spec.model);

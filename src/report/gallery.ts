@@ -8,7 +8,6 @@ import { existsSync, readdirSync, statSync } from "node:fs";
 import path from "node:path";
 import { BEST_DIR, BEST_INDEX, BEST_INDEX_COLUMNS, candidateStem, readBestIndex, type BestRow } from "../results/best-files.js";
 import { readHeader } from "../results/evaluations-csv.js";
-import { OK } from "../results/search-records.js";
 import type { LoadedRun } from "./load-run.js";
 
 /** What a run folder holds of best files. */
@@ -117,8 +116,8 @@ export function buildGallery(run: LoadedRun, best: BestFiles | null): Gallery {
       let base: GalleryImage | null = null;
       if (search) {
         const image = present(`${BEST_DIR}/${candidateStem(search.searchId, 0)}.png`);
-        const record = run.searches.get(search.searchId);
-        const score = record && record.status.length > 0 && record.status[0] === OK ? finite(record.scores[0]) : null;
+        const first = run.summaries.get(search.searchId)?.firstScore;
+        const score = first === undefined || first === null ? null : finite(first);
         if (image !== null || score !== null) base = { image, score, search_id: search.searchId };
       }
       const strategies = run.sweep.strategies.map(({ label }): GalleryBest => {

@@ -1,9 +1,10 @@
 /** `sweep report`: reads a run folder, writes report files into it (or --out), returns the numbers. */
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { analyse, type AnalyseOptions, type ReportData } from "./analyse.js";
 import { galleryImages, type Gallery } from "./gallery.js";
 import { loadRun } from "./load-run.js";
+import { createFolder } from "../results/run-dir.js";
 import { budgetCurveSpec, renderSvg, svgToPng } from "./plots.js";
 import { csvReport, htmlReport, latexReport, markdownReport, type EmbeddedThumbnail } from "./render.js";
 import { pngThumbnail } from "./thumbnail.js";
@@ -24,7 +25,7 @@ export async function generateReport(runDir: string, opts: ReportOptions = {}): 
   const run = await loadRun(runDir, { bestFiles: true });
   const data = analyse(run, opts);
   const out = opts.out ?? runDir;
-  mkdirSync(out, { recursive: true });
+  createFolder(out, "--out");
   const files: string[] = [];
   const write = (name: string, content: string | Buffer) => {
     const file = path.join(out, name);

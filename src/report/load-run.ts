@@ -3,24 +3,31 @@
  * are derived from it, so runs killed before trials.csv was written report too). Refuses files
  * with missing columns or rows of more than one run.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync } from "node:fs";
 import path from "node:path";
 import type { Sweep } from "../config/load.js";
 import { planSweep, type Plan } from "../plan/plan.js";
-import { EVALUATION_COLUMNS, readHeader } from "../results/evaluations-csv.js";
-import type { Manifest } from "../results/manifest.js";
+import { checkHeader, EVALUATION_COLUMNS, readHeader } from "../results/evaluations-csv.js";
+import { readRunManifest, type Manifest } from "../results/manifest.js";
 import { readSearchRecords, type SearchRecord } from "../results/search-records.js";
-import { deriveTrials, TRIAL_COLUMNS, type TrialRow } from "../results/trials.js";
+import { readSearchSummaries, summariseRecords, type SearchSummary } from "../results/search-summary.js";
+import { deriveTrials, TRIAL_COLUMNS, trialBudgetsOf, type TrialRow } from "../results/trials.js";
 import { readBestFiles, type BestFiles } from "./gallery.js";
 
-export class ReportInputError extends Error {}
+/** A run folder or report option that cannot be reported as asked: exit code 2. */
+export class ReportInputError extends Error {
+  readonly exitCode = 2;
+}
 
 export interface LoadedRun {
   runDir: string;
   manifest: Manifest;
   sweep: Sweep;
   plan: Plan;
-  searches: Map<string, SearchRecord>;
+  /** Per search: what trials and curves need (memory by trials, not rows). */
+  summaries: Map<string, SearchSummary>;
+  /** Per search: every recorded evaluation; null unless asked for (loadRun's records) */
+  searches: Map<string, SearchRecord> | null;
   trials: TrialRow[];
   complete: boolean;
   missing: { evaluations: number; trials: number; failedTrials: number };
@@ -31,6 +38,8 @@ export interface LoadedRun {
 export interface LoadRunOptions {
   /** also read best/ (the report's gallery); its index.csv's columns are checked */
   bestFiles?: boolean;
+  /** also keep every evaluation's score and noise seed (to rebuild candidates): memory grows with the rows */
+  records?: boolean;
 }
 
 function requireColumns(file: string, columns: readonly string[]): void {
@@ -40,22 +49,22 @@ function requireColumns(file: string, columns: readonly string[]): void {
 }
 
 export async function loadRun(runDir: string, opts: LoadRunOptions = {}): Promise<LoadedRun> {
-  const manifestFile = path.join(runDir, "manifest.json");
   const evaluationsFile = path.join(runDir, "evaluations.csv");
-  if (!existsSync(manifestFile)) throw new ReportInputError(`${runDir} is not a run folder: no manifest.json`);
+  const manifest = readRunManifest(runDir);
   if (!existsSync(evaluationsFile)) throw new ReportInputError(`${runDir} has no evaluations.csv`);
-  const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as Manifest;
   requireColumns(evaluationsFile, EVALUATION_COLUMNS);
+  checkHeader(evaluationsFile);
+  const sweep: Sweep = manifest.config;
+  const plan = planSweep(sweep);
   // A run killed mid-write may end in half a line; only whole lines are read (the file is not changed).
-  const records = await readSearchRecords(evaluationsFile);
+  const full = opts.records ? await readSearchRecords(evaluationsFile) : null;
+  const records = full ? summariseRecords(full, trialBudgetsOf(plan)) : await readSearchSummaries(evaluationsFile, trialBudgetsOf(plan));
   const runIds = [...records.runIds];
   if (runIds.length > 1 || (runIds.length === 1 && runIds[0] !== manifest.run_id)) {
     throw new ReportInputError(`${evaluationsFile} mixes runs (${[...new Set([manifest.run_id, ...runIds])].join(", ")}); report one run at a time`);
   }
   const trialsFile = path.join(runDir, "trials.csv");
   if (existsSync(trialsFile)) requireColumns(trialsFile, TRIAL_COLUMNS);
-  const sweep = manifest.config as Sweep;
-  const plan = planSweep(sweep);
   const trials = deriveTrials(manifest.run_id, plan, records.searches);
   const notOk = trials.filter((t) => t.status !== "ok");
   return {
@@ -63,7 +72,8 @@ export async function loadRun(runDir: string, opts: LoadRunOptions = {}): Promis
     manifest,
     sweep,
     plan,
-    searches: records.searches,
+    summaries: records.searches,
+    searches: full?.searches ?? null,
     trials,
     complete: manifest.status === "completed" && notOk.length === 0,
     missing: {

@@ -10,11 +10,12 @@ import { NoiseFactory } from "../recipes/materialise.js";
 import { writeBestFiles, type NoiseDtype } from "../run/best-artefacts.js";
 import { replayCandidates, ReplayError } from "../run/replay.js";
 import { loadRun, ReportInputError, type LoadedRun } from "./load-run.js";
+import { createFolder } from "../results/run-dir.js";
 
 export type { NoiseDtype };
 
 function recordOf(run: LoadedRun, search: SearchPlan) {
-  const record = run.searches.get(search.searchId);
+  const record = run.searches?.get(search.searchId);
   if (!record) throw new ReplayError(`${search.searchId} has no recorded evaluations in ${run.runDir}`);
   return record;
 }
@@ -25,7 +26,7 @@ function write(file: string, noise: Float32Array, shape: readonly number[], dtyp
 
 /** Writes the noise of one recorded candidate; returns its noise_seed and score. */
 export async function exportCandidateNoise(runDir: string, searchId: string, evalIndex: number, out: string, dtype: NoiseDtype): Promise<{ noiseSeed: number; score: number | null }> {
-  const run = await loadRun(runDir);
+  const run = await loadRun(runDir, { records: true });
   const search = run.plan.searches.find((s) => s.searchId === searchId);
   if (!search) {
     const some = run.plan.searches.slice(0, 3).map((s) => s.searchId).join(", ");
@@ -38,7 +39,7 @@ export async function exportCandidateNoise(runDir: string, searchId: string, eva
   const shape = run.sweep.evaluator.shape;
   const candidate = replayCandidates(search, record, shape, [evalIndex]).get(evalIndex)!;
   write(out, new NoiseFactory().materialise(candidate.recipe, shape), shape, dtype);
-  const score = record.scores[evalIndex];
+  const score = evalIndex < record.scores.length ? record.scores[evalIndex] : NaN;
   return { noiseSeed: candidate.noiseSeed, score: Number.isNaN(score) ? null : score };
 }
 
@@ -48,11 +49,12 @@ export async function exportCandidateNoise(runDir: string, searchId: string, eva
  * above outDir).
  */
 export async function exportBestNoises(runDir: string, outDir: string, dtype: NoiseDtype, budget?: number): Promise<{ files: number; index: string }> {
-  const run = await loadRun(runDir);
+  const run = await loadRun(runDir, { records: true });
   const budgets = run.sweep.budgets;
   const at = budget ?? budgets[budgets.length - 1];
   if (!budgets.includes(at)) throw new ReportInputError(`--budget: this run's budgets are ${budgets.join(", ")} (got ${budget})`);
   if (!run.trials.some((t) => t.budget === at && t.best_eval_index !== null)) throw new ReportInputError(`no trial at budget ${at} has a successful evaluation in ${runDir}`);
-  const written = await writeBestFiles({ dir: outDir, plan: run.plan, searches: run.searches, trials: run.trials, shape: run.sweep.evaluator.shape, budgets: [at], dtype });
+  createFolder(outDir, "--out-dir");
+  const written = await writeBestFiles({ dir: outDir, plan: run.plan, searches: run.searches!, trials: run.trials, shape: run.sweep.evaluator.shape, budgets: [at], dtype });
   return { files: written.noises, index: written.index };
 }

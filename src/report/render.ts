@@ -78,7 +78,7 @@ export function markdownReport(d: ReportData, opts: RenderOptions = {}): string 
     "",
     `## Against the baseline (${d.baseline}), paired by (prompt, seed)`,
     "",
-    d.comparisons.length > 0 ? mdTable(COMPARISON_HEADER, comparisonRows(d.comparisons)) : "No other strategy to compare.",
+    d.comparisons.length > 0 ? mdTable(COMPARISON_HEADER, comparisonRows(d.comparisons)) : d.no_comparison ?? "",
     "",
     "Wilcoxon signed-rank, two-sided, zero differences dropped, no continuity correction (as scipy.stats.wilcoxon).",
     "",
@@ -195,7 +195,7 @@ ${d.warnings.map((w) => `<p class="status incomplete warning">${html(w)}</p>`).j
 <h2>Strategy x budget</h2>
 ${htmlTable("tables", TABLE_HEADER, tableRows(d.tables))}
 <h2>Against the baseline (${html(d.baseline)}), paired by (prompt, seed)</h2>
-${htmlTable("comparisons", COMPARISON_HEADER, comparisonRows(d.comparisons))}
+${d.comparisons.length > 0 ? htmlTable("comparisons", COMPARISON_HEADER, comparisonRows(d.comparisons)) : `<p id="comparisons">${html(d.no_comparison ?? "")}</p>`}
 <h2>Evaluations to match ${html(d.baseline)} at its largest budget</h2>
 ${htmlTable("match", ["strategy", "target (mean best)", "evaluations needed", "compute ratio"], match)}
 <h2>Budget curves</h2>

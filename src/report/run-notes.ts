@@ -2,14 +2,19 @@
  * What a reader must know about how a run's scores were made: the evaluator in one line, and
  * warnings when they came from a synthetic model or from devices of different kinds.
  */
+import { hostname } from "node:os";
 import type { EvaluatorSpec } from "../config/load.js";
 import type { Manifest } from "../results/manifest.js";
 import { describeOwner, lockHolder } from "../results/run-lock.js";
 
-/** Who holds the run folder's lock (a coordinator still writing it), or null. */
+/**
+ * Who holds the run folder's lock (another coordinator still writing it), or null. The coordinator
+ * writing its own report at the end of its run holds the lock too: that run is not in progress.
+ */
 export function inProgress(runDir: string): string | null {
   const owner = lockHolder(runDir);
-  return owner ? describeOwner(owner) : null;
+  if (!owner || (owner.pid === process.pid && owner.host === hostname())) return null;
+  return describeOwner(owner);
 }
 
 interface DescribedWorker {

@@ -6,6 +6,7 @@
  */
 import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, truncateSync, writeSync } from "node:fs";
 import { parse } from "csv-parse/sync";
+import { RunFileError } from "./run-file-error.js";
 
 export const EVALUATION_COLUMNS = [
   "run_id", "search_id", "prompt_index", "prompt", "strategy", "seed", "budget", "eval_index", "generation",
@@ -97,31 +98,78 @@ export class EvaluationLog {
   }
 }
 
-function numberOrNull(s: string): number | null {
-  return s === "" ? null : Number(s);
+const INTEGER = /^\d+$/;
+
+/** Where a row came from, for messages: file and line (the line only named when known). */
+export interface RowSource {
+  file: string;
+  line?: number;
 }
 
-/** A parsed CSV record (column -> text) as a typed row. */
-export function toEvaluationRow(r: Record<string, string>): EvaluationRow {
+function fail(at: RowSource, column: string, got: string | undefined, expected: string): never {
+  const shown = got === undefined ? "nothing" : `'${got.length > 40 ? `${got.slice(0, 37)}...` : got}'`;
+  throw new RunFileError(`${at.file}${at.line === undefined ? "" : `:${at.line}`}: ${column}: expected ${expected} (got ${shown})`);
+}
+
+function text(v: string | undefined, at: RowSource, column: string, nonEmpty = false): string {
+  if (typeof v !== "string" || (nonEmpty && v === "")) fail(at, column, v, "a non-empty value");
+  return v;
+}
+
+/** Text that Number() reads without help: non-empty, no surrounding white space. */
+function bare(v: string | undefined): v is string {
+  return typeof v === "string" && v.length > 0 && v.charCodeAt(0) > 32 && v.charCodeAt(v.length - 1) > 32;
+}
+
+function integer(v: string | undefined, at: RowSource, column: string, min: number): number {
+  const n = bare(v) ? Number(v) : NaN;
+  if (!(n >= min) || !Number.isSafeInteger(n) || !INTEGER.test(v!)) fail(at, column, v, min > 0 ? "a positive integer" : "a non-negative integer");
+  return n;
+}
+
+function number(v: string | undefined, at: RowSource, column: string, expected = "a finite number"): number {
+  const n = bare(v) ? Number(v) : NaN;
+  if (!Number.isFinite(n)) fail(at, column, v, expected);
+  return n;
+}
+
+function numberOrNull(v: string | undefined, at: RowSource, column: string): number | null {
+  return v === "" ? null : number(v, at, column, "a finite number or nothing");
+}
+
+const NO_SOURCE: RowSource = { file: "evaluations.csv" };
+
+/**
+ * A parsed CSV record (column -> text) as a typed row, every field checked: a garbage or
+ * hand-edited line is refused naming its file and line, never read as NaN.
+ */
+export function toEvaluationRow(r: Record<string, string>, at: RowSource = NO_SOURCE): EvaluationRow {
+  const status = r.status;
+  if (status !== "ok" && status !== "error") fail(at, "status", status, "ok or error");
+  const budget = integer(r.budget, at, "budget", 1);
+  const evalIndex = integer(r.eval_index, at, "eval_index", 0);
+  if (evalIndex >= budget) fail(at, "eval_index", r.eval_index, `an index below the row's budget ${budget}`);
+  const latency = number(r.latency_ms, at, "latency_ms", "a non-negative number");
+  if (latency < 0) fail(at, "latency_ms", r.latency_ms, "a non-negative number");
   return {
-    run_id: r.run_id,
-    search_id: r.search_id,
-    prompt_index: Number(r.prompt_index),
-    prompt: r.prompt,
-    strategy: r.strategy,
-    seed: Number(r.seed),
-    budget: Number(r.budget),
-    eval_index: Number(r.eval_index),
-    generation: numberOrNull(r.generation),
-    noise_seed: Number(r.noise_seed),
-    score: numberOrNull(r.score),
-    best_so_far: numberOrNull(r.best_so_far),
-    status: r.status as EvaluationStatus,
-    error: r.error,
-    worker: r.worker,
-    latency_ms: Number(r.latency_ms),
-    finished_at: r.finished_at,
-    attempts: Number(r.attempts),
+    run_id: text(r.run_id, at, "run_id", true),
+    search_id: text(r.search_id, at, "search_id", true),
+    prompt_index: integer(r.prompt_index, at, "prompt_index", 0),
+    prompt: text(r.prompt, at, "prompt"),
+    strategy: text(r.strategy, at, "strategy", true),
+    seed: integer(r.seed, at, "seed", 0),
+    budget,
+    eval_index: evalIndex,
+    generation: r.generation === "" ? null : integer(r.generation, at, "generation", 0),
+    noise_seed: integer(r.noise_seed, at, "noise_seed", 0),
+    score: status === "ok" ? number(r.score, at, "score", "a finite number (the row's status is ok)") : numberOrNull(r.score, at, "score"),
+    best_so_far: numberOrNull(r.best_so_far, at, "best_so_far"),
+    status,
+    error: text(r.error, at, "error"),
+    worker: text(r.worker, at, "worker"),
+    latency_ms: latency,
+    finished_at: text(r.finished_at, at, "finished_at"),
+    attempts: integer(r.attempts, at, "attempts", 0),
   };
 }
 
@@ -159,7 +207,11 @@ export function readHeader(file: string): string[] {
   try {
     const buf = Buffer.alloc(4096);
     const line = buf.subarray(0, readSync(fd, buf, 0, buf.length, 0)).toString("utf8").split("\n", 1)[0];
-    return (parse(line) as string[][])[0] ?? [];
+    try {
+      return (parse(line) as string[][])[0] ?? [];
+    } catch (e) {
+      throw new RunFileError(`${file}:1: the header is not valid CSV (${(e as Error).message})`);
+    }
   } finally {
     closeSync(fd);
   }
@@ -168,5 +220,9 @@ export function readHeader(file: string): string[] {
 /** The header a run's evaluations.csv must start with. */
 export function checkHeader(file: string): void {
   const want = EVALUATION_COLUMNS.join(",");
-  if (readHeader(file).slice(0, EVALUATION_COLUMNS.length).join(",") !== want) throw new Error(`${file} does not start with the evaluations.csv header (${want})`);
+  const have = readHeader(file);
+  if (have.slice(0, EVALUATION_COLUMNS.length).join(",") !== want) {
+    const at = EVALUATION_COLUMNS.findIndex((c, i) => have[i] !== c);
+    throw new RunFileError(`${file}:1: the header differs from the evaluations.csv header at column ${at + 1} ('${have[at] ?? ""}' instead of '${EVALUATION_COLUMNS[at]}'); expected ${want}`);
+  }
 }

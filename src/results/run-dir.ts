@@ -1,5 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, readdirSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from "node:fs";
+import path from "node:path";
 
 /** A run id that sorts by start time: 20261125-224802-3fa1 (UTC). */
 export function newRunId(now = new Date()): string {
@@ -7,12 +8,60 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(2).toString("hex")}`;
 }
 
-export class RunDirError extends Error {}
+/** A run folder that cannot be used as asked (exists, not creatable, held by another coordinator): exit code 2. */
+export class RunDirError extends Error {
+  readonly exitCode = 2;
+}
 
-/** Creates the run folder; an existing non-empty folder is refused so no earlier result is touched. */
-export function createRunDir(dir: string): void {
+const WHY: Record<string, string> = {
+  EACCES: "permission denied",
+  EPERM: "not permitted here",
+  EROFS: "a read-only file system",
+  ENOSPC: "no space left",
+  ENOENT: "this file system does not allow it",
+  ENOTDIR: "a file is in the way",
+  EEXIST: "a file is in the way",
+  ENAMETOOLONG: "the name is too long",
+};
+
+/**
+ * Creates `dir` and its missing parents, one level at a time (mkdirSync's recursive mode never
+ * returns under /proc), or throws RunDirError naming `what` (the flag or config field it came from)
+ * and why. Folders it made before failing are removed again: nothing is left behind.
+ */
+export function createFolder(dir: string, what: string): void {
+  const missing: string[] = [];
+  let p = path.resolve(dir);
+  while (!existsSync(p)) {
+    missing.unshift(p);
+    const up = path.dirname(p);
+    if (up === p) break;
+    p = up;
+  }
+  if (existsSync(p) && !statSync(p).isDirectory()) {
+    throw new RunDirError(`${what}: cannot create ${dir}: ${p} is a file, not a folder`);
+  }
+  const made: string[] = [];
+  for (const m of missing) {
+    try {
+      mkdirSync(m);
+      made.push(m);
+    } catch (e) {
+      for (const d of made.reverse()) rmdirSync(d);
+      const code = (e as NodeJS.ErrnoException).code ?? "";
+      throw new RunDirError(`${what}: cannot create ${dir}: ${WHY[code] ?? (e as Error).message} (${code || "error"} at ${m})`);
+    }
+  }
+}
+
+/**
+ * Creates the run folder; an existing non-empty folder is refused so no earlier result is touched.
+ * `what` names where the folder came from: --run-dir, or the config's output.
+ */
+export function createRunDir(dir: string, what = "--run-dir"): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new RunDirError(`${what}: ${dir} is a file, not a folder`);
   if (existsSync(dir) && readdirSync(dir).length > 0) {
     throw new RunDirError(`run folder ${dir} already exists and is not empty; choose another --run-dir`);
   }
-  mkdirSync(dir, { recursive: true });
+  createFolder(dir, what);
 }

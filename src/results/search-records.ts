@@ -5,18 +5,22 @@
  */
 import { createReadStream } from "node:fs";
 import { parse } from "csv-parse";
-import { toEvaluationRow, wholeLinesLength, type EvaluationRow } from "./evaluations-csv.js";
+import { EVALUATION_COLUMNS, toEvaluationRow, wholeLinesLength, type EvaluationRow, type RowSource } from "./evaluations-csv.js";
+import { RunFileError } from "./run-file-error.js";
 
 export const NOT_RECORDED = 0;
 export const OK = 1;
 export const ERROR = 2;
+
+/** Evaluations a search's arrays hold at first (its budget, when smaller). */
+const INITIAL_LENGTH = 1024;
 
 export interface SearchRecord {
   searchId: string;
   strategy: string;
   promptIndex: number;
   seed: number;
-  /** By eval_index: NOT_RECORDED, OK or ERROR. */
+  /** By eval_index: NOT_RECORDED, OK or ERROR (longer than what is recorded: trailing NOT_RECORDED). */
   status: Uint8Array;
   scores: Float64Array;
   noiseSeeds: Float64Array;
@@ -58,14 +62,15 @@ function addRow(records: EvaluationRecords, r: EvaluationRow): void {
   records.runIds.add(r.run_id);
   let s = records.searches.get(r.search_id);
   if (!s) {
-    const n = Math.max(r.budget, r.eval_index + 1);
+    // Sized by what is recorded, not by the budget (which may be far beyond what ran); grows by doubling.
+    const n = Math.max(Math.min(r.budget, INITIAL_LENGTH), r.eval_index + 1);
     s = {
       searchId: r.search_id, strategy: r.strategy, promptIndex: r.prompt_index, seed: r.seed,
       status: new Uint8Array(n), scores: new Float64Array(n).fill(NaN), noiseSeeds: new Float64Array(n), errors: new Map(),
     };
     records.searches.set(r.search_id, s);
   }
-  if (r.eval_index >= s.status.length) grow(s, r.eval_index + 1);
+  if (r.eval_index >= s.status.length) grow(s, Math.max(r.eval_index + 1, 2 * s.status.length));
   const i = r.eval_index;
   if (s.status[i] === NOT_RECORDED) records.rows++;
   else if (records.duplicates.length < 10) records.duplicates.push(`${r.search_id} eval ${i}`);
@@ -86,12 +91,37 @@ function grow(s: SearchRecord, n: number): void {
   Object.assign(s, { status, scores, noiseSeeds });
 }
 
+/** Streams the rows of evaluations.csv (its whole lines: a torn last line is left out) to `onRow`. */
+export async function forEachEvaluationRow(file: string, onRow: (r: EvaluationRow) => void): Promise<void> {
+  const length = wholeLinesLength(file);
+  if (length === 0) return;
+  const parser = createReadStream(file, { end: length - 1 }).pipe(parse({ columns: true, skip_empty_lines: true, info: true }));
+  try {
+    const at: RowSource = { file, line: 0 };
+    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      at.line = info.lines;
+      onRow(toEvaluationRow(record, at));
+    }
+  } catch (e) {
+    throw csvError(file, e);
+  }
+}
+
+/** A CSV syntax error (a garbage line: too few or too many fields, a stray quote) as one line naming file:line. */
+function csvError(file: string, e: unknown): unknown {
+  const err = e as { code?: string; lines?: number; message?: string };
+  if (typeof err?.code !== "string" || !err.code.startsWith("CSV_")) return e;
+  const where = `${file}:${err.lines ?? "?"}`;
+  if (err.code === "CSV_RECORD_INCONSISTENT_COLUMNS" || err.code === "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH") {
+    const [, want, got] = /length is (\d+), got (\d+)/.exec(err.message ?? "") ?? [];
+    return new RunFileError(`${where}: expected ${want ?? EVALUATION_COLUMNS.length} fields, one per column of the header${got ? ` (got ${got})` : ""}`);
+  }
+  return new RunFileError(`${where}: not a valid CSV line (${(err.message ?? err.code).replace(/ at line \d+| on line \d+/, "")})`);
+}
+
 /** Streams evaluations.csv (its whole lines) into per-search records. */
 export async function readSearchRecords(file: string): Promise<EvaluationRecords> {
   const records = emptyRecords();
-  const length = wholeLinesLength(file);
-  if (length === 0) return records;
-  const parser = createReadStream(file, { end: length - 1 }).pipe(parse({ columns: true, skip_empty_lines: true }));
-  for await (const record of parser) addRow(records, toEvaluationRow(record as Record<string, string>));
+  await forEachEvaluationRow(file, (r) => addRow(records, r));
   return records;
 }

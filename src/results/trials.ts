@@ -1,8 +1,8 @@
-/** trials.csv: one row per (prompt, strategy, seed, budget), read off evaluations.csv (as search records). */
+/** trials.csv: one row per (prompt, strategy, seed, budget), read off evaluations.csv (as search summaries). */
 import { writeFileSync } from "node:fs";
 import { stringify } from "csv-stringify/sync";
 import type { Plan } from "../plan/plan.js";
-import { ERROR, NOT_RECORDED, type SearchRecord } from "./search-records.js";
+import type { SearchSummary } from "./search-summary.js";
 
 export const TRIAL_COLUMNS = [
   "run_id", "prompt_index", "prompt", "strategy", "seed", "budget", "best_score", "best_eval_index",
@@ -26,23 +26,16 @@ export interface TrialRow {
   error: string;
 }
 
-export function deriveTrials(runId: string, plan: Plan, searches: Map<string, SearchRecord>): TrialRow[] {
+/** The trials of a plan, from the summaries of its searches (readSearchSummaries, with the plan's trial budgets). */
+export function deriveTrials(runId: string, plan: Plan, searches: Map<string, SearchSummary>): TrialRow[] {
   const trials: TrialRow[] = [];
   for (const s of plan.searches) {
-    const rec = searches.get(s.searchId);
+    const summary = searches.get(s.searchId);
     for (const budget of s.trialBudgets) {
-      let evaluations = 0;
-      let best = -1;
-      let failure = -1;
-      for (let i = 0; rec && i < Math.min(budget, rec.status.length); i++) {
-        if (rec.status[i] === NOT_RECORDED) continue;
-        evaluations++;
-        if (rec.status[i] === ERROR) {
-          if (failure < 0) failure = i;
-        } else if (!Number.isNaN(rec.scores[i]) && (best < 0 || rec.scores[i] > rec.scores[best])) {
-          best = i;
-        }
-      }
+      const t = summary?.trials.find((x) => x.budget === budget);
+      const best = t && t.bestIndex >= 0 ? t : undefined;
+      const failed = t && t.failureIndex >= 0 ? t : undefined;
+      const evaluations = t?.evaluations ?? 0;
       trials.push({
         run_id: runId,
         prompt_index: s.promptIndex,
@@ -50,16 +43,22 @@ export function deriveTrials(runId: string, plan: Plan, searches: Map<string, Se
         strategy: s.strategy.label,
         seed: s.seed,
         budget,
-        best_score: best >= 0 ? rec!.scores[best] : null,
-        best_eval_index: best >= 0 ? best : null,
-        best_noise_seed: best >= 0 ? rec!.noiseSeeds[best] : null,
+        best_score: best ? best.bestScore : null,
+        best_eval_index: best ? best.bestIndex : null,
+        best_noise_seed: best ? best.bestNoiseSeed : null,
         evaluations,
-        status: failure >= 0 ? "failed" : evaluations === budget ? "ok" : "incomplete",
-        error: failure >= 0 ? `eval ${failure}: ${rec!.errors.get(failure)}` : "",
+        status: failed ? "failed" : evaluations === budget ? "ok" : "incomplete",
+        error: failed ? `eval ${failed.failureIndex}: ${failed.failure}` : "",
       });
     }
   }
   return trials;
+}
+
+/** The plan's trial budgets of a search, for readSearchSummaries. */
+export function trialBudgetsOf(plan: Plan): (searchId: string) => readonly number[] {
+  const budgets = new Map(plan.searches.map((s) => [s.searchId, s.trialBudgets]));
+  return (searchId) => budgets.get(searchId) ?? [];
 }
 
 export function writeTrials(file: string, trials: TrialRow[]): void {

@@ -1,14 +1,18 @@
 /** What `--resume` needs: the earlier manifest, a config check, and the evaluations already recorded. */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import type { Sweep } from "../config/load.js";
 import { canonicalJson } from "../config/load.js";
 import { checkHeader, repairTornTail } from "../results/evaluations-csv.js";
-import type { Manifest } from "../results/manifest.js";
+import { readRunManifest, type Manifest } from "../results/manifest.js";
+import { RunFileError } from "../results/run-file-error.js";
 import { RunDirError } from "../results/run-dir.js";
 import { emptyRecords, ERROR, OK, readSearchRecords, type SearchRecord } from "../results/search-records.js";
 
-export class ConfigChangedError extends Error {}
+/** A resume refused because the sweep changed (without --force): exit code 2. */
+export class ConfigChangedError extends Error {
+  readonly exitCode = 2;
+}
 
 export interface ResumeState {
   manifest: Manifest;
@@ -19,17 +23,23 @@ export interface ResumeState {
   recorded: number;
   errors: number;
   tornBytes: number;
+  /** What a forced resume changed (the manifest records it), or undefined when the fingerprint is the same. */
+  change?: { fields: string[]; changes: string[] };
 }
 
 const DETERMINING = ["prompts", "seeds", "budgets", "strategies", "evaluator"] as const;
 
 /** Which score-determining fields differ, as "field: before -> after". */
-export function configDifferences(before: Record<string, unknown>, after: Sweep): string[] {
-  const out: string[] = [];
+export function configDifferences(before: Sweep, after: Sweep): string[] {
+  return changedFields(before, after).map((d) => d.change);
+}
+
+function changedFields(before: Sweep, after: Sweep): { field: string; change: string }[] {
+  const out: { field: string; change: string }[] = [];
   for (const field of DETERMINING) {
     const a = canonicalJson(before[field]);
     const b = canonicalJson(after[field]);
-    if (a !== b) out.push(`${field}: ${short(a)} -> ${short(b)}`);
+    if (a !== b) out.push({ field, change: `${field}: ${short(a)} -> ${short(b)}` });
   }
   return out;
 }
@@ -38,17 +48,21 @@ function short(s: string): string {
   return s.length > 120 ? `${s.slice(0, 117)}...` : s;
 }
 
+/**
+ * Reads what an earlier run recorded, validating manifest.json and every line of evaluations.csv
+ * first: a bad file is refused (RunFileError, exit 2) before anything is changed. Only then is a
+ * torn last line (a coordinator killed mid-write) cut off.
+ */
 export async function loadResumeState(runDir: string, sweep: Sweep, force: boolean): Promise<ResumeState> {
-  const manifestFile = path.join(runDir, "manifest.json");
   const csv = path.join(runDir, "evaluations.csv");
-  if (!existsSync(manifestFile)) throw new RunDirError(`cannot resume ${runDir}: it has no manifest.json`);
-  const manifest = JSON.parse(readFileSync(manifestFile, "utf8")) as Manifest;
+  const manifest = readRunManifest(runDir);
+  let change: ResumeState["change"];
   if (manifest.fingerprint !== sweep.fingerprint) {
-    const diffs = configDifferences(manifest.config as Record<string, unknown>, sweep);
-    const message = `the sweep changed since ${runDir} was started (fingerprint ${manifest.fingerprint.slice(0, 12)} -> ${sweep.fingerprint.slice(0, 12)}):\n  ${diffs.join("\n  ") || "(fields outside the fingerprint)"}`;
+    const diffs = changedFields(manifest.config, sweep);
+    const message = `the sweep changed since ${runDir} was started (fingerprint ${manifest.fingerprint.slice(0, 12)} -> ${sweep.fingerprint.slice(0, 12)}):\n  ${diffs.map((d) => d.change).join("\n  ") || "(fields outside the fingerprint)"}`;
     if (!force) throw new ConfigChangedError(`${message}\nResuming would mix two experiments; start a new run, or pass --force to resume anyway.`);
+    change = { fields: diffs.map((d) => d.field), changes: diffs.map((d) => d.change) };
   }
-  const tornBytes = existsSync(csv) ? repairTornTail(csv) : 0;
   let records = emptyRecords();
   if (existsSync(csv) && statSync(csv).size > 0) {
     checkHeader(csv);
@@ -56,7 +70,10 @@ export async function loadResumeState(runDir: string, sweep: Sweep, force: boole
     if (records.duplicates.length > 0) {
       throw new RunDirError(`cannot resume: ${csv} has two rows for ${records.duplicates.join(", ")}; every (search_id, eval_index) must be recorded once`);
     }
+    const others = [...records.runIds].filter((id) => id !== manifest.run_id);
+    if (others.length > 0) throw new RunFileError(`${csv}: has rows of run ${others[0]}, not of this folder's run ${manifest.run_id}; resume one run at a time`);
   }
+  const tornBytes = existsSync(csv) ? repairTornTail(csv) : 0;
   const best = new Map<string, number>();
   let errors = 0;
   for (const s of records.searches.values()) {
@@ -67,5 +84,5 @@ export async function loadResumeState(runDir: string, sweep: Sweep, force: boole
     }
     if (top > -Infinity) best.set(s.searchId, top);
   }
-  return { manifest, prior: records.searches, best, recorded: records.rows, errors, tornBytes };
+  return { manifest, prior: records.searches, best, recorded: records.rows, errors, tornBytes, change };
 }

@@ -3,12 +3,12 @@
  * (a local worker process when none are named), records each evaluation in evaluations.csv as it
  * finishes, then derives trials.csv from that file. `--resume` finishes an earlier run.
  */
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import { setFlagsFromString } from "node:v8";
 import path from "node:path";
 import type { Sweep } from "../config/load.js";
-import { GrpcExecutor, NoWorkersError } from "../executor/grpc-executor.js";
+import { GrpcExecutor, NoWorkersError, WorkersRefusedError } from "../executor/grpc-executor.js";
 import { startLocalWorker, type LocalWorker } from "../executor/local-workers.js";
 import { WorkerDiscovery } from "../executor/worker-discovery.js";
 import { readWorkersFile, watchWorkersFile } from "../executor/worker-list.js";
@@ -20,7 +20,8 @@ import { writeManifest, type Manifest, type RunStatus } from "../results/manifes
 import { createRunDir, newRunId } from "../results/run-dir.js";
 import { RunLock } from "../results/run-lock.js";
 import { NOT_RECORDED, OK, readSearchRecords } from "../results/search-records.js";
-import { deriveTrials, writeTrials } from "../results/trials.js";
+import { readSearchSummaries, summariseRecords } from "../results/search-summary.js";
+import { deriveTrials, trialBudgetsOf, writeTrials } from "../results/trials.js";
 import { VERSION } from "../version.js";
 import { Dispatcher, FatalEvaluationError } from "./dispatcher.js";
 import { writeBestFiles, type BestFiles, type RenderItem } from "./best-artefacts.js";
@@ -29,6 +30,7 @@ import { MANIFEST_FILE, readManifest } from "../models/manifest.js";
 import { BEST_DIR, candidateStem } from "../results/best-files.js";
 import { Progress } from "./progress.js";
 import { loadResumeState } from "./resume.js";
+import { resumeCommand } from "./resume-command.js";
 import { runSearch, type RecordedOutcome, type SearchResult } from "./search-runner.js";
 
 export interface RunOptions {
@@ -49,6 +51,8 @@ export interface RunOptions {
   workerWait?: number;
   /** Model root of the local worker (default: the config's folder) */
   modelRoot?: string;
+  /** Flags the printed resume command repeats to reach the same workers (--workers, --tls-ca, --threads ...). */
+  resumeFlags?: string[];
 }
 
 export interface RunOutcome {
@@ -72,13 +76,13 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
   // The local worker's model is looked for before anything is written: a missing one is a setup mistake.
   if (!(named && named.length > 0) && sweep.evaluator.kind === "flux2-pickscore") requireModel(localModelRoot, sweep.evaluator.model);
   // One writer per run folder: a resumed folder is locked before anything in it is read or repaired.
-  let lock: RunLock | undefined = opts.resume && existsSync(opts.resume) ? RunLock.acquire(opts.resume, log) : undefined;
+  let lock: RunLock | undefined = opts.resume && existsSync(opts.resume) && statSync(opts.resume).isDirectory() ? RunLock.acquire(opts.resume, log) : undefined;
   try {
     const resume = opts.resume ? await loadResumeState(opts.resume, sweep, !!opts.force) : undefined;
     const runId = resume?.manifest.run_id ?? newRunId();
     const runDir = opts.resume ?? opts.runDir ?? path.join(sweep.output, sweep.name, runId);
     if (!resume) {
-      createRunDir(runDir);
+      createRunDir(runDir, opts.runDir ? "--run-dir" : `output '${sweep.output}' (${path.basename(sweep.source.file)})`);
       lock = RunLock.acquire(runDir, log);
     }
     if (resume?.tornBytes) log(`repaired evaluations.csv: dropped a torn last line (${resume.tornBytes} bytes)`);
@@ -105,6 +109,17 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
       resumes: [],
     };
     if (resume) {
+      // The manifest describes the run as it now stands: the config this resume runs (the same
+      // fingerprint, or a forced change, recorded in config_changes), its plan, file and overrides.
+      if (resume.change) {
+        manifest.config_changes = [...(manifest.config_changes ?? []), {
+          at: started.toISOString(), from_fingerprint: manifest.fingerprint, to_fingerprint: sweep.fingerprint, ...resume.change,
+        }];
+      }
+      Object.assign(manifest, {
+        config: sweep, fingerprint: sweep.fingerprint, config_file: sweep.source.file, overrides: sweep.source.overrides,
+        plan: { searches: plan.searches.length, trials: plan.trials, evaluations: plan.evaluations },
+      });
       manifest.status = "running";
       manifest.counts = { evaluations: resume.recorded, errors: resume.errors };
       manifest.resumes = [...(manifest.resumes ?? []), { at: started.toISOString(), recorded_before: resume.recorded }];
@@ -167,8 +182,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     let best: BestFiles | undefined;
     try {
       await executor.waitForWorkers((opts.workerWait ?? 60) * 1000);
-      const slots = executor.capacity;
-      err.write(`sweep ${sweep.name}: ${plan.searches.length} searches, ${plan.trials} trials, ${plan.evaluations} evaluations on ${executor.addresses.length} worker(s), ${slots} slots -> ${runDir}\n`);
+      err.write(`sweep ${sweep.name}: ${plan.searches.length} searches, ${plan.trials} trials, ${plan.evaluations} evaluations on ${workersUp(executor)} -> ${runDir}\n`);
       if (resume) err.write(`resuming: ${resume.recorded} evaluations already recorded, ${plan.evaluations - resume.recorded} to go\n`);
 
       const perStrategy = new Map<string, number>();
@@ -208,9 +222,9 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
       if (!stopper.signal.aborted && sweep.evaluator.kind === "flux2-pickscore") {
         log_.flush();
         log("writing the best candidates' noises and images to best/ (images rendered again by the workers)");
-        const searches = (await readSearchRecords(log_.file)).searches;
+        const searches = await readSearchRecords(log_.file);
         best = await writeBestFiles({
-          dir: path.join(runDir, BEST_DIR), plan, searches, trials: deriveTrials(runId, plan, searches),
+          dir: path.join(runDir, BEST_DIR), plan, searches: searches.searches, trials: deriveTrials(runId, plan, summariseRecords(searches, trialBudgetsOf(plan)).searches),
           shape: sweep.evaluator.shape, withBase: true, render: (items) => renderImages(items, sweep, dispatcher, log),
         });
       }
@@ -221,6 +235,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
         setupExitCode = 2;
       } else if (e instanceof NoWorkersError) {
         setupFailure = e.message;
+        if (e instanceof WorkersRefusedError) setupExitCode = 2;
       } else {
         throw e;
       }
@@ -235,7 +250,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
       log_.close();
     }
 
-    const resumeCommand = `sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}`;
+    const resumeCommand = resumeCommandOf(runDir, sweep, opts);
     /** The disk filled up: the run stops resumable, saying so in the manifest where it still can. */
     const stopForDisk = (e: Error): RunOutcome => {
       const reason = `${(e as NodeJS.ErrnoException).code === "ENOSPC" ? "disk full" : "cannot write"}: ${e.message}`;
@@ -258,7 +273,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     }
     if (log_.failure) return stopForDisk(log_.failure);
     log(`writing trials.csv and the report from evaluations.csv (${manifest.counts.evaluations} evaluations)`);
-    const trials = deriveTrials(runId, plan, (await readSearchRecords(log_.file)).searches);
+    const trials = deriveTrials(runId, plan, (await readSearchSummaries(log_.file, trialBudgetsOf(plan))).searches);
     writeTrials(path.join(runDir, "trials.csv"), trials);
     const failed = results.filter((r) => r.status === "failed");
     const status: RunStatus = stopper.signal.aborted ? "interrupted" : failed.length > 0 ? "failed" : "completed";
@@ -287,7 +302,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     }
     if (status === "interrupted") {
       err.write(`Run interrupted; ${manifest.counts.evaluations} evaluations recorded in ${runDir}\n`);
-      err.write(`Resume with: sweep run ${path.relative(process.cwd(), sweep.source.file)} --resume ${runDir}\n`);
+      err.write(`Resume with: ${resumeCommand}\n`);
     }
     return { runDir, status, exitCode: status === "completed" ? 0 : status === "failed" ? 1 : 130 };
   } finally {
@@ -296,6 +311,21 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
 }
 
 const RESERVE_BYTES = 256 * 1024;
+
+/** The command that resumes this run as printed (a token as SWEEP_TOKEN=..., never its value). */
+function resumeCommandOf(runDir: string, sweep: Sweep, opts: RunOptions): string {
+  const command = resumeCommand(runDir, { configFile: sweep.source.file, overrides: sweep.source.overrides, flags: opts.resumeFlags, token: !!opts.token });
+  return opts.token ? `${command}\n  (SWEEP_TOKEN: the token the workers require; its value is not printed)` : command;
+}
+
+/** The workers as the run starts: as soon as one is up, so the others may still be connecting. */
+function workersUp(executor: GrpcExecutor): string {
+  const known = executor.summary().filter((w) => w.state !== "removed");
+  const up = known.filter((w) => w.state === "up").length;
+  const slots = `${executor.capacity} slot${executor.capacity === 1 ? "" : "s"}`;
+  if (up === known.length) return `${up} worker${up === 1 ? "" : "s"}, ${slots}`;
+  return `${up} of ${known.length} workers up so far, ${slots} (the others join as they come up)`;
+}
 
 /** The flux2-pickscore model directory under the local worker's model root, or the error saying how to make it. */
 function requireModel(root: string, model: string): void {

@@ -36,7 +36,8 @@ export interface SearchRunOptions {
 }
 
 export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Promise<SearchResult> {
-  const strategy = createStrategy(search.strategy, { seed: search.seed, budget: search.budget, shape: opts.evaluator.shape });
+  // Candidates are let go once recorded and told (the in-order loop below), so a strategy may reuse their memory.
+  const strategy = createStrategy(search.strategy, { seed: search.seed, budget: search.budget, shape: opts.evaluator.shape, recycleRecipes: true });
   const finished = new Map<number, { candidate: Candidate; outcome: Outcome | RecordedEvaluation; replayed?: boolean }>();
   let inFlight = 0;
   let nextToRecord = 0;

@@ -3,6 +3,7 @@
  * over the wavelet low band of the base noise, high bands fixed. Float32 arithmetic in torch's
  * order (DESIGN.md, "Reference semantics"), so candidates are bit-identical to the reference's.
  */
+import { noiseAddon, type NoiseAddon } from "../noise/noise-addon.js";
 import { TorchGenerator } from "../noise/torch-generator.js";
 import type { Candidate } from "../recipes/recipe.js";
 import { coefficientLength, filterBank } from "../wavelets/filter-bank.js";
@@ -41,22 +42,33 @@ export function lowBandLength(shape: readonly number[], wavelet: string, level: 
 export class SesSearch implements Strategy {
   private readonly D: number;
   private readonly rng: TorchGenerator;
-  private mu: Float32Array;
-  private sigma2: Float32Array;
+  // mu, sigma2, the standard deviations and the elites' low bands are updated in place: a search
+  // allocates only each generation's samples (handed out as the candidates' low bands).
+  private readonly mu: Float32Array;
+  private readonly sigma2: Float32Array;
+  private readonly std: Float32Array;
   private elitePool: Scored[] = [];
   private generation = -1;
-  private samples = new Float32Array(0);
+  private samples: Float32Array = new Float32Array(0);
+  /** With ctx.recycleRecipes: the samples of the generation before last, no longer referenced. */
+  private spare?: Float32Array;
   private genStart = 0;
   private genSize = 0;
   private asked = 0;
   private readonly told = new Map<number, number>();
 
-  constructor(private readonly ctx: StrategyContext, private readonly opts: SesOptions) {
+  /** The addon's SES arithmetic where built (the same bits as the JavaScript below). */
+  private readonly native: NoiseAddon | null;
+
+  /** `useNative` false keeps the addon out (noise and SES arithmetic), for tests that compare the two. */
+  constructor(private readonly ctx: StrategyContext, private readonly opts: SesOptions, useNative = true) {
     this.D = lowBandLength(ctx.shape, opts.wavelet, opts.level);
     // The reference seeds torch's default generator with the trial seed (torch.manual_seed(seed)).
-    this.rng = new TorchGenerator(ctx.seed);
+    this.rng = new TorchGenerator(ctx.seed, useNative);
+    this.native = useNative ? noiseAddon : null;
     this.mu = new Float32Array(this.D);
     this.sigma2 = new Float32Array(this.D).fill(1);
+    this.std = new Float32Array(this.D);
   }
 
   get exhausted(): boolean {
@@ -82,8 +94,8 @@ export class SesSearch implements Strategy {
           baseSeed: this.ctx.seed,
           wavelet: this.opts.wavelet,
           level: this.opts.level,
-          // A view, not a copy: a generation's samples are never written after startGeneration
-          // (each generation draws a new array), and the wire sends these bytes as they are.
+          // A view, not a copy: a generation's samples are not written again while its candidates
+          // can be held (see startGeneration), and the wire sends these bytes as they are.
           low: this.samples.subarray(row * this.D, (row + 1) * this.D),
         },
       });
@@ -107,15 +119,21 @@ export class SesSearch implements Strategy {
     this.genStart = this.asked;
     this.genSize = Math.min(popsize, this.ctx.budget - this.asked);
     this.told.clear();
-    const std = new Float32Array(D);
-    for (let i = 0; i < D; i++) std[i] = Math.sqrt(Math.max(this.sigma2[i], SIGMA2_FLOOR));
+    const { mu, sigma2, std } = this;
     // All popsize x D normals are drawn, even when fewer evaluations remain; drawn into the samples'
     // array and turned into samples in place (z -> mu + z * std, each value read before written).
-    const samples = new Float32Array(popsize * D);
+    // The array is new, or with recycleRecipes the one of the generation before last: every
+    // candidate holding a view of it has been told and let go by now.
+    const samples = this.spare ?? new Float32Array(popsize * D);
+    this.spare = this.ctx.recycleRecipes && this.samples.length === popsize * D ? this.samples : undefined;
     this.rng.randnInto(samples);
-    const mu = this.mu;
-    for (let o = 0; o < samples.length; o += D) {
-      for (let i = 0; i < D; i++) samples[o + i] = mu[i] + f32(samples[o + i] * std[i]);
+    if (this.native?.sesSample) {
+      this.native.sesSample(samples, mu, sigma2, std, SIGMA2_FLOOR);
+    } else {
+      for (let i = 0; i < D; i++) std[i] = Math.sqrt(Math.max(sigma2[i], SIGMA2_FLOOR));
+      for (let o = 0; o < samples.length; o += D) {
+        for (let i = 0; i < D; i++) samples[o + i] = mu[i] + f32(samples[o + i] * std[i]);
+      }
     }
     this.samples = samples;
   }
@@ -128,21 +146,31 @@ export class SesSearch implements Strategy {
       const i = this.genStart + k;
       batch.push({ score: this.told.get(i)!, low: this.samples.subarray(k * D, (k + 1) * D) });
     }
-    const pool = [...this.elitePool, ...batch].sort((a, b) => b.score - a.score).slice(0, this.opts.elites);
-    // Elites kept from before already own their values (never written); new ones are copied out of
-    // the generation's samples, so the pool does not hold whole generations.
-    const previous = new Set(this.elitePool);
-    this.elitePool = pool.map((e) => (previous.has(e) ? e : { score: e.score, low: e.low.slice() }));
-    const rows = pool.map((e) => e.low);
+    const previous = this.elitePool;
+    const pool = [...previous, ...batch].sort((a, b) => b.score - a.score).slice(0, this.opts.elites);
+    // Elites kept from before own their values; a new one is copied out of the generation's samples
+    // (so the pool does not hold whole generations) into the array of an elite it pushed out.
+    const spare = previous.filter((e) => !pool.includes(e)).map((e) => e.low);
+    this.elitePool = pool.map((e) => {
+      if (previous.includes(e)) return e;
+      const low = spare.pop() ?? new Float32Array(D);
+      low.set(e.low);
+      return { score: e.score, low };
+    });
+    const rows = this.elitePool.map((e) => e.low);
     const k = rows.length;
-    const mu = rows[0].slice();
+    const { mu, sigma2 } = this;
+    if (this.native?.sesMoments) {
+      this.native.sesMoments(rows, mu, sigma2, SIGMA2_JITTER);
+      return;
+    }
+    mu.set(rows[0]);
     for (let m = 1; m < k; m++) {
       const row = rows[m];
       for (let i = 0; i < D; i++) mu[i] += row[i];
     }
     for (let i = 0; i < D; i++) mu[i] /= k;
     if (k > 1) {
-      const sigma2 = new Float32Array(D);
       for (let i = 0; i < D; i++) {
         let mean = 0;
         for (let m = 0; m < k; m++) mean += rows[m][i];
@@ -151,8 +179,6 @@ export class SesSearch implements Strategy {
         for (let m = 0; m < k; m++) ss += (rows[m][i] - mean) ** 2;
         sigma2[i] = f32(ss / (k - 1)) + SIGMA2_JITTER;
       }
-      this.sigma2 = sigma2;
     }
-    this.mu = mu;
   }
 }

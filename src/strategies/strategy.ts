@@ -19,4 +19,11 @@ export interface StrategyContext {
   /** Evaluations this search runs to. */
   budget: number;
   shape: NoiseShape;
+  /**
+   * The caller lets go of a candidate (its recipe too) once it has told its score and the strategy
+   * has asked again, so a strategy may reuse a recipe's memory from then on (SES reuses the sample
+   * array of the generation before last). Search runners set it; whoever keeps candidates (replay)
+   * leaves it unset.
+   */
+  recycleRecipes?: boolean;
 }

@@ -2,6 +2,7 @@
 import { createHash } from "node:crypto";
 import { readFileSync, realpathSync } from "node:fs";
 import path from "node:path";
+import { ModelInputError } from "../models/model-error.js";
 
 export class ModelRoot {
   readonly dir: string;
@@ -11,20 +12,26 @@ export class ModelRoot {
     this.dir = realpathSync(dir);
   }
 
-  /** The absolute file for a path from a request, or an Error saying why it is refused. */
+  /**
+   * The real file for a module path from a request, or a ModelInputError saying why it is refused
+   * (fatal: the run stops, as no retry can help). Symbolic links are followed before the check, so
+   * nothing outside the model root is ever imported.
+   */
   resolve(requested: string): string {
     if (requested === "" || path.isAbsolute(requested)) {
-      throw new Error(`module path '${requested}' must be relative to the worker's model root`);
+      throw new ModelInputError(`module path '${requested}' must be relative to the model root ${this.dir}`);
     }
     const joined = path.resolve(this.dir, requested);
+    if (escapes(this.dir, joined)) throw new ModelInputError(`module path '${requested}' escapes the model root ${this.dir}`);
     let real: string;
     try {
       real = realpathSync(joined);
     } catch {
-      if (escapes(this.dir, joined)) throw new Error(`module path '${requested}' escapes the model root`);
-      throw new Error(`module '${requested}' not found under the model root ${this.dir}`);
+      throw new ModelInputError(`module '${requested}' not found under the model root ${this.dir}`);
     }
-    if (escapes(this.dir, joined) || escapes(this.dir, real)) throw new Error(`module path '${requested}' escapes the model root`);
+    if (escapes(this.dir, real)) {
+      throw new ModelInputError(`module path '${requested}' is a symbolic link to ${real}, outside the model root ${this.dir}; refused`);
+    }
     return real;
   }
 

@@ -16,7 +16,7 @@ import { DevicePool } from "../executor/device-pool.js";
 import { readManifest, sha256File, verifyModelFiles } from "../models/manifest.js";
 import { ModelInputError, modelNotFound } from "../models/model-error.js";
 import { EvaluationError, type EvaluationTask } from "../executor/executor.js";
-import { PROTOCOL, SERVER_OPTIONS, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
+import { PROTOCOL, raiseReceiveWindow, SERVER_OPTIONS, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
 import { recipeFromWire, WORKER_FEATURES } from "../grpc/wire.js";
 import type { NoiseShape } from "../recipes/recipe.js";
 import { VERSION } from "../version.js";
@@ -270,6 +270,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const port = await new Promise<number>((resolve, reject) => {
     server.bindAsync(opts.listen, credentials, (err, p) => (err ? reject(new WorkerSetupError(`cannot listen on ${opts.listen}: ${err.message}`)) : resolve(p)));
   });
+  if (!raiseReceiveWindow(server)) log("could not raise the HTTP/2 receive window (grpc-js internals changed): SES batches arrive slower");
   const { host: boundHost } = splitHostPort(opts.listen);
   const address = `${boundHost}:${port}`;
   log(`sweep worker ${workerId} listening on ${address} (${devices.map((d) => `${d.id}: ${d.pool.capacity} slots`).join(", ")}; model root ${modelRoot.dir}${opts.token ? "; token required" : ""}${opts.tls ? "; TLS" : ""})`);

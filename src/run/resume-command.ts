@@ -1,0 +1,31 @@
+/**
+ * The command that resumes a run, printed when it stops short (interrupted, no worker, disk full):
+ * the same sweep file, the same --set overrides and the same way to reach the workers, so that it
+ * runs as printed. A token is never printed: `SWEEP_TOKEN=...` stands for it.
+ */
+import path from "node:path";
+
+/** A word as POSIX sh reads it back unchanged: bare when safe, else in single quotes. */
+export function shellQuote(word: string): string {
+  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
+  return `'${word.replaceAll("'", `'\\''`)}'`;
+}
+
+export interface ResumeCommandParts {
+  /** The sweep file (shown relative to the current folder when inside it). */
+  configFile: string;
+  overrides: readonly string[];
+  /** Flags that say how the run reached its workers (--workers, --tls-ca, --threads ...), as given. */
+  flags?: readonly string[];
+  /** A token was used (from --token or $SWEEP_TOKEN): the command needs it again, as SWEEP_TOKEN. */
+  token?: boolean;
+}
+
+export function resumeCommand(runDir: string, parts: ResumeCommandParts): string {
+  const rel = path.relative(process.cwd(), parts.configFile);
+  const config = rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : parts.configFile;
+  const words = ["sweep", "run", config, "--resume", runDir];
+  for (const o of parts.overrides) words.push("--set", o);
+  words.push(...(parts.flags ?? []));
+  return `${parts.token ? "SWEEP_TOKEN=... " : ""}${words.map(shellQuote).join(" ")}`;
+}
