@@ -5,7 +5,7 @@
  * RMSNorm and default RoPE, SwiGLU MLP). The hidden states of the chosen layers are concatenated per
  * token, which is what the reference's stack(dim=1) + permute(0, 2, 1, 3) + reshape amounts to.
  */
-import { ModelInputError } from "../model-error.js";
+import { configFields } from "../config-fields.js";
 import type { ComputeType, GraphBuilder } from "../onnx/graph-builder.js";
 import { attentionLowPrecision, linear, mergeHeads, rmsNormUpcast, silu, splitHeads } from "../onnx/layers.js";
 
@@ -27,16 +27,7 @@ const MIN_LAYERS = 27;
 const DEFAULT_HEAD_DIM = 128;
 
 export function parseQwen3Config(json: unknown, file: string): Qwen3Config {
-  const fail = (field: string, expected: string, got: unknown): never => {
-    throw new ModelInputError(`${file}: "${field}" must be ${expected} (got ${JSON.stringify(got)})`);
-  };
-  if (typeof json !== "object" || json === null || Array.isArray(json)) fail("(root)", "a JSON object", json);
-  const c = json as Record<string, unknown>;
-  const positiveInt = (field: string): number => {
-    const v = c[field];
-    return Number.isInteger(v) && (v as number) > 0 ? (v as number) : fail(field, "a positive integer", v);
-  };
-  const positive = (field: string, v: unknown): number => (typeof v === "number" && v > 0 ? v : fail(field, "a positive number", v));
+  const { c, fail, positiveInt, positive } = configFields(json, file);
 
   const archs = c.architectures;
   if (!(Array.isArray(archs) && archs.includes("Qwen3ForCausalLM")) && c.model_type !== "qwen3") {

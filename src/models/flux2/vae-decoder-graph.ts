@@ -4,7 +4,7 @@
  * diffusers-style Decoder (conv_in, mid block with one single-head attention, up blocks of resnets
  * with nearest x2 upsampling, group norm, SiLU, conv_out) to an image in about [-1, 1].
  */
-import { ModelInputError } from "../model-error.js";
+import { configFields } from "../config-fields.js";
 import { float, OPSET, type GraphBuilder } from "../onnx/graph-builder.js";
 import { attentionLowPrecision, linear, mergeHeads, paramRoundedFloat32, silu, splitHeads, toCompute, toFloat32 } from "../onnx/layers.js";
 
@@ -28,16 +28,7 @@ const GN_EPS = 1e-6;
 const PATCH = 2;
 
 export function parseFlux2VaeConfig(json: unknown, file: string): Flux2VaeConfig {
-  const fail = (field: string, expected: string, got: unknown): never => {
-    throw new ModelInputError(`${file}: "${field}" must be ${expected} (got ${JSON.stringify(got)})`);
-  };
-  if (typeof json !== "object" || json === null || Array.isArray(json)) fail("(root)", "a JSON object", json);
-  const c = json as Record<string, unknown>;
-  const positiveInt = (field: string): number => {
-    const v = c[field];
-    return Number.isInteger(v) && (v as number) > 0 ? (v as number) : fail(field, "a positive integer", v);
-  };
-  const bool = (field: string): boolean => (typeof c[field] === "boolean" ? (c[field] as boolean) : fail(field, "true or false", c[field]));
+  const { c, fail, positiveInt, bool } = configFields(json, file);
 
   if (c._class_name !== "AutoencoderKLFlux2") fail("_class_name", '"AutoencoderKLFlux2"', c._class_name);
   const channels = c.block_out_channels;
