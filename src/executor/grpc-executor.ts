@@ -6,6 +6,7 @@
 import * as grpc from "@grpc/grpc-js";
 import type { EvaluatorSpec } from "../config/load.js";
 import { CHANNEL_OPTIONS, PROTOCOL, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
+import { EvaluateRequestEncoder } from "../grpc/request-encoder.js";
 import { FEATURE_SES_LOW_F32LE, recipeToWire, type WireForm } from "../grpc/wire.js";
 import { EvaluationError, type EvaluateOptions, type EvaluationResult, type EvaluationTask, type Executor } from "./executor.js";
 import { dropIpServernameWarning, refusalReason, servesTls } from "./refusal.js";
@@ -131,9 +132,13 @@ export class GrpcExecutor implements Executor {
   private readonly pending = new Set<Pending>();
   readonly wire: WireStats = { request_bytes: 0, response_bytes: 0, requests: 0, candidates: 0 };
   private readonly evaluateMethod = (WorkerService.service as unknown as Record<string, {
+    path: string;
     requestSerialize(m: WireRequest): Buffer;
     responseSerialize(m: WireResponse): Buffer;
+    responseDeserialize(b: Buffer): WireResponse;
   }>).Evaluate;
+  /** Serializes Evaluate requests into reused buffers (released from each write's callback). */
+  private readonly encoder = new EvaluateRequestEncoder();
 
   /** Workers that refused us for good (refusal.ts), with why: never retried. */
   private readonly refused = new Map<WorkerLink, string>();
@@ -307,8 +312,7 @@ export class GrpcExecutor implements Executor {
   }
 
   private openStream(link: WorkerLink): void {
-    const stream = (link.client as unknown as { Evaluate: (md: grpc.Metadata) => grpc.ClientDuplexStream<WireRequest, WireResponse> })
-      .Evaluate(this.metadata());
+    const stream = link.client.makeBidiStreamRequest(this.evaluateMethod.path, this.encoder.serialize, this.evaluateMethod.responseDeserialize, this.metadata()) as grpc.ClientDuplexStream<WireRequest, WireResponse>;
     link.stream = stream;
     link.blocked = false;
     const wasDraining = link.state === "draining";
@@ -480,7 +484,7 @@ export class GrpcExecutor implements Executor {
       this.wire.requests++;
       this.wire.candidates += batch.length;
     }
-    if (!link.stream!.write(request)) link.blocked = true;
+    if (!link.stream!.write(request, () => this.encoder.release(request))) link.blocked = true;
   }
 
   async close(): Promise<void> {

@@ -19,6 +19,13 @@ export interface SesOptions {
 export const SES_DEFAULTS: SesOptions = { popsize: 10, elites: 5, wavelet: "db1", level: 4 };
 
 const f32 = Math.fround;
+/**
+ * With recycleRecipes, a generation of at most this many floats (4 MiB) draws into the array of the
+ * generation before last instead of a new one: arrays allocated at every generation, thousands of
+ * candidates a second, are what brings on V8's full collections; larger generations are slow to
+ * evaluate anyway and not worth holding twice.
+ */
+const RECYCLED_SAMPLES_MAX = 1 << 20;
 const SIGMA2_FLOOR = f32(1e-9);
 const SIGMA2_JITTER = f32(1e-7);
 
@@ -125,7 +132,7 @@ export class SesSearch implements Strategy {
     // The array is new, or with recycleRecipes the one of the generation before last: every
     // candidate holding a view of it has been told and let go by now.
     const samples = this.spare ?? new Float32Array(popsize * D);
-    this.spare = this.ctx.recycleRecipes && this.samples.length === popsize * D ? this.samples : undefined;
+    this.spare = this.ctx.recycleRecipes && this.samples.length === popsize * D && popsize * D <= RECYCLED_SAMPLES_MAX ? this.samples : undefined;
     this.rng.randnInto(samples);
     if (this.native?.sesSample) {
       this.native.sesSample(samples, mu, sigma2, std, SIGMA2_FLOOR);
