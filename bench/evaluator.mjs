@@ -174,7 +174,8 @@ async function measure(models, device, precision, batch, opts, setup) {
   return result;
 }
 
-const f = (x, d = 1) => Number(x).toFixed(d);
+// Figures as BENCHMARKS.md prints them: fixed decimals, thousands grouped.
+const f = (x, d = 1) => Number(x).toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d });
 const pct = (x) => `${(100 * x).toFixed(1)}%`;
 
 /** The per-stage table (markdown): one pair of columns per result, headed by `label(r)`. */

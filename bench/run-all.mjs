@@ -4,7 +4,7 @@
 // mix; N rounds, the median and the spread) and wire bytes alone, their part of BENCHMARKS.md rewritten.
 import { execFileSync } from "node:child_process";
 import { readFileSync, writeFileSync } from "node:fs";
-import { cpus } from "node:os";
+import { cpus, loadavg } from "node:os";
 import path from "node:path";
 import { dispatchBench } from "./dispatch.mjs";
 import { evaluatorBench, stageTable } from "./evaluator.mjs";
@@ -15,7 +15,8 @@ import { wireBench } from "./wire.mjs";
 
 const log = (s) => process.stderr.write(`[bench] ${s}\n`);
 const started = Date.now();
-const f = (x, d = 1) => (x === null || x === undefined ? "n/a" : Number(x).toFixed(d));
+// Figures as BENCHMARKS.md prints them: fixed decimals, thousands grouped (24,649 evaluations/s).
+const f = (x, d = 1) => (x === null || x === undefined ? "n/a" : Number(x).toLocaleString("en-US", { minimumFractionDigits: d, maximumFractionDigits: d }));
 
 async function evaluatorFigures() {
   log("evaluator stages (flux2-tiny on the CPU: 256x256 batch 1 and 4, 1024x1024 batch 1)...");
@@ -52,6 +53,32 @@ ${stageTable(evaluator, (r) => `${r.height}x${r.width}, batch ${r.batch}`)}`;
   return { rows, section, item };
 }
 
+/** "What was slow" about SES dispatch (issue 14); --dispatch-only puts it in place too. */
+const SES_SLOW = `- SES dispatch 3,100/s -> 15,000/s, the mix 4,800-5,400/s -> 16,200-20,000/s (200,000 each, the
+  old and the new tree in turn on a quiet machine; random 30,000-33,000/s -> 26,600-28,400/s there,
+  from other work in the tree: these changes, toggled alone, leave random as it was). Each
+  candidate's 2,048 low-band floats became a JavaScript array that protobufjs wrote float by float,
+  and the worker decoded them the same way back (about 170 us a candidate on each side): the low band
+  now travels as raw little-endian float32 bytes, copied in one piece (\`SesRecipe.low_f32le\`, sent to
+  workers that announce it; docs/protocol.md). Next, HTTP/2 flow control: grpc-js servers keep a
+  64 KiB receive window, so every 8 candidates waited for the worker's WINDOW_UPDATE; both ends now
+  advertise 8 MiB (-40% CPU per candidate on both sides). Next, garbage collection, 30-40% of both
+  sides' CPU: every buffer a candidate passes through (its generation's samples, the serialized
+  request and grpc-js's framed copy; on a worker the HTTP/2 reads, grpc-js's message and the decoded
+  low band) counts towards V8's next full collection. SES now draws each generation into the array
+  of the generation before last, the coordinator serializes requests into reused buffers, and
+  workers let their heap grow to 3x its live size between full collections (their memory is the
+  models'): over 100,000 SES evaluations the coordinator ran 335 full collections before, about 140
+  with the raw bytes, 77 now; a worker 54 with the raw bytes, 10 now. SES's per-generation
+  arithmetic and mt19937 moved into the native addon (the same bits): 28 -> 9 us a candidate on one
+  core. What bounds SES now is CPU per evaluation, about twice random's (table: coordinator 68 us
+  against 30, workers 62 against 40): of the coordinator's extra (perf), about 18 us garbage
+  collection (the full collections that grpc-js's framed copy of each 8 KiB still brings), 6 us the
+  strategy (2,048 torch normals, the samples, the elite moments), 3 us copies and 10 us protobuf and
+  stream handling; of the workers', receiving, decoding and copying 8 KiB onto a device thread and
+  the collections of those buffers. That is what must be done to move 8 KiB per candidate through
+  protobuf, grpc-js, HTTP/2 and the kernel into another process.`;
+
 const DISPATCH = [
   ["random", "random"],
   ["ses", "SES"],
@@ -64,7 +91,7 @@ async function dispatchFigures(rounds, evaluations = 200_000) {
   for (let r = 1; r <= rounds; r++) {
     for (const [strategy, label] of DISPATCH) {
       log(`dispatch rate, ${label} (${evaluations} noop evaluations, 4 workers)${rounds > 1 ? `, round ${r} of ${rounds}` : ""}...`);
-      runs[strategy].push(await dispatchBench({ strategy, evaluations }));
+      runs[strategy].push({ ...(await dispatchBench({ strategy, evaluations })), load_avg: loadavg()[0] });
     }
   }
   return runs;
@@ -83,7 +110,7 @@ function dispatchMarkdown(runs, wire) {
     const spread = rounds > 1 ? `, ${f(Math.min(...xs), 0)}-${f(Math.max(...xs), 0)} in ${rounds} rounds` : "";
     const ratio = s === "random" ? "" : `; ${f(rate(s) / rate("random"), 2)}x random's`;
     return [`dispatch rate, ${label}, noop, 4 workers, 2 cores`,
-      `${f(rate(s), 0)} evaluations/s over ${runs[s][0].evaluations}${spread}${ratio}; CPU per evaluation: coordinator ${f(cpu(s, "coordinator"), 0)} us, workers ${f(cpu(s, "workers"), 0)} us`,
+      `${f(rate(s), 0)} evaluations/s over ${f(runs[s][0].evaluations, 0)}${spread}${ratio}; CPU per evaluation: coordinator ${f(cpu(s, "coordinator"), 0)} us, workers ${f(cpu(s, "workers"), 0)} us`,
       ">= 10,000/s", ok(rate(s) >= 10000)];
   });
   const memory = (s, label) => {
@@ -96,13 +123,16 @@ function dispatchMarkdown(runs, wire) {
     ["wire bytes per evaluation, SES", `${f(wire.ses.total)} B (request ${f(wire.ses.request)}, result ${f(wire.ses.response)})`, "<= 10 KiB", ok(wire.ses.total <= 10240)],
   );
   const n = runs.random[0].evaluations;
+  const loads = runs.random.flatMap((_, r) => DISPATCH.map(([s]) => f(runs[s][r].load_avg, 1))).join(", ");
   const items = `- Dispatch: \`sweep run\` with the \`noop\` evaluator (scores a recipe without materialising noise),
-  8 prompts x budget 250, ${n} evaluations: random search (${n / 2000} seeds), SES with DiffSynth's
+  8 prompts x budget 250, ${n.toLocaleString("en-US")} evaluations: random search (${n / 2000} seeds), SES with DiffSynth's
   defaults (${n / 2000} seeds; 2,048 low-band floats per candidate) and both in one sweep (${n / 4000} seeds each),
   on 4 \`sweep worker\` processes (1 slot each) on loopback, all on this machine; rate = rows /
-  (last - first finished_at) in evaluations.csv${rounds > 1 ? `; ${rounds} rounds in turn, the median and the range` : ""}. CPU per evaluation: user + system
-  time of the coordinator and of the 4 workers (every thread: V8's GC helpers, device threads),
-  sampled from /proc every 250 ms while dispatching, over the evaluations recorded meanwhile.
+  (last - first finished_at) in evaluations.csv${rounds > 1 ? `; ${rounds} rounds of the three in turn, the median and
+  the range` : ""}; 1-minute load average after each run: ${loads}.
+  CPU per evaluation: user + system time of the coordinator and of the 4 workers (every thread:
+  V8's GC helpers, device threads), sampled from /proc every 250 ms while dispatching, over the
+  evaluations recorded meanwhile.
   Memory: the coordinator's VmRSS sampled every 250 ms from its first recorded evaluation to its
   exit (dispatch, then trials and the report, both streamed from evaluations.csv); growth = the
   peak minus the first sample.
@@ -133,6 +163,9 @@ if (process.argv.includes("--dispatch-only")) {
   kept.splice(header + 2, 0, ...rows.map((r) => `| ${r.join(" | ")} |`));
   let md = kept.join("\n");
   md = md.replace(/^- Dispatch: [\s\S]*?\n(?=- (?!Wire)|\n)/m, `${items}\n`);
+  md = /^- SES dispatch /m.test(md)
+    ? md.replace(/^- SES dispatch [\s\S]*?\n(?=- |\n)/m, `${SES_SLOW}\n`)
+    : md.replace(/\n\nTo reproduce:/, `\n${SES_SLOW}\n\nTo reproduce:`);
   writeFileSync(file, md);
   console.log(rows.map((r) => `| ${r.join(" | ")} |`).join("\n"));
   process.exit(0);
@@ -226,6 +259,7 @@ What was slow, why, and what fixed it (figures from earlier runs of this script 
   row objects; they now stream it into typed arrays per search, and the bootstrap draws its
   resampling indices as it uses them instead of allocating an n x resamples matrix (32 MB for 800
   pairs), with the same numbers.
+${SES_SLOW}
 
 To reproduce: \`npm ci && npm run bench\` (\`apt-get install python3-torch python3-pywt\` for the
 reference column).

@@ -2,7 +2,7 @@ import { execFileSync } from "node:child_process";
 import { describe, expect, it } from "vitest";
 import { derivedNoiseSeed } from "../src/noise/derived-seed.js";
 import { planSweep } from "../src/plan/plan.js";
-import type { Sweep } from "../src/config/load.js";
+import type { Sweep } from "../src/domain/sweep.js";
 
 describe("derived noise seeds of random search", () => {
   it("follow the Python formula documented in README.md", () => {

@@ -1,14 +1,14 @@
 import { realpathSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
-import type { EvaluatorSpec } from "../src/config/load.js";
-import type { EvaluationTask } from "../src/executor/executor.js";
 import { torchRandn } from "../src/noise/torch-generator.js";
 import { tempDir } from "./cli.js";
+import type { EvaluatorSpec } from "../src/domain/sweep.js";
+import type { EvaluationTask } from "../src/domain/outcome.js";
 
 // The pool starts threads from the built file (dist/), as a worker does.
 const { DevicePool } = (await import("../dist/executor/device-pool.js")) as unknown as typeof import("../src/executor/device-pool.js");
-const { EvaluationError } = (await import("../dist/executor/executor.js")) as unknown as typeof import("../src/executor/executor.js");
+const { EvaluationError } = (await import("../dist/domain/outcome.js")) as unknown as typeof import("../src/domain/outcome.js");
 
 const shape = [1, 4, 8, 8] as const;
 
@@ -16,7 +16,7 @@ function moduleEvaluator(source: string): EvaluatorSpec {
   // A real path, as a worker's model root gives (modules are imported by their real path only).
   const file = path.join(realpathSync(tempDir()), "objective.mjs");
   writeFileSync(file, source);
-  return { kind: "module", shape: [...shape], timeout_s: 0, retries: 0, path: file, module_path: "objective.mjs", module_sha256: "" };
+  return { kind: "module", shape: [...shape], path: file, module_path: "objective.mjs", module_sha256: "" };
 }
 
 const task = (evaluator: EvaluatorSpec, seed: number, promptIndex = 0): EvaluationTask =>

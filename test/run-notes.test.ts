@@ -26,7 +26,7 @@ describe("report notes", () => {
   });
 
   test("the evaluator line names model, size, steps, score convention and precision", () => {
-    expect(evaluatorLine({ kind: "flux2-pickscore", shape: [1, 128, 64, 64], timeout_s: 600, retries: 2, model: "m", height: 1024, width: 1024, steps: 4, score: "logit", precision: "bfloat16", max_batch: 4 }))
+    expect(evaluatorLine({ kind: "flux2-pickscore", shape: [1, 128, 64, 64], model: "m", height: 1024, width: 1024, steps: 4, score: "logit", precision: "bfloat16", max_batch: 4 }))
       .toBe("Evaluator: flux2-pickscore, model m, 1024x1024, 4 steps, score logit (x exp(logit_scale)), precision bfloat16.");
   });
 });

@@ -4,11 +4,12 @@
  * wait forever for a result that never comes.
  */
 import { expect, test } from "vitest";
-import type { EvaluatorSpec } from "../src/config/load.js";
-import type { EvaluateOptions, EvaluationResult, EvaluationTask, Executor } from "../src/executor/executor.js";
+import type { EvaluateOptions, Executor } from "../src/domain/executor.js";
 import type { SearchPlan } from "../src/plan/plan.js";
 import { Dispatcher } from "../src/run/dispatcher.js";
 import { runSearch } from "../src/run/search-runner.js";
+import type { EvaluatorSpec } from "../src/domain/sweep.js";
+import type { EvaluationResult, EvaluationTask } from "../src/domain/outcome.js";
 
 class ClosingExecutor implements Executor {
   readonly capacity = 4;
@@ -26,7 +27,7 @@ test("a dispatch error that is not an evaluation's fails the search with it", as
   const onUnhandled = (e: unknown) => unhandled.push(e);
   process.on("unhandledRejection", onUnhandled);
   try {
-    const evaluator: EvaluatorSpec = { kind: "noop", shape: [1, 4, 8, 8], timeout_s: 1, retries: 0 };
+    const evaluator: EvaluatorSpec = { kind: "noop", shape: [1, 4, 8, 8] };
     const search: SearchPlan = { searchId: "p0/random/s0", promptIndex: 0, prompt: "a", strategy: { name: "random", label: "random" }, seed: 0, budget: 10, trialBudgets: [10] };
     const stop = new AbortController();
     const dispatcher = new Dispatcher(new ClosingExecutor(), { timeoutMs: 1000, retries: 0, stop: stop.signal });

@@ -3,8 +3,8 @@
 // the reference).
 import { describe, expect, it } from "vitest";
 import { noiseAddon } from "../src/noise/noise-addon.js";
-import type { NoiseShape } from "../src/recipes/recipe.js";
 import { SesSearch, type SesOptions } from "../src/strategies/ses.js";
+import type { NoiseShape } from "../src/domain/candidate.js";
 
 interface Run { lows: Float32Array[]; asked: Float32Array[] }
 

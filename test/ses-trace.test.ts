@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { NoiseFactory } from "../src/recipes/materialise.js";
-import type { NoiseShape } from "../src/recipes/recipe.js";
 import { SesSearch } from "../src/strategies/ses.js";
 import { torchRandn } from "../src/noise/torch-generator.js";
 import objectiveA from "./fixtures/objective-a.mjs";
 import { digest16, loadReference } from "./reference.js";
+import type { NoiseShape } from "../src/domain/candidate.js";
 
 interface Trace {
   seed: number; budget: number; popsize: number; elites: number; wavelet: string; level: number;

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { SyntheticEvaluator } from "../src/evaluators/synthetic.js";
 import { torchRandn } from "../src/noise/torch-generator.js";
-import type { NoiseShape } from "../src/recipes/recipe.js";
+import type { NoiseShape } from "../src/domain/candidate.js";
 
 const shape: NoiseShape = [1, 6, 16, 24];
 const evaluator = new SyntheticEvaluator({ latency_ms: 0, jitter_ms: 0 });

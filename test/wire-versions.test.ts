@@ -10,11 +10,11 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SyntheticEvaluator } from "../src/evaluators/synthetic.js";
 import { FEATURE_SES_LOW_F32LE } from "../src/grpc/wire.js";
 import { NoiseFactory } from "../src/recipes/materialise.js";
-import type { NoiseShape } from "../src/recipes/recipe.js";
 import { runCli, sweepDir, tempDir } from "./cli.js";
 import { repoRoot } from "./reference.js";
 import { readCsv, scoresByKey } from "./run-results.js";
 import { killAllWorkers, startWorkerProcess, type WorkerProcess } from "./workers.js";
+import type { NoiseShape } from "../src/domain/candidate.js";
 
 const loadOptions = { keepCase: true, longs: Number, enums: String, defaults: true, oneofs: true };
 type Pkg = { sweep: { v1: { Worker: grpc.ServiceClientConstructor } } };

@@ -9,58 +9,14 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { LineCounter, parse as parseYaml, parseDocument, isMap, isScalar, isSeq, type Document } from "yaml";
 import type { z } from "zod";
-import type { NoiseShape } from "../recipes/recipe.js";
 import { lowBandLength } from "../strategies/ses.js";
 import { dwtMaxLevel, filterBank } from "../wavelets/filter-bank.js";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
 import { closest, knownFields } from "./known-fields.js";
 import { makeLocator, type FieldPath } from "./locate.js";
 import { sweepSchema, type SweepSpec } from "./schema.js";
-
-export type ResolvedStrategy =
-  | { name: "random"; label: string }
-  | { name: "ses"; label: string; popsize: number; elites: number; wavelet: string; level: number };
-
-export type EvaluatorSpec =
-  | { kind: "synthetic"; shape: NoiseShape; timeout_s: number; retries: number; latency_ms: number; jitter_ms: number }
-  | { kind: "noop"; shape: NoiseShape; timeout_s: number; retries: number }
-  | { kind: "module"; shape: NoiseShape; timeout_s: number; retries: number; path: string; module_path: string; module_sha256: string }
-  | Flux2PickScoreSpec;
-
-/** FLUX.2-klein + PickScore: what one evaluation computes (the model is a folder under the worker's model root). */
-export interface Flux2PickScoreSpec {
-  kind: "flux2-pickscore";
-  shape: NoiseShape;
-  timeout_s: number;
-  retries: number;
-  model: string;
-  height: number;
-  width: number;
-  steps: number;
-  score: "cosine" | "logit";
-  precision: "float32" | "float16" | "bfloat16";
-  max_batch: number;
-  /** the model directory on the worker that runs it (its model root + model), set by that worker */
-  model_dir?: string;
-}
-
-/** A validated sweep with every default applied and every file resolved. */
-export interface Sweep {
-  name: string;
-  description?: string;
-  prompts: string[];
-  seeds: number[];
-  /** Ascending, unique. */
-  budgets: number[];
-  strategies: ResolvedStrategy[];
-  evaluator: EvaluatorSpec;
-  threads?: number;
-  workers?: string[];
-  output: string;
-  /** sha256 of what determines the scores (prompts, seeds, budgets, strategies, evaluator). */
-  fingerprint: string;
-  source: { file: string; overrides: string[] };
-}
+import type { EvaluatorSpec, Flux2PickScoreSpec, StrategySpec, Sweep } from "../domain/sweep.js";
+import type { NoiseShape } from "../domain/candidate.js";
 
 interface Override { path: FieldPath; expr: string; value: unknown }
 
@@ -211,6 +167,7 @@ export async function loadSweep(file: string, options: LoadOptions = {}): Promis
     budgets,
     strategies,
     evaluator,
+    execution: { timeout_s: spec.evaluator.timeout_s, retries: spec.evaluator.retries },
     threads: spec.threads,
     workers: spec.workers,
     output: spec.output,
@@ -272,7 +229,7 @@ function noiseShape(e: SweepSpec["evaluator"]): NoiseShape {
 /** Memory of one SES generation (popsize x low band, float32), held by each running search. */
 const MAX_GENERATION_BYTES = 256 * 2 ** 20;
 
-function resolveStrategies(spec: SweepSpec, report: Report): ResolvedStrategy[] {
+function resolveStrategies(spec: SweepSpec, report: Report): StrategySpec[] {
   const labels = new Map<string, number>();
   const shape = noiseShape(spec.evaluator);
   const [, , rows, cols] = shape;
@@ -303,9 +260,9 @@ async function resolveEvaluator(spec: SweepSpec, dir: string, report: Report): P
   if (e.kind === "flux2-pickscore") return resolveFlux2(e, report);
   const shape = e.shape as NoiseShape;
   if (e.kind === "synthetic") {
-    return { kind: "synthetic", shape, timeout_s: e.timeout_s, retries: e.retries, latency_ms: e.latency_ms, jitter_ms: e.jitter_ms };
+    return { kind: "synthetic", shape, latency_ms: e.latency_ms, jitter_ms: e.jitter_ms };
   }
-  if (e.kind === "noop") return { kind: "noop", shape, timeout_s: e.timeout_s, retries: e.retries };
+  if (e.kind === "noop") return { kind: "noop", shape };
   const file = path.resolve(dir, e.path);
   const modulePath = path.relative(dir, file);
   if (path.isAbsolute(e.path) || modulePath.startsWith("..") || path.isAbsolute(modulePath)) {
@@ -336,7 +293,7 @@ async function resolveEvaluator(spec: SweepSpec, dir: string, report: Report): P
     return undefined;
   }
   const digest = createHash("sha256").update(readFileSync(real)).digest("hex");
-  return { kind: "module", shape, timeout_s: e.timeout_s, retries: e.retries, path: file, module_path: modulePath, module_sha256: digest };
+  return { kind: "module", shape, path: file, module_path: modulePath, module_sha256: digest };
 }
 
 /** True when `p` is not inside the folder `root` (both real paths). */
@@ -346,7 +303,7 @@ function escapes(root: string, p: string): boolean {
 }
 
 /** FLUX.2 latents are (1, 128, height/16, width/16): the noise shape follows from the image size. */
-function resolveFlux2(e: Extract<SweepSpec["evaluator"], { kind: "flux2-pickscore" }>, report: Report): EvaluatorSpec | undefined {
+function resolveFlux2(e: Extract<SweepSpec["evaluator"], { kind: "flux2-pickscore" }>, report: Report): Flux2PickScoreSpec | undefined {
   let ok = true;
   for (const side of ["height", "width"] as const) {
     if (e[side] % 16 !== 0) {
@@ -361,11 +318,11 @@ function resolveFlux2(e: Extract<SweepSpec["evaluator"], { kind: "flux2-pickscor
     report(["evaluator", "shape"], `shape [${given.join(", ")}] disagrees with height ${e.height} and width ${e.width}, which give [${shape.join(", ")}]; drop shape`);
     return undefined;
   }
-  const { model, height, width, steps, score, precision, max_batch, timeout_s, retries } = e;
-  return { kind: "flux2-pickscore", shape, timeout_s, retries, model, height, width, steps, score, precision, max_batch };
+  const { model, height, width, steps, score, precision, max_batch } = e;
+  return { kind: "flux2-pickscore", shape, model, height, width, steps, score, precision, max_batch };
 }
 
-/** Execution-only fields (timing, retries, where the module lives, batch size) do not change scores. */
+/** Fields that change no score (where the module lives, batch size) are left out. */
 function fingerprintedEvaluator(e: EvaluatorSpec): Record<string, unknown> {
   if (e.kind === "module") return { kind: e.kind, shape: e.shape, module_sha256: e.module_sha256 };
   if (e.kind === "flux2-pickscore") {

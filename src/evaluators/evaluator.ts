@@ -1,7 +1,7 @@
-import type { EvaluatorSpec } from "../config/load.js";
-import type { NoiseShape } from "../recipes/recipe.js";
 import { loadModuleEvaluator } from "./module-evaluator.js";
 import { SyntheticEvaluator } from "./synthetic.js";
+import type { EvaluatorSpec } from "../domain/sweep.js";
+import type { NoiseShape } from "../domain/candidate.js";
 
 export interface EvaluationInput {
   noise: Float32Array;

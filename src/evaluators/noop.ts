@@ -3,7 +3,7 @@
  * run measures the runner (planning, ask/tell, transport, CSV) and nothing else.
  */
 import { splitMix64 } from "../noise/derived-seed.js";
-import type { Recipe } from "../recipes/recipe.js";
+import type { Recipe } from "../domain/candidate.js";
 
 export function recipeScore(recipe: Recipe, promptIndex: number): number {
   const unit = (seed: number) => Number(splitMix64(seed, promptIndex + 1) >> 11n) / 2 ** 53;

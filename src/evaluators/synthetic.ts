@@ -9,9 +9,9 @@
  */
 import { setTimeout as sleep } from "node:timers/promises";
 import { splitMix64 } from "../noise/derived-seed.js";
-import type { NoiseShape } from "../recipes/recipe.js";
 import { Lru } from "../util/lru.js";
 import type { EvaluationInput, Evaluator } from "./evaluator.js";
+import type { NoiseShape } from "../domain/candidate.js";
 
 export const HIGH_FREQUENCY_WEIGHT = 0.25;
 

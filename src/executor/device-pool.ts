@@ -9,10 +9,11 @@
  * latency is not known yet) still go one per task.
  */
 import { Piscina } from "piscina";
-import type { EvaluatorSpec, Flux2PickScoreSpec } from "../config/load.js";
 import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
-import { EvaluationError, type EvaluateOptions, type EvaluationResult, type EvaluationTask, type Executor } from "./executor.js";
+import type { EvaluateOptions, Executor } from "../domain/executor.js";
 import type { ThreadOutcome, WarmTask } from "./evaluation-worker.js";
+import type { EvaluatorSpec, Flux2PickScoreSpec } from "../domain/sweep.js";
+import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../domain/outcome.js";
 
 const BATCH_MS = 2;
 const MAX_BATCH = 64;

@@ -1,12 +1,12 @@
 /** Evaluations on the thread that runs them: recipe -> noise -> evaluator -> finite score. */
-import type { Flux2PickScoreSpec } from "../config/load.js";
 import { createEvaluator, type Evaluator } from "../evaluators/evaluator.js";
 import { Flux2PickScoreEvaluator } from "../evaluators/flux2-pickscore/flux2-evaluator.js";
 import { encode as encodePng } from "fast-png";
 import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import { recipeScore } from "../evaluators/noop.js";
 import { NoiseFactory } from "../recipes/materialise.js";
-import type { EvaluationResult, EvaluationTask } from "./executor.js";
+import type { Flux2PickScoreSpec } from "../domain/sweep.js";
+import type { EvaluationResult, EvaluationTask } from "../domain/outcome.js";
 
 const noise = new NoiseFactory();
 const evaluators = new Map<string, Promise<Evaluator>>();

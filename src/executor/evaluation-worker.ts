@@ -5,9 +5,9 @@
  * the runtime fails (out of memory, say) is retried in halves, then one by one.
  */
 import { workerData } from "piscina";
-import type { Flux2PickScoreSpec } from "../config/load.js";
-import type { EvaluationTask } from "./executor.js";
 import { evaluateFlux2Batch, evaluateTask, flux2Evaluator, type ThreadContext } from "./evaluate-task.js";
+import type { Flux2PickScoreSpec } from "../domain/sweep.js";
+import type { EvaluationTask } from "../domain/outcome.js";
 
 export type ThreadOutcome = { ok: true; score: number; latencyMs: number; image?: Uint8Array } | { ok: false; error: string };
 

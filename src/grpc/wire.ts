@@ -1,7 +1,7 @@
 /** Recipes and evaluator specs to and from their proto messages. */
 import { endianness } from "node:os";
-import type { Recipe } from "../recipes/recipe.js";
 import type { WireCandidate } from "./proto.js";
+import type { Recipe } from "../domain/candidate.js";
 
 /**
  * Describe feature: the worker accepts `SesRecipe.low_f32le`, the low band as raw little-endian

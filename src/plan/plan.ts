@@ -1,12 +1,12 @@
 /** Turns a sweep into searches and trials; smaller budgets of anytime strategies share a search. */
-import type { ResolvedStrategy, Sweep } from "../config/load.js";
 import { isAnytime } from "../strategies/registry.js";
+import type { StrategySpec, Sweep } from "../domain/sweep.js";
 
 export interface SearchPlan {
   searchId: string;
   promptIndex: number;
   prompt: string;
-  strategy: ResolvedStrategy;
+  strategy: StrategySpec;
   seed: number;
   /** Evaluations this search runs to: the largest budget it serves. */
   budget: number;

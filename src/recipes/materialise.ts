@@ -6,7 +6,7 @@
 import { torchRandn } from "../noise/torch-generator.js";
 import { cropPlanes, wavedec2, waverec2, type Decomposition, type Planes } from "../wavelets/dwt.js";
 import { Lru } from "../util/lru.js";
-import { numel, type NoiseShape, type Recipe } from "./recipe.js";
+import { type NoiseShape, type Recipe, numel } from "../domain/candidate.js";
 
 export class NoiseFactory {
   private readonly splits: Lru<string, Decomposition>;

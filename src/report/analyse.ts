@@ -3,7 +3,6 @@
  * against the baseline, budget curves with bands, and evaluations to match the baseline.
  * Pure: rows in, numbers out (docs/report.md describes every field).
  */
-import type { Sweep } from "../config/load.js";
 import { inProgress, evaluatorLine, runWarnings } from "./run-notes.js";
 import { bootstrapMeanCi, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from "../statistics/bootstrap.js";
 import { mean, median, sampleStd } from "../statistics/descriptive.js";
@@ -12,6 +11,7 @@ import type { SearchSummary } from "../results/search-summary.js";
 import type { TrialRow } from "../results/trials.js";
 import type { LoadedRun } from "./load-run.js";
 import { buildGallery, type Gallery } from "./gallery.js";
+import type { Sweep } from "../domain/sweep.js";
 
 export interface TableRow { strategy: string; budget: number; n: number; mean: number; std: number; ci_low: number; ci_high: number; median: number }
 export interface PromptTableRow extends TableRow { prompt_index: number; prompt: string }

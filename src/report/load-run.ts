@@ -5,7 +5,6 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import type { Sweep } from "../config/load.js";
 import { planSweep, type Plan } from "../plan/plan.js";
 import { checkHeader, EVALUATION_COLUMNS, readHeader } from "../results/evaluations-csv.js";
 import { readRunManifest, type Manifest } from "../results/manifest.js";
@@ -13,6 +12,7 @@ import { readSearchRecords, type SearchRecord } from "../results/search-records.
 import { readSearchSummaries, summariseRecords, type SearchSummary } from "../results/search-summary.js";
 import { deriveTrials, TRIAL_COLUMNS, trialBudgetsOf, type TrialRow } from "../results/trials.js";
 import { readBestFiles, type BestFiles } from "./gallery.js";
+import type { Sweep } from "../domain/sweep.js";
 
 /** A run folder or report option that cannot be reported as asked: exit code 2. */
 export class ReportInputError extends Error {

@@ -3,9 +3,9 @@
  * warnings when they came from a synthetic model or from devices of different kinds.
  */
 import { hostname } from "node:os";
-import type { EvaluatorSpec } from "../config/load.js";
 import type { Manifest } from "../results/manifest.js";
 import { describeOwner, lockHolder } from "../results/run-lock.js";
+import type { EvaluatorSpec } from "../domain/sweep.js";
 
 /**
  * Who holds the run folder's lock (another coordinator still writing it), or null. The coordinator

@@ -6,8 +6,8 @@
 import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import type { Sweep } from "../config/load.js";
 import { RunFileError } from "./run-file-error.js";
+import type { Sweep } from "../domain/sweep.js";
 
 export type RunStatus = "running" | "completed" | "failed" | "interrupted";
 
@@ -52,10 +52,20 @@ export interface Manifest {
   config_changes?: ConfigChange[];
 }
 
+/** The file keeps the YAML's layout: the execution settings sit in the evaluator, as written. */
+function configToFile({ execution, evaluator, ...rest }: Sweep): Record<string, unknown> {
+  return { ...rest, evaluator: { ...evaluator, ...execution } };
+}
+
+function configFromFile(config: z.infer<typeof resolvedSweepSchema>): Sweep {
+  const { timeout_s, retries, ...evaluator } = config.evaluator;
+  return { ...config, evaluator, execution: { timeout_s, retries } } as unknown as Sweep;
+}
+
 export function writeManifest(runDir: string, manifest: Manifest): void {
   const file = path.join(runDir, MANIFEST_FILE);
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify(manifest, null, 2)}\n`);
+  writeFileSync(tmp, `${JSON.stringify({ ...manifest, config: configToFile(manifest.config) }, null, 2)}\n`);
   renameSync(tmp, file);
 }
 
@@ -153,5 +163,5 @@ export function readRunManifest(runDir: string): Manifest {
     const field = first.path.map(String).join(".") || "(the whole file)";
     throw new RunFileError(`${file}: ${field}: ${first.message}${more.length > 0 ? ` (and ${more.length} more problem${more.length > 1 ? "s" : ""})` : ""}`);
   }
-  return parsed.data as unknown as Manifest;
+  return { ...parsed.data, config: configFromFile(parsed.data.config) } as unknown as Manifest;
 }

@@ -1,5 +1,6 @@
 /** Retries: an evaluation that fails is tried again, up to `retries` more times, then counts as failed. */
-import { EvaluationError, type EvaluationResult, type EvaluationTask, type Executor } from "../executor/executor.js";
+import type { Executor } from "../domain/executor.js";
+import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../domain/outcome.js";
 
 export type Outcome =
   | ({ status: "ok"; attempts: number } & EvaluationResult)

@@ -3,10 +3,10 @@
  * scores it recorded (ask/tell is deterministic): any recorded candidate's noise, an SES one too,
  * can be regenerated from the run folder alone.
  */
-import type { NoiseShape, Candidate } from "../recipes/recipe.js";
 import type { SearchPlan } from "../plan/plan.js";
 import { ERROR, NOT_RECORDED, OK, type SearchRecord } from "../results/search-records.js";
 import { createStrategy } from "../strategies/registry.js";
+import type { Candidate, NoiseShape } from "../domain/candidate.js";
 
 export class ReplayError extends Error {}
 

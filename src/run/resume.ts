@@ -1,13 +1,13 @@
 /** What `--resume` needs: the earlier manifest, a config check, and the evaluations already recorded. */
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import type { Sweep } from "../config/load.js";
 import { canonicalJson } from "../config/load.js";
 import { checkHeader, repairTornTail } from "../results/evaluations-csv.js";
 import { readRunManifest, type Manifest } from "../results/manifest.js";
 import { RunFileError } from "../results/run-file-error.js";
 import { RunDirError } from "../results/run-dir.js";
 import { emptyRecords, ERROR, OK, readSearchRecords, type SearchRecord } from "../results/search-records.js";
+import type { Sweep } from "../domain/sweep.js";
 
 /** A resume refused because the sweep changed (without --force): exit code 2. */
 export class ConfigChangedError extends Error {

@@ -5,9 +5,7 @@
  */
 import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
-import { setFlagsFromString } from "node:v8";
 import path from "node:path";
-import type { Sweep } from "../config/load.js";
 import { GrpcExecutor, NoWorkersError, WorkersRefusedError } from "../executor/grpc-executor.js";
 import { startLocalWorker, type LocalWorker } from "../executor/local-workers.js";
 import { WorkerDiscovery } from "../executor/worker-discovery.js";
@@ -32,6 +30,7 @@ import { Progress } from "./progress.js";
 import { loadResumeState } from "./resume.js";
 import { resumeCommand } from "./resume-command.js";
 import { runSearch, type RecordedOutcome, type SearchResult } from "./search-runner.js";
+import type { Sweep } from "../domain/sweep.js";
 
 export interface RunOptions {
   runDir?: string;
@@ -62,10 +61,6 @@ export interface RunOutcome {
 }
 
 export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<RunOutcome> {
-  // The coordinator's live heap is small (about 30 MB at any scale) but it allocates fast; V8's
-  // default lets the heap grow up to 4x between full collections, so resident memory would climb
-  // by 80+ MB in a fast run. Growing by 20% keeps it flat for a few percent more GC time.
-  setFlagsFromString("--heap-growing-percent=20");
   const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
   const log = (line: string) => err.write(`[sweep] ${line}\n`);
@@ -202,8 +197,8 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
         progress!.evaluated(search.strategy.label, row.status === "ok");
       };
       const dispatcher = new Dispatcher(executor, {
-        timeoutMs: sweep.evaluator.timeout_s * 1000,
-        retries: sweep.evaluator.retries,
+        timeoutMs: sweep.execution.timeout_s * 1000,
+        retries: sweep.execution.retries,
         stop: stopper.signal,
       });
       // Searches hold strategy state (SES: about 140 KB each), so only enough run at once to keep every

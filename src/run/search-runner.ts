@@ -3,12 +3,12 @@
  * order (to the strategy and to the recorder), so rows, best_so_far and SES updates never depend on
  * which evaluation happened to finish first.
  */
-import type { EvaluatorSpec } from "../config/load.js";
 import type { SearchPlan } from "../plan/plan.js";
-import type { Candidate } from "../recipes/recipe.js";
 import { recordedAt, type RecordedEvaluation, type SearchRecord } from "../results/search-records.js";
 import { createStrategy } from "../strategies/registry.js";
 import type { Dispatcher, Outcome } from "./dispatcher.js";
+import type { EvaluatorSpec } from "../domain/sweep.js";
+import type { Candidate } from "../domain/candidate.js";
 
 export interface RecordedOutcome {
   candidate: Candidate;

@@ -1,6 +1,6 @@
 import { derivedNoiseSeed } from "../noise/derived-seed.js";
-import type { Candidate } from "../recipes/recipe.js";
 import type { Strategy, StrategyContext } from "./strategy.js";
+import type { Candidate } from "../domain/candidate.js";
 
 /** The noise seed of candidate k of a random search: the base noise first, as the reference counts it. */
 export function randomCandidateSeed(seed: number, k: number): number {

@@ -1,9 +1,9 @@
-import type { ResolvedStrategy } from "../config/load.js";
 import { RandomSearch } from "./random-search.js";
 import { SesSearch } from "./ses.js";
 import type { Strategy, StrategyContext } from "./strategy.js";
+import type { StrategySpec } from "../domain/sweep.js";
 
-export function createStrategy(spec: ResolvedStrategy, ctx: StrategyContext): Strategy {
+export function createStrategy(spec: StrategySpec, ctx: StrategyContext): Strategy {
   switch (spec.name) {
     case "random":
       return new RandomSearch(ctx);
@@ -16,6 +16,6 @@ export function createStrategy(spec: ResolvedStrategy, ctx: StrategyContext): St
  * Anytime: a run with budget B is exactly the first B evaluations of a run with a larger budget,
  * so one search serves every budget. Random and SES both are (SES draws whole generations).
  */
-export function isAnytime(spec: ResolvedStrategy): boolean {
+export function isAnytime(spec: StrategySpec): boolean {
   return spec.name === "random" || spec.name === "ses";
 }

@@ -5,9 +5,9 @@
  */
 import { noiseAddon, type NoiseAddon } from "../noise/noise-addon.js";
 import { TorchGenerator } from "../noise/torch-generator.js";
-import type { Candidate } from "../recipes/recipe.js";
 import { coefficientLength, filterBank } from "../wavelets/filter-bank.js";
 import type { Strategy, StrategyContext } from "./strategy.js";
+import type { Candidate } from "../domain/candidate.js";
 
 export interface SesOptions {
   popsize: number;

@@ -1,4 +1,4 @@
-import type { Candidate, NoiseShape } from "../recipes/recipe.js";
+import type { Candidate, NoiseShape } from "../domain/candidate.js";
 
 /**
  * An ask/tell optimiser: pure and deterministic given its seed and the scores it is told.

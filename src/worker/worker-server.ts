@@ -10,17 +10,17 @@ import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import type { EvaluatorSpec, Flux2PickScoreSpec } from "../config/load.js";
 import { checkCudaProvider, deviceRuntime, type DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import { DevicePool } from "../executor/device-pool.js";
 import { readManifest, sha256File, verifyModelFiles } from "../models/manifest.js";
 import { ModelInputError, modelNotFound } from "../models/model-error.js";
-import { EvaluationError, type EvaluationTask } from "../executor/executor.js";
 import { PROTOCOL, raiseReceiveWindow, SERVER_OPTIONS, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
 import { recipeFromWire, WORKER_FEATURES } from "../grpc/wire.js";
-import type { NoiseShape } from "../recipes/recipe.js";
 import { VERSION } from "../version.js";
 import { ModelRoot } from "./model-root.js";
+import type { EvaluatorSpec, Flux2PickScoreSpec } from "../domain/sweep.js";
+import { EvaluationError, type EvaluationTask } from "../domain/outcome.js";
+import type { NoiseShape } from "../domain/candidate.js";
 
 export interface WorkerOptions {
   listen: string;
@@ -125,7 +125,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     }
     return checked;
   };
-  const flux2Spec = (model: string, fields: Omit<Flux2PickScoreSpec, "kind" | "model" | "model_dir" | "timeout_s" | "retries" | "shape">): Flux2PickScoreSpec => {
+  const flux2Spec = (model: string, fields: Omit<Flux2PickScoreSpec, "kind" | "model" | "model_dir" | "shape">): Flux2PickScoreSpec => {
     const dir = path.join(modelRoot.dir, model);
     if (!/^[A-Za-z0-9_.+-]+$/.test(model) || model === "." || model === "..") throw new Error(`model '${model}' must be a folder name under the worker's model root`);
     if (!existsSync(dir) || !statSync(dir).isDirectory()) throw modelNotFound(model, modelRoot.dir);
@@ -134,7 +134,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     if (!["float32", "float16", "bfloat16"].includes(fields.precision)) throw new Error(`unknown precision '${fields.precision}' (expected float32, float16 or bfloat16)`);
     if (!(fields.max_batch >= 1 && fields.steps >= 1)) throw new Error("max_batch and steps must be at least 1");
     const shape: NoiseShape = [1, 128, fields.height / 16, fields.width / 16];
-    return { kind: "flux2-pickscore", model, model_dir: dir, shape, timeout_s: 0, retries: 0, ...fields };
+    return { kind: "flux2-pickscore", model, model_dir: dir, shape, ...fields };
   };
   for (const model of opts.preload ?? []) {
     const started = performance.now();
@@ -157,7 +157,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const toTaskEvaluator = (spec: WireEvaluatorSpec): EvaluatorSpec => {
     const shape = spec.shape as unknown as NoiseShape;
     if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`bad noise shape [${spec.shape}]`);
-    const common = { shape, timeout_s: 0, retries: 0 };
+    const common = { shape };
     if (spec.kind === "synthetic") return { kind: "synthetic", ...common, latency_ms: spec.latency_ms, jitter_ms: spec.jitter_ms };
     if (spec.kind === "noop") return { kind: "noop", ...common };
     if (spec.kind === "module") {

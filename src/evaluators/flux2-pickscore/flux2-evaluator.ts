@@ -1,8 +1,8 @@
 /** The `flux2-pickscore` evaluator on a device thread: one pipeline per model and precision, kept. */
-import type { Flux2PickScoreSpec } from "../../config/load.js";
 import type { EvaluationInput } from "../evaluator.js";
 import { Flux2Models, type DeviceTarget, type RuntimeInfo } from "./model-sessions.js";
 import { Flux2PickScorePipeline, type ScoredImage } from "./pipeline.js";
+import type { Flux2PickScoreSpec } from "../../domain/sweep.js";
 
 const WARM_LATENT = 16;
 

@@ -1,5 +1,6 @@
-import type { EvaluatorSpec } from "../config/load.js";
-import type { Recipe } from "../recipes/recipe.js";
+/** One evaluation as both processes see it: what to evaluate, and what came of it. */
+import type { Recipe } from "./candidate.js";
+import type { EvaluatorSpec } from "./sweep.js";
 
 /** What to evaluate: everything a worker needs, nothing about where. */
 export interface EvaluationTask {
@@ -21,13 +22,6 @@ export interface EvaluationResult {
   image?: Uint8Array;
 }
 
-export interface EvaluateOptions {
-  /** Fires when the run stops: the evaluation is abandoned (rejects with an AbortError). */
-  signal: AbortSignal;
-  /** How long one attempt may run once it has started on a device. */
-  timeoutMs: number;
-}
-
 /** Failure of the evaluation itself (it threw, timed out, or gave no finite score); worth a retry. */
 export class EvaluationError extends Error {
   /** `fatal`: no retry can help (a worker lacks the model); the run stops. */
@@ -35,13 +29,4 @@ export class EvaluationError extends Error {
     super(message);
     this.name = "EvaluationError";
   }
-}
-
-/** Where evaluations run: a device's thread pool in a worker, or gRPC workers seen from the coordinator. */
-export interface Executor {
-  /** Evaluations it can run at once right now. */
-  readonly capacity: number;
-  /** Resolves with the score, or rejects with an EvaluationError (or an AbortError once stopped). */
-  evaluate(task: EvaluationTask, opts: EvaluateOptions): Promise<EvaluationResult>;
-  close(): Promise<void>;
 }
