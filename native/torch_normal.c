@@ -14,9 +14,25 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#if defined(__x86_64__) || defined(__i386__)
+/* The AVX2 path below uses GCC/Clang extensions (target attributes, __builtin_cpu_supports), so
+   MSVC (which defines neither __x86_64__ nor __GNUC__) builds the scalar path only. */
+#if (defined(__x86_64__) || defined(__i386__)) && defined(__GNUC__)
 #define HAVE_X86 1
 #include <immintrin.h>
+#endif
+
+/* Force-inlined static functions, in each compiler's words (inlining changes no result). */
+#if defined(_MSC_VER) && !defined(__clang__)
+#define ALWAYS_INLINE static __forceinline
+#elif defined(__GNUC__) || defined(__clang__)
+#define ALWAYS_INLINE static inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE static inline
+#endif
+
+/* MSVC's C before /std:c11 knows `restrict` only as __restrict. */
+#if defined(_MSC_VER) && !defined(__clang__) && (!defined(__STDC_VERSION__) || __STDC_VERSION__ < 199901L)
+#define restrict __restrict
 #endif
 
 static inline float from_bits(uint32_t b) { float f; memcpy(&f, &b, 4); return f; }
@@ -25,7 +41,7 @@ static inline uint32_t to_bits(float f) { uint32_t b; memcpy(&b, &f, 4); return 
 /* Constants are double literals rounded to float, exactly as Math.fround rounds them in the JS. */
 #define F(x) ((float)(x))
 
-static inline __attribute__((always_inline)) float log_f32(float v) {
+ALWAYS_INLINE float log_f32(float v) {
   if (v < F(1.17549435e-38)) v = F(1.17549435e-38);
   uint32_t bits = to_bits(v);
   float e = (float)((int32_t)((bits >> 23) & 0xff) - 127 + 1);
@@ -51,7 +67,7 @@ static inline __attribute__((always_inline)) float log_f32(float v) {
   return fmaf(e, F(0.693359375), x);
 }
 
-static inline __attribute__((always_inline)) void sincos_f32(float angle, float *sin_out, float *cos_out) {
+ALWAYS_INLINE void sincos_f32(float angle, float *sin_out, float *cos_out) {
   int negative = (to_bits(angle) >> 31) != 0;
   float x = fabsf(angle);
   int32_t j = (int32_t)(x * F(1.27323954473516));
@@ -231,9 +247,10 @@ static napi_value uniform24(napi_env env, napi_callback_info info) {
       twist(mt, out);
       pos = 0;
     }
-    /* a run of the tempered outputs at once (the loop vectorises) */
+    /* a run of the tempered outputs at once (the loop vectorises); the factor is 2^-24 exactly,
+       in decimal because older MSVC C compilers read no hex float literal (0x1p-24f) */
     size_t run = MT_N - pos < n - i ? MT_N - pos : n - i;
-    for (size_t j = 0; j < run; j++) dest[i + j] = (float)(out[pos + j] & 0xffffffu) * 0x1p-24f;
+    for (size_t j = 0; j < run; j++) dest[i + j] = (float)(out[pos + j] & 0xffffffu) * 5.9604644775390625e-8f;
     i += run;
     pos += (uint32_t)run;
   }

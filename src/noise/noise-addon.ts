@@ -1,8 +1,10 @@
 /**
  * The native noise addon (native/torch_normal.c): mt19937 uniforms and the Box-Muller transform,
- * bit-identical to the JavaScript ones and about 10x faster (8 lanes with AVX2 and FMA), and SES's
- * per-generation arithmetic (the same bits as its JavaScript, several times faster). Built by
- * `npm ci` (node-gyp); when it is missing, or with SWEEP_NATIVE_NOISE=0, JavaScript is used.
+ * bit-identical to the JavaScript ones and, with AVX2 and FMA (8 lanes), about 40 times faster
+ * (BENCHMARKS.md: 1.3 ms against 50 ms for (1,128,64,64); less with the scalar transform other
+ * CPUs get), and SES's per-generation arithmetic (the same bits as its JavaScript, several times
+ * faster). Built by `npm ci` (node-gyp, scripts/build-addon.mjs, which says why when it cannot);
+ * when it is missing, or with SWEEP_NATIVE_NOISE=0, JavaScript is used.
  */
 import { createRequire } from "node:module";
 
@@ -22,14 +24,25 @@ export interface NoiseAddon {
   sesMoments?(rows: Float32Array[], mu: Float32Array, sigma2: Float32Array, jitter: number): void;
 }
 
-function load(): NoiseAddon | null {
-  if (process.env.SWEEP_NATIVE_NOISE === "0") return null;
+const ADDON_PATH = "../../build/Release/torch_normal.node";
+
+function load(): { addon: NoiseAddon | null; missing: string | null } {
+  if (process.env.SWEEP_NATIVE_NOISE === "0") return { addon: null, missing: "disabled by SWEEP_NATIVE_NOISE=0" };
   try {
-    return createRequire(import.meta.url)("../../build/Release/torch_normal.node") as NoiseAddon;
-  } catch {
-    return null;
+    return { addon: createRequire(import.meta.url)(ADDON_PATH) as NoiseAddon, missing: null };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    const missing = code === "MODULE_NOT_FOUND"
+      ? "not built (build/Release/torch_normal.node is missing: `npm ci` or `npm run install` builds it)"
+      : `not loadable (build/Release/torch_normal.node: ${(err as Error).message.split("\n")[0]})`;
+    return { addon: null, missing };
   }
 }
 
+const loaded = load();
+
 /** The addon, or null if it is not built or disabled. */
-export const noiseAddon: NoiseAddon | null = load();
+export const noiseAddon: NoiseAddon | null = loaded.addon;
+
+/** Why noiseAddon is null (for messages, e.g. the tests' skip notes); null when it is loaded. */
+export const noiseAddonMissing: string | null = loaded.missing;
