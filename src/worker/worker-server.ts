@@ -66,27 +66,28 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const slots = parseDevices(opts.devices, opts.threads);
   const modelRoot = new ModelRoot(opts.modelRoot);
   const devices = await openDevices(slots);
-  const models = new ModelChecks(opts.verify ?? false, log);
+  const worker: WorkerResources = {
+    id: `${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`, devices, modelRoot, models: new ModelChecks(opts.verify ?? false, log),
+  };
   try {
-    await preloadModels(opts.preload ?? [], opts.precision ?? "float32", { modelRoot, checks: models, devices, log });
+    await preloadModels(opts.preload ?? [], opts.precision ?? "float32", { modelRoot, checks: worker.models, devices, log });
+    return await listen(worker, opts, log);
   } catch (e) {
     await closeDevices(devices);
     throw e;
   }
-  const worker: WorkerResources = { id: `${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`, devices, modelRoot, models };
+}
+
+/** Serves the worker on `opts.listen` and says where. */
+async function listen(worker: WorkerResources, opts: WorkerOptions, log: (line: string) => void): Promise<RunningWorker> {
   const server = createServer(worker, opts, log);
-  let port: number;
-  try {
-    port = await bind(server, opts);
-  } catch (e) {
-    await closeDevices(devices);
-    throw e;
-  }
+  const port = await bind(server, opts);
   if (!raiseReceiveWindow(server)) log("could not raise the HTTP/2 receive window (grpc-js internals changed): SES batches arrive slower");
   const { host: boundHost } = splitHostPort(opts.listen);
   const address = `${boundHost}:${port}`;
-  log(`sweep worker ${worker.id} listening on ${address} (${devices.map((d) => `${d.id}: ${d.pool.capacity} slots`).join(", ")}; model root ${modelRoot.dir}${opts.token ? "; token required" : ""}${opts.tls ? "; TLS" : ""})`);
-  return { address, close: () => close(server, devices) };
+  const slots = worker.devices.map((d) => `${d.id}: ${d.pool.capacity} slots`).join(", ");
+  log(`sweep worker ${worker.id} listening on ${address} (${slots}; model root ${worker.modelRoot.dir}${opts.token ? "; token required" : ""}${opts.tls ? "; TLS" : ""})`);
+  return { address, close: () => close(server, worker.devices) };
 }
 
 /** Anyone who reaches a worker could run evaluations: beyond loopback it needs a token, TLS or an explicit --insecure. */
@@ -108,13 +109,14 @@ function createServer(worker: WorkerResources, opts: WorkerOptions, log: (line: 
   new HealthImplementation({ "": "SERVING", "sweep.v1.Worker": "SERVING" }).addToServer(server);
   const deps = { decode: (req: WireRequest) => decodeRequest(req, worker.modelRoot), dispatch: dispatch(worker) };
   server.addService(WorkerService.service, {
-    Describe: (_call: grpc.ServerUnaryCall<unknown, WireDescribe>, callback: grpc.sendUnaryData<WireDescribe>) => callback(null, describe(worker)),
+    Describe: (_call: grpc.ServerUnaryCall<unknown, WireDescribe>, callback: grpc.sendUnaryData<WireDescribe>) => callback(null, describeWorker(worker)),
     Evaluate: (call: grpc.ServerDuplexStream<WireRequest, WireResponse>) => new EvaluateStream(call, deps),
   });
   return server;
 }
 
-function describe(worker: WorkerResources): WireDescribe {
+/** Describe's answer: what this worker is and runs, and the models it has checked so far. */
+function describeWorker(worker: WorkerResources): WireDescribe {
   return {
     protocol: PROTOCOL,
     tool_version: VERSION,
