@@ -7,7 +7,7 @@ import type { EvaluatorSpec } from "../src/domain/sweep.js";
 import type { EvaluationTask } from "../src/domain/outcome.js";
 
 // The pool starts threads from the built file (dist/), as a worker does.
-const { DevicePool } = (await import("../dist/executor/device-pool.js")) as unknown as typeof import("../src/executor/device-pool.js");
+const { DevicePool } = (await import("../dist/worker/device-pool.js")) as unknown as typeof import("../src/worker/device-pool.js");
 const { EvaluationError } = (await import("../dist/domain/outcome.js")) as unknown as typeof import("../src/domain/outcome.js");
 
 const shape = [1, 4, 8, 8] as const;

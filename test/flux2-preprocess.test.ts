@@ -3,7 +3,8 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync, copyFileSync } from "
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { clipPixelValues, parseClipPreprocessorConfig } from "../src/evaluators/flux2-pickscore/clip-preprocess.js";
+import { clipPixelValues } from "../src/evaluators/flux2-pickscore/clip-preprocess.js";
+import { parseClipPreprocessorConfig } from "../src/models/pickscore/clip-preprocessor-config.js";
 import { decodedToUint8 } from "../src/evaluators/flux2-pickscore/image-convert.js";
 import { loadClipTokenizer, loadQwenPromptTokenizer } from "../src/evaluators/flux2-pickscore/prompt-tokens.js";
 import { ModelInputError } from "../src/models/model-error.js";

@@ -8,7 +8,7 @@
 import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { VERSION } from "../version.js";
-import { parseClipPreprocessorConfig } from "../evaluators/flux2-pickscore/clip-preprocess.js";
+import { parseClipPreprocessorConfig } from "./pickscore/clip-preprocessor-config.js";
 import { buildTextEncoderGraph, parseQwen3Config, type Qwen3Config } from "./flux2/text-encoder-graph.js";
 import { buildTransformerGraph, parseFlux2TransformerConfig, type Flux2TransformerConfig } from "./flux2/transformer-graph.js";
 import { buildVaeDecoderGraph, parseFlux2VaeConfig, type Flux2VaeConfig } from "./flux2/vae-decoder-graph.js";

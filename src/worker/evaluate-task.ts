@@ -1,5 +1,6 @@
 /** Evaluations on the thread that runs them: recipe -> noise -> evaluator -> finite score. */
-import { createEvaluator, type Evaluator } from "../evaluators/evaluator.js";
+import { createEvaluator } from "../evaluators/create-evaluator.js";
+import type { Evaluator } from "../evaluators/evaluator.js";
 import { Flux2PickScoreEvaluator } from "../evaluators/flux2-pickscore/flux2-evaluator.js";
 import { encode as encodePng } from "fast-png";
 import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
@@ -40,12 +41,13 @@ export function flux2Evaluator(spec: Flux2PickScoreSpec, ctx: ThreadContext): Pr
   return cached(flux2, `${spec.model_dir}|${spec.precision}`, () => Flux2PickScoreEvaluator.load(spec, ctx.device, ctx.log));
 }
 
-export async function evaluateTask(task: EvaluationTask): Promise<Pick<EvaluationResult, "score" | "latencyMs">> {
+/** `evaluatorKey`: the key this thread caches the task's evaluator under (evaluator-key.ts). */
+export async function evaluateTask(task: EvaluationTask, evaluatorKey: string): Promise<Pick<EvaluationResult, "score" | "latencyMs">> {
   const started = performance.now();
   const spec = task.evaluator;
   if (spec.kind === "noop") return { score: recipeScore(task.recipe, task.promptIndex), latencyMs: performance.now() - started };
   if (spec.kind === "flux2-pickscore") throw new Error("flux2-pickscore evaluates in batches (evaluateFlux2Batch)");
-  const evaluator = await cached(evaluators, JSON.stringify(spec), () => createEvaluator(spec));
+  const evaluator = await cached(evaluators, evaluatorKey, () => createEvaluator(spec));
   const input = { noise: noise.materialise(task.recipe, spec.shape), shape: spec.shape, prompt: task.prompt, promptIndex: task.promptIndex };
   return { score: finite(await evaluator.score(input)), latencyMs: performance.now() - started };
 }

@@ -9,6 +9,12 @@ import { evaluateFlux2Batch, evaluateTask, flux2Evaluator, type ThreadContext } 
 import type { Flux2PickScoreSpec } from "../domain/sweep.js";
 import type { EvaluationTask } from "../domain/outcome.js";
 
+/** An evaluation as a thread receives it: the task and the key its evaluator is cached under. */
+export interface ThreadTask {
+  task: EvaluationTask;
+  evaluatorKey: string;
+}
+
 export type ThreadOutcome = { ok: true; score: number; latencyMs: number; image?: Uint8Array } | { ok: false; error: string };
 
 /** Loads a model on this thread, then waits until every thread of the pool has (each takes one). */
@@ -51,13 +57,13 @@ async function flux2Outcomes(tasks: EvaluationTask[]): Promise<ThreadOutcome[]> 
   }
 }
 
-export default async function evaluateBatch(tasks: EvaluationTask[] | WarmTask): Promise<ThreadOutcome[] | { ok: boolean; error?: string }> {
+export default async function evaluateBatch(tasks: ThreadTask[] | WarmTask): Promise<ThreadOutcome[] | { ok: boolean; error?: string }> {
   if (!Array.isArray(tasks)) return warm(tasks);
-  if (tasks.length > 0 && tasks[0].evaluator.kind === "flux2-pickscore") return flux2Outcomes(tasks);
+  if (tasks.length > 0 && tasks[0].task.evaluator.kind === "flux2-pickscore") return flux2Outcomes(tasks.map((t) => t.task));
   const outcomes: ThreadOutcome[] = [];
-  for (const task of tasks) {
+  for (const { task, evaluatorKey } of tasks) {
     try {
-      const { score, latencyMs } = await evaluateTask(task);
+      const { score, latencyMs } = await evaluateTask(task, evaluatorKey);
       outcomes.push({ ok: true, score, latencyMs });
     } catch (e) {
       outcomes.push({ ok: false, error: message(e) });

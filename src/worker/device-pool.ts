@@ -1,6 +1,6 @@
 /**
  * One device's evaluations on a pool of threads (piscina), one task per thread at a time, so the
- * thread serving gRPC stays responsive (onnxruntime-node's run() blocks its thread). A thread that
+ * thread serving gRPC stays responsive while a model runs (a run blocks its thread). A thread that
  * crashes fails its task and piscina starts a new one.
  *
  * Cheap evaluations go to a thread in batches: a thread round trip (a message and a wake-up, tens
@@ -11,7 +11,8 @@
 import { Piscina } from "piscina";
 import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import type { EvaluateOptions, Executor } from "../domain/executor.js";
-import type { ThreadOutcome, WarmTask } from "./evaluation-worker.js";
+import { evaluatorKey } from "./evaluator-key.js";
+import type { ThreadOutcome, ThreadTask, WarmTask } from "./evaluation-thread.js";
 import type { EvaluatorSpec, Flux2PickScoreSpec } from "../domain/sweep.js";
 import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../domain/outcome.js";
 
@@ -42,7 +43,7 @@ export class DevicePool implements Executor {
 
   constructor(readonly capacity: number, private readonly name: string, device?: DeviceTarget) {
     this.pool = new Piscina({
-      filename: new URL("./evaluation-worker.js", import.meta.url).href,
+      filename: new URL("./evaluation-thread.js", import.meta.url).href,
       minThreads: capacity,
       maxThreads: capacity,
       concurrentTasksPerWorker: 1,
@@ -148,7 +149,8 @@ export class DevicePool implements Executor {
     signal.addEventListener("abort", onAbort, { once: true });
     try {
       signal.throwIfAborted();
-      const outcomes = (await this.pool.run(batch.map((q) => q.task), { signal: cancel.signal })) as ThreadOutcome[];
+      const tasks = batch.map((q): ThreadTask => ({ task: q.task, evaluatorKey: evaluatorKey(q.task.evaluator) }));
+      const outcomes = (await this.pool.run(tasks, { signal: cancel.signal })) as ThreadOutcome[];
       batch.forEach((q, i) => {
         const o = outcomes[i];
         if (!o.ok) return q.reject(new EvaluationError(o.error, this.name));
