@@ -21,6 +21,7 @@ import { ModelRoot } from "./model-root.js";
 import type { EvaluatorSpec, Flux2PickScoreSpec } from "../domain/sweep.js";
 import { EvaluationError, type EvaluationTask } from "../domain/outcome.js";
 import type { NoiseShape } from "../domain/candidate.js";
+import { joinHostPort, splitHostPort, type HostPort } from "../domain/worker-address.js";
 
 export interface WorkerOptions {
   listen: string;
@@ -59,10 +60,10 @@ const EVALUATORS = ["synthetic", "module", "noop", "flux2-pickscore"];
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/;
 
-export function splitHostPort(listen: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(listen);
-  if (!m) throw new WorkerSetupError(`--listen: expected HOST:PORT, e.g. 127.0.0.1:7070 (got '${listen}')`);
-  return { host: m[1], port: Number(m[2]) };
+function listenAddress(listen: string): HostPort {
+  const address = splitHostPort(listen);
+  if (!address) throw new WorkerSetupError(`--listen: expected HOST:PORT, e.g. 127.0.0.1:7070 (got '${listen}')`);
+  return address;
 }
 
 function parseDevices(spec: string, threads: number | undefined): { id: string; kind: "cpu" | "gpu"; slots: number; target: DeviceTarget }[] {
@@ -81,7 +82,7 @@ function parseDevices(spec: string, threads: number | undefined): { id: string; 
 
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-  const { host } = splitHostPort(opts.listen);
+  const { host } = listenAddress(opts.listen);
   if (!LOOPBACK.test(host) && !opts.token && !opts.tls && !opts.insecure) {
     throw new WorkerSetupError(
       `refusing to listen on ${opts.listen} without protection: anyone who reaches it could run evaluations. ` +
@@ -271,8 +272,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     server.bindAsync(opts.listen, credentials, (err, p) => (err ? reject(new WorkerSetupError(`cannot listen on ${opts.listen}: ${err.message}`)) : resolve(p)));
   });
   if (!raiseReceiveWindow(server)) log("could not raise the HTTP/2 receive window (grpc-js internals changed): SES batches arrive slower");
-  const { host: boundHost } = splitHostPort(opts.listen);
-  const address = `${boundHost}:${port}`;
+  const address = joinHostPort(listenAddress(opts.listen).host, port);
   log(`sweep worker ${workerId} listening on ${address} (${devices.map((d) => `${d.id}: ${d.pool.capacity} slots`).join(", ")}; model root ${modelRoot.dir}${opts.token ? "; token required" : ""}${opts.tls ? "; TLS" : ""})`);
   return {
     address,
