@@ -15,7 +15,7 @@ const label = z.string().regex(/^[A-Za-z0-9_.+-]+$/, "a label is letters, digits
   .describe("Name of this strategy entry in CSVs and reports; unique per sweep; default: its name");
 
 export const strategySchema = strategyEntrySchema(
-  (s) => z.strictObject({ name: z.literal(s.name), label: label.optional(), ...s.options.shape }).describe(s.description),
+  (m) => z.strictObject({ name: z.literal(m.name), label: label.optional(), ...m.options.shape }).describe(m.description),
   {
     error: (issue) => issue.code === "invalid_union"
       ? `unknown strategy name (expected one of: ${STRATEGIES.map((m) => m.name).join(", ")})`
