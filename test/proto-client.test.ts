@@ -77,6 +77,16 @@ describe("a client generated only from proto/", () => {
     expect(Math.abs(byId.get(13).score - traces[0].scores[0]) / Math.abs(traces[0].scores[0])).toBeLessThan(1e-9);
   });
 
+  it("fails the evaluation of a deprecated tensor recipe, saying why, and evaluates the rest", async () => {
+    const results = await evaluate([
+      { evaluator, prompt: "objective A", prompt_index: 0, timeout_ms: 60000, candidates: [{ id: 21, tensor: { data: [0, 1, 2] } }, { id: 22, random: { seed: 0 } }] },
+    ]);
+    const byId = new Map(results.map((r) => [r.candidate_id, r]));
+    expect(byId.get(21).ok).toBe(false);
+    expect(byId.get(21).error).toMatch(/tensor recipe.*no strategy makes one/);
+    expect(byId.get(22).ok, byId.get(22).error).toBe(true);
+  });
+
   it("is refused a module path that escapes the model root", async () => {
     const results = await evaluate([{ evaluator: { ...evaluator, module_path: "../objective-a.mjs" }, prompt: "x", prompt_index: 0, timeout_ms: 1000, candidates: [{ id: 1, random: { seed: 0 } }] }]);
     expect(results).toHaveLength(1);

@@ -17,7 +17,7 @@ function request(n: number, sesLowBytes: boolean, extra: Partial<WireRequest> = 
     const low = Float32Array.from({ length: 2048 }, (_, j) => Math.sin(i * 7 + j) * 3);
     if (i % 3 === 0) return recipeToWire(2 ** 40 + i, { kind: "random", seed: 2 ** 52 + i });
     if (i % 3 === 1) return recipeToWire(i, { kind: "ses", baseSeed: i, wavelet: "db2", level: 3, low }, { sesLowBytes });
-    return recipeToWire(i, { kind: "tensor", data: low.subarray(0, 16) });
+    return { id: i, tensor: { data: Array.from(low.subarray(0, 16)) } };
   });
   return { evaluator, prompt: "a lighthouse at dawn, \u00e9t\u00e9", prompt_index: 7, candidates, timeout_ms: 600_000, ...extra };
 }

@@ -9,8 +9,7 @@ import path from "node:path";
 import { pathToFileURL } from "node:url";
 import { LineCounter, parse as parseYaml, parseDocument, isMap, isScalar, isSeq, type Document } from "yaml";
 import type { z } from "zod";
-import { lowBandLength } from "../strategies/ses.js";
-import { dwtMaxLevel, filterBank } from "../wavelets/filter-bank.js";
+import { resolveStrategyOptions } from "../strategies/registry.js";
 import { ConfigError, type ConfigProblem } from "./config-error.js";
 import { closest, knownFields } from "./known-fields.js";
 import { makeLocator, type FieldPath } from "./locate.js";
@@ -226,32 +225,21 @@ function noiseShape(e: SweepSpec["evaluator"]): NoiseShape {
   return e.shape as NoiseShape;
 }
 
-/** Memory of one SES generation (popsize x low band, float32), held by each running search. */
-const MAX_GENERATION_BYTES = 256 * 2 ** 20;
-
+/** Labels are unique; each entry's options are its strategy's to resolve against the noise shape. */
 function resolveStrategies(spec: SweepSpec, report: Report): StrategySpec[] {
   const labels = new Map<string, number>();
   const shape = noiseShape(spec.evaluator);
-  const [, , rows, cols] = shape;
-  return spec.strategies.map((s, i) => {
-    const label = s.label ?? s.name;
+  return spec.strategies.map((entry, i) => {
+    const { name, label: given, ...options } = entry;
+    const label = given ?? name;
     if (labels.has(label)) {
-      report(["strategies", i, ...(s.label ? ["label"] : [])],
+      report(["strategies", i, ...(given ? ["label"] : [])],
         `duplicate label '${label}' (also strategies.${labels.get(label)}); give each entry a distinct label`);
     } else {
       labels.set(label, i);
     }
-    if (s.name === "random") return { name: "random", label };
-    const max = dwtMaxLevel(Math.min(rows, cols), filterBank(s.wavelet).length);
-    if (s.level > max) {
-      report(["strategies", i, "level"], `level ${s.level} is deeper than ${s.wavelet} allows on a ${rows}x${cols} noise (at most ${max})`);
-    } else if (lowBandLength(shape, s.wavelet, s.level) < 1) {
-      report(["strategies", i, "level"], "the low band would be empty");
-    } else if (s.popsize * lowBandLength(shape, s.wavelet, s.level) * 4 > MAX_GENERATION_BYTES) {
-      const D = lowBandLength(shape, s.wavelet, s.level);
-      report(["strategies", i, "popsize"], `popsize ${s.popsize} x ${D} low-band values is ${((s.popsize * D * 4) / 2 ** 20).toFixed(0)} MiB a generation, which every SES search draws at once; at most ${MAX_GENERATION_BYTES / 2 ** 20} MiB (popsize ${Math.floor(MAX_GENERATION_BYTES / (4 * D))} here)`);
-    }
-    return { name: "ses", label, popsize: s.popsize, elites: s.elites, wavelet: s.wavelet, level: s.level };
+    const resolved = resolveStrategyOptions(name, options, shape, (option, message) => report(["strategies", i, option], message));
+    return { name, label, ...resolved };
   });
 }
 

@@ -1,8 +1,10 @@
-/** The sweep YAML's schema: field names, types, defaults. Cross-field rules live in validate.ts. */
+/**
+ * The sweep YAML's schema: field names, types, defaults (a strategy's own options come from its
+ * module, through the registry). Rules across fields and files are load.ts's.
+ */
 import { z } from "zod";
-import { WORKER_ENTRY } from "../executor/worker-list.js";
-import { SES_DEFAULTS } from "../strategies/ses.js";
-import { WAVELET_NAMES } from "../wavelets/filter-bank.js";
+import { WORKER_ENTRY } from "../domain/worker-address.js";
+import { STRATEGIES, strategyEntrySchema } from "../strategies/registry.js";
 
 const positiveInt = z.number().int().min(1);
 const seed = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER, "a seed is at most 2^53-1 = 9007199254740991 (larger integers are not exact as numbers)")
@@ -12,26 +14,14 @@ export const MAX_BUDGET = 1_000_000_000;
 const label = z.string().regex(/^[A-Za-z0-9_.+-]+$/, "a label is letters, digits and _ . + - only")
   .describe("Name of this strategy entry in CSVs and reports; unique per sweep; default: its name");
 
-export const randomStrategySchema = z.strictObject({
-  name: z.literal("random"),
-  label: label.optional(),
-}).describe("Best-of-N random search: the base noise, then budget-1 fresh noises");
-
-export const sesStrategySchema = z.strictObject({
-  name: z.literal("ses"),
-  label: label.optional(),
-  popsize: positiveInt.default(SES_DEFAULTS.popsize).describe("Candidates per generation"),
-  elites: positiveInt.default(SES_DEFAULTS.elites).describe("Best results kept to refit the search distribution"),
-  wavelet: z.enum(WAVELET_NAMES as [string, ...string[]]).default(SES_DEFAULTS.wavelet)
-    .describe("PyWavelets wavelet of the low-band split"),
-  level: positiveInt.default(SES_DEFAULTS.level).describe("Wavelet decomposition level; the searched band is the coarsest"),
-}).describe("Spectral Evolution Search (DiffSynth-Studio's ses_search)");
-
-export const strategySchema = z.discriminatedUnion("name", [randomStrategySchema, sesStrategySchema], {
-  error: (issue) => issue.code === "invalid_union"
-    ? `unknown strategy name (expected one of: random, ses)`
-    : undefined,
-});
+export const strategySchema = strategyEntrySchema(
+  (m) => z.strictObject({ name: z.literal(m.name), label: label.optional(), ...m.options.shape }).describe(m.description),
+  {
+    error: (issue) => issue.code === "invalid_union"
+      ? `unknown strategy name (expected one of: ${STRATEGIES.map((m) => m.name).join(", ")})`
+      : undefined,
+  },
+);
 
 const shapeSchema = z.tuple([z.literal(1), positiveInt, positiveInt, positiveInt])
   .describe("Noise shape (1, C, H, W); FLUX.2 latents at 1024x1024 are (1, 128, 64, 64)");
@@ -106,5 +96,4 @@ export const sweepSchema = z.strictObject({
 
 export type SweepInput = z.input<typeof sweepSchema>;
 export type SweepSpec = z.output<typeof sweepSchema>;
-export type StrategySpec = z.output<typeof strategySchema>;
 export type EvaluatorSpecInput = z.output<typeof evaluatorSchema>;

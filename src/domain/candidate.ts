@@ -4,8 +4,7 @@
  */
 export type Recipe =
   | { kind: "random"; seed: number }
-  | { kind: "ses"; baseSeed: number; wavelet: string; level: number; low: Float32Array }
-  | { kind: "tensor"; data: Float32Array };
+  | { kind: "ses"; baseSeed: number; wavelet: string; level: number; low: Float32Array };
 
 /** One noise a strategy asks to have scored. */
 export interface Candidate {

@@ -5,9 +5,12 @@
  */
 import type { NoiseShape } from "./candidate.js";
 
-export type StrategySpec =
-  | { name: "random"; label: string }
-  | { name: "ses"; label: string; popsize: number; elites: number; wavelet: string; level: number };
+/**
+ * One entry of `strategies`, flat as manifest.json keeps it: the strategy's name, the label it is
+ * reported under, and the strategy's own options with their defaults applied (their type is the
+ * strategy module's, src/strategies/; other layers pass them through unread).
+ */
+export type StrategySpec<Options extends object = Record<string, unknown>> = { name: string; label: string } & Options;
 
 export type EvaluatorSpec =
   | { kind: "synthetic"; shape: NoiseShape; latency_ms: number; jitter_ms: number }

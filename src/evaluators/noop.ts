@@ -12,7 +12,5 @@ export function recipeScore(recipe: Recipe, promptIndex: number): number {
       return unit(recipe.seed);
     case "ses":
       return unit(recipe.baseSeed) + recipe.low[0] + recipe.low[recipe.low.length - 1];
-    case "tensor":
-      return recipe.data[0];
   }
 }

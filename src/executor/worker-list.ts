@@ -3,14 +3,12 @@
  * separated), the config's `workers`, or a file (one per line, # comments) re-read while a sweep runs.
  */
 import { readFileSync, unwatchFile, watchFile } from "node:fs";
-
-/** HOST:PORT ([IPv6]:PORT) or dns:NAME:PORT. */
-export const WORKER_ENTRY = /^(dns:)?(\[[^\]\s]+\]|[^:\s[\]]+):\d{1,5}$/;
+import { parseWorkerEntry } from "../domain/worker-address.js";
 
 export class WorkerListError extends Error {}
 
 function checked(entry: string, where: string): string {
-  if (!WORKER_ENTRY.test(entry)) throw new WorkerListError(`${where}: '${entry}' is not a worker; expected HOST:PORT or dns:NAME:PORT`);
+  if (!parseWorkerEntry(entry)) throw new WorkerListError(`${where}: '${entry}' is not a worker; expected HOST:PORT or dns:NAME:PORT`);
   return entry;
 }
 

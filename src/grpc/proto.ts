@@ -93,7 +93,7 @@ export const FLOW_CONTROL_WINDOW = 8 * 1024 * 1024;
 /**
  * Channel options, deliberately (docs/protocol.md): keepalive pings every 2 s, a connection
  * whose pings go unanswered for 3 s is dead (catches a SIGSTOPped or unplugged worker fast);
- * messages up to 64 MiB (a batch of tensor recipes); an 8 MiB receive window.
+ * messages up to 64 MiB; an 8 MiB receive window.
  */
 export const CHANNEL_OPTIONS: grpc.ChannelOptions = {
   "grpc-node.flow_control_window": FLOW_CONTROL_WINDOW,

@@ -27,8 +27,6 @@ export function recipeToWire(id: number, recipe: Recipe, form: WireForm = { sesL
       return form.sesLowBytes
         ? { id, ses: { base_seed: recipe.baseSeed, wavelet: recipe.wavelet, level: recipe.level, low_f32le: float32Bytes(recipe.low) } }
         : { id, ses: { base_seed: recipe.baseSeed, wavelet: recipe.wavelet, level: recipe.level, low: Array.from(recipe.low) } };
-    case "tensor":
-      return { id, tensor: { data: Array.from(recipe.data) } };
   }
 }
 
@@ -39,7 +37,7 @@ export function recipeFromWire(c: WireCandidate): Recipe {
     const low = bytes && bytes.length > 0 ? float32FromBytes(bytes, c.id) : Float32Array.from(c.ses.low ?? []);
     return { kind: "ses", baseSeed: c.ses.base_seed, wavelet: c.ses.wavelet, level: c.ses.level, low };
   }
-  if (c.tensor) return { kind: "tensor", data: Float32Array.from(c.tensor.data) };
+  if (c.tensor) throw new Error(`candidate ${c.id} has a tensor recipe, which this worker does not take: no strategy makes one (TensorRecipe is deprecated)`);
   throw new Error(`candidate ${c.id} has no recipe`);
 }
 

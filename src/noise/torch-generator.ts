@@ -1,6 +1,7 @@
 /**
- * torch.randn on a CPU torch.Generator, bit for bit (float32), per ../shared/reference/TORCH_RNG.md:
- * numel >= 16 takes the 16-wide Box-Muller fill; numel < 16 the scalar double path with its cache.
+ * torch.randn on a CPU torch.Generator, bit for bit (float32), as torch's CPU kernel draws it
+ * (docs/reproducibility.md, "Noise"): numel >= 16 takes the 16-wide Box-Muller fill; numel < 16 the
+ * scalar double path with its cache.
  */
 import { MT19937 } from "./mt19937.js";
 import { logF32, sincosF32, sincosOut } from "./float32-math.js";

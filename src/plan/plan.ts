@@ -1,5 +1,8 @@
-/** Turns a sweep into searches and trials; smaller budgets of anytime strategies share a search. */
-import { isAnytime } from "../strategies/registry.js";
+/**
+ * Turns a sweep into searches and trials. Every strategy is anytime (src/strategies/strategy.ts), so
+ * one search per (prompt, strategy, seed) runs to the largest budget and every budget's trial is
+ * read off its prefix.
+ */
 import type { StrategySpec, Sweep } from "../domain/sweep.js";
 
 export interface SearchPlan {
@@ -22,8 +25,8 @@ export interface Plan {
   evaluationsWithoutSharing: number;
 }
 
-export function searchId(promptIndex: number, label: string, seed: number, budget?: number): string {
-  return `p${promptIndex}/${label}/s${seed}${budget === undefined ? "" : `/b${budget}`}`;
+export function searchId(promptIndex: number, label: string, seed: number): string {
+  return `p${promptIndex}/${label}/s${seed}`;
 }
 
 export function planSweep(sweep: Sweep): Plan {
@@ -32,14 +35,7 @@ export function planSweep(sweep: Sweep): Plan {
   sweep.prompts.forEach((prompt, promptIndex) => {
     for (const strategy of sweep.strategies) {
       for (const seed of sweep.seeds) {
-        const base = { promptIndex, prompt, strategy, seed };
-        if (isAnytime(strategy)) {
-          searches.push({ ...base, searchId: searchId(promptIndex, strategy.label, seed), budget: maxBudget, trialBudgets: sweep.budgets });
-        } else {
-          for (const budget of sweep.budgets) {
-            searches.push({ ...base, searchId: searchId(promptIndex, strategy.label, seed, budget), budget, trialBudgets: [budget] });
-          }
-        }
+        searches.push({ searchId: searchId(promptIndex, strategy.label, seed), promptIndex, prompt, strategy, seed, budget: maxBudget, trialBudgets: sweep.budgets });
       }
     }
   });

@@ -19,11 +19,6 @@ export class NoiseFactory {
     switch (recipe.kind) {
       case "random":
         return torchRandn(recipe.seed, numel(shape));
-      case "tensor":
-        if (recipe.data.length !== numel(shape)) {
-          throw new Error(`tensor recipe has ${recipe.data.length} values, shape [${shape}] needs ${numel(shape)}`);
-        }
-        return recipe.data;
       case "ses":
         return this.sesNoise(recipe, shape);
     }

@@ -7,6 +7,7 @@ import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "n
 import path from "node:path";
 import { z } from "zod";
 import { RunFileError } from "./run-file-error.js";
+import { requiredOptions, strategyEntrySchema } from "../strategies/registry.js";
 import type { Sweep } from "../domain/sweep.js";
 
 export type RunStatus = "running" | "completed" | "failed" | "interrupted";
@@ -83,10 +84,7 @@ const resolvedSweepSchema = z.looseObject({
   prompts: z.array(text).min(1),
   seeds: z.array(seed).min(1),
   budgets: z.array(positive).min(1),
-  strategies: z.array(z.discriminatedUnion("name", [
-    z.looseObject({ name: z.literal("random"), label: text.min(1) }),
-    z.looseObject({ name: z.literal("ses"), label: text.min(1), popsize: positive, elites: positive, wavelet: text, level: positive }),
-  ])).min(1),
+  strategies: z.array(strategyEntrySchema((s) => z.looseObject({ name: z.literal(s.name), label: text.min(1), ...requiredOptions(s) }))).min(1),
   evaluator: z.discriminatedUnion("kind", [
     z.looseObject({ kind: z.literal("synthetic"), ...common, latency_ms: z.number().min(0), jitter_ms: z.number().min(0) }),
     z.looseObject({ kind: z.literal("noop"), ...common }),

@@ -1,5 +1,6 @@
+import { z } from "zod";
 import { derivedNoiseSeed } from "../noise/derived-seed.js";
-import type { Strategy, StrategyContext } from "./strategy.js";
+import { defineStrategy, type Strategy, type StrategyContext } from "./strategy.js";
 import type { Candidate } from "../domain/candidate.js";
 
 /** The noise seed of candidate k of a random search: the base noise first, as the reference counts it. */
@@ -29,3 +30,10 @@ export class RandomSearch implements Strategy {
 
   tell(): void {}
 }
+
+export const random = defineStrategy({
+  name: "random",
+  description: "Best-of-N random search: the base noise, then budget-1 fresh noises",
+  options: z.object({}),
+  create: (_options, ctx) => new RandomSearch(ctx),
+});

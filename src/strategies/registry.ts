@@ -1,21 +1,43 @@
-import { RandomSearch } from "./random-search.js";
-import { SesSearch } from "./ses.js";
-import type { Strategy, StrategyContext } from "./strategy.js";
+/** Every strategy a sweep can name, one line each; config, the manifest and the search runner ask here. */
+import { z } from "zod";
+import { random } from "./random-search.js";
+import { ses } from "./ses.js";
+import type { ReportOption, Strategy, StrategyContext, StrategyModule } from "./strategy.js";
+import type { NoiseShape } from "../domain/candidate.js";
 import type { StrategySpec } from "../domain/sweep.js";
 
-export function createStrategy(spec: StrategySpec, ctx: StrategyContext): Strategy {
-  switch (spec.name) {
-    case "random":
-      return new RandomSearch(ctx);
-    case "ses":
-      return new SesSearch(ctx, spec);
-  }
+export const STRATEGIES: readonly StrategyModule[] = [
+  random,
+  ses,
+];
+
+function strategyModule(name: string): StrategyModule {
+  const module = STRATEGIES.find((s) => s.name === name);
+  if (!module) throw new Error(`unknown strategy '${name}' (expected one of: ${STRATEGIES.map((s) => s.name).join(", ")})`);
+  return module;
 }
 
 /**
- * Anytime: a run with budget B is exactly the first B evaluations of a run with a larger budget,
- * so one search serves every budget. Random and SES both are (SES draws whole generations).
+ * One schema for the entries of `strategies`, told apart by `name`: `entry` makes a strategy's
+ * object from its module (config adds the label to its options, the manifest requires them all).
  */
-export function isAnytime(spec: StrategySpec): boolean {
-  return spec.name === "random" || spec.name === "ses";
+export function strategyEntrySchema<Entry extends z.ZodObject>(entry: (module: StrategyModule) => Entry, params?: z.core.$ZodDiscriminatedUnionParams) {
+  const [first, ...rest] = STRATEGIES.map(entry);
+  return z.discriminatedUnion("name", [first, ...rest], params);
+}
+
+/** A strategy's option fields with their defaults taken off: a resolved spec (manifest.json) holds each one. */
+export function requiredOptions(module: StrategyModule): z.ZodRawShape {
+  return Object.fromEntries(Object.entries(module.options.shape).map(([key, field]) => [key, field instanceof z.ZodDefault ? field.unwrap() : field]));
+}
+
+/** A parsed entry's options as its strategy will use them on this noise shape; problems go to `report`. */
+export function resolveStrategyOptions(name: string, options: Record<string, unknown>, shape: NoiseShape, report: ReportOption): Record<string, unknown> {
+  const module = strategyModule(name);
+  return module.resolve ? module.resolve(options, shape, report) : options;
+}
+
+export function createStrategy(spec: StrategySpec, ctx: StrategyContext): Strategy {
+  const { name, label: _label, ...options } = spec;
+  return strategyModule(name).create(options, ctx);
 }

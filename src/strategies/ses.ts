@@ -1,22 +1,46 @@
 /**
  * SES (Spectral Evolution Search) as DiffSynth-Studio's ses_search does it: cross-entropy search
  * over the wavelet low band of the base noise, high bands fixed. Float32 arithmetic in torch's
- * order (DESIGN.md, "Reference semantics"), so candidates are bit-identical to the reference's.
+ * order, so candidates are bit-identical to the reference's (docs/reproducibility.md, "SES").
  */
+import { z } from "zod";
 import { noiseAddon, type NoiseAddon } from "../noise/noise-addon.js";
 import { TorchGenerator } from "../noise/torch-generator.js";
-import { coefficientLength, filterBank } from "../wavelets/filter-bank.js";
-import type { Strategy, StrategyContext } from "./strategy.js";
-import type { Candidate } from "../domain/candidate.js";
+import { coefficientLength, dwtMaxLevel, filterBank, WAVELET_NAMES } from "../wavelets/filter-bank.js";
+import { defineStrategy, type ReportOption, type Strategy, type StrategyContext } from "./strategy.js";
+import type { Candidate, NoiseShape } from "../domain/candidate.js";
 
-export interface SesOptions {
-  popsize: number;
-  elites: number;
-  wavelet: string;
-  level: number;
+const positiveInt = z.number().int().min(1);
+
+const sesOptions = z.object({
+  popsize: positiveInt.default(10).describe("Candidates per generation"),
+  elites: positiveInt.default(5).describe("Best results kept to refit the search distribution"),
+  wavelet: z.enum(WAVELET_NAMES as [string, ...string[]]).default("db1").describe("PyWavelets wavelet of the low-band split"),
+  level: positiveInt.default(4).describe("Wavelet decomposition level; the searched band is the coarsest"),
+});
+
+export type SesOptions = z.output<typeof sesOptions>;
+
+/** Memory of one generation (popsize x low band, float32), held by each running search. */
+const MAX_GENERATION_BYTES = 256 * 2 ** 20;
+
+/** The level must leave a low band the wavelet can reach on this noise, and a generation must fit in memory. */
+function resolveSes(options: SesOptions, shape: NoiseShape, report: ReportOption): SesOptions {
+  const { popsize, wavelet, level } = options;
+  const [, , rows, cols] = shape;
+  const max = dwtMaxLevel(Math.min(rows, cols), filterBank(wavelet).length);
+  if (level > max) {
+    report("level", `level ${level} is deeper than ${wavelet} allows on a ${rows}x${cols} noise (at most ${max})`);
+    return options;
+  }
+  const D = lowBandLength(shape, wavelet, level);
+  if (D < 1) {
+    report("level", "the low band would be empty");
+  } else if (popsize * D * 4 > MAX_GENERATION_BYTES) {
+    report("popsize", `popsize ${popsize} x ${D} low-band values is ${((popsize * D * 4) / 2 ** 20).toFixed(0)} MiB a generation, which every SES search draws at once; at most ${MAX_GENERATION_BYTES / 2 ** 20} MiB (popsize ${Math.floor(MAX_GENERATION_BYTES / (4 * D))} here)`);
+  }
+  return options;
 }
-
-export const SES_DEFAULTS: SesOptions = { popsize: 10, elites: 5, wavelet: "db1", level: 4 };
 
 const f32 = Math.fround;
 /**
@@ -35,7 +59,7 @@ interface Scored {
 }
 
 /** Length of the flattened low band (C x h x w) for a noise shape, wavelet and level. */
-export function lowBandLength(shape: readonly number[], wavelet: string, level: number): number {
+function lowBandLength(shape: readonly number[], wavelet: string, level: number): number {
   const L = filterBank(wavelet).length;
   let rows = shape[shape.length - 2];
   let cols = shape[shape.length - 1];
@@ -189,3 +213,11 @@ export class SesSearch implements Strategy {
     }
   }
 }
+
+export const ses = defineStrategy({
+  name: "ses",
+  description: "Spectral Evolution Search (DiffSynth-Studio's ses_search)",
+  options: sesOptions,
+  resolve: resolveSes,
+  create: (options, ctx) => new SesSearch(ctx, options),
+});

@@ -19,6 +19,7 @@ import { decodeRequest, EVALUATOR_KINDS } from "./request-decoder.js";
 import { tokenInterceptor } from "./token-interceptor.js";
 import { WorkerSetupError } from "./worker-setup-error.js";
 import type { Flux2PickScoreSpec } from "../domain/sweep.js";
+import { joinHostPort, splitHostPort, type HostPort } from "../domain/worker-address.js";
 
 export interface WorkerOptions {
   listen: string;
@@ -46,10 +47,10 @@ export interface RunningWorker {
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/;
 
-export function splitHostPort(listen: string): { host: string; port: number } {
-  const m = /^(\[[^\]]+\]|[^:]+):(\d+)$/.exec(listen);
-  if (!m) throw new WorkerSetupError(`--listen: expected HOST:PORT, e.g. 127.0.0.1:7070 (got '${listen}')`);
-  return { host: m[1], port: Number(m[2]) };
+function listenAddress(listen: string): HostPort {
+  const address = splitHostPort(listen);
+  if (!address) throw new WorkerSetupError(`--listen: expected HOST:PORT, e.g. 127.0.0.1:7070 (got '${listen}')`);
+  return address;
 }
 
 /** What the worker serves with: its devices, model root and checked models. */
@@ -83,8 +84,7 @@ async function listen(worker: WorkerResources, opts: WorkerOptions, log: (line: 
   const server = createServer(worker, opts, log);
   const port = await bind(server, opts);
   if (!raiseReceiveWindow(server)) log("could not raise the HTTP/2 receive window (grpc-js internals changed): SES batches arrive slower");
-  const { host: boundHost } = splitHostPort(opts.listen);
-  const address = `${boundHost}:${port}`;
+  const address = joinHostPort(listenAddress(opts.listen).host, port);
   const slots = worker.devices.map((d) => `${d.id}: ${d.pool.capacity} slots`).join(", ");
   log(`sweep worker ${worker.id} listening on ${address} (${slots}; model root ${worker.modelRoot.dir}${opts.token ? "; token required" : ""}${opts.tls ? "; TLS" : ""})`);
   return { address, close: () => close(server, worker.devices) };
@@ -92,7 +92,7 @@ async function listen(worker: WorkerResources, opts: WorkerOptions, log: (line: 
 
 /** Anyone who reaches a worker could run evaluations: beyond loopback it needs a token, TLS or an explicit --insecure. */
 function refuseUnprotected(opts: WorkerOptions): void {
-  const { host } = splitHostPort(opts.listen);
+  const { host } = listenAddress(opts.listen);
   if (!LOOPBACK.test(host) && !opts.token && !opts.tls && !opts.insecure) {
     throw new WorkerSetupError(
       `refusing to listen on ${opts.listen} without protection: anyone who reaches it could run evaluations. ` +
