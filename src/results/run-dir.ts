@@ -60,10 +60,10 @@ export function createFolder(dir: string, what: string): void {
  * Creates the run folder; an existing non-empty folder is refused so no earlier result is touched.
  * `what` names where the folder came from: --run-dir, or the config's output.
  */
-export function createRunDir(dir: string, what = "--run-dir"): void {
+export function createRunDir(dir: string, what: string): void {
   if (existsSync(dir) && !statSync(dir).isDirectory()) throw new RunDirError(`${dir} is a file, not a folder`, what);
   if (existsSync(dir) && readdirSync(dir).length > 0) {
-    throw new RunDirError(`run folder ${dir} already exists and is not empty; choose another --run-dir`);
+    throw new RunDirError(`run folder ${dir} already exists and is not empty; choose another`, what);
   }
   createFolder(dir, what);
 }
