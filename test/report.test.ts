@@ -196,4 +196,12 @@ evaluator: { kind: synthetic, shape: [1, 4, 16, 16] }
     expect(nothing.code).toBe(2);
     expect(nothing.stderr).toMatch(/not a run folder/);
   });
+
+  it("an input error from the analysis (an unknown --baseline) reaches the user as one line, exit 2, by its type", async () => {
+    const out = path.join(dir, "rep-baseline");
+    const r = await runCli(["report", runDir, "--baseline", "nope", "--out", out]);
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toBe("sweep report: --baseline: no strategy 'nope' in this run (it has: random, ses, ses_wide)\n");
+    expect(existsSync(out), "nothing written").toBe(false);
+  });
 });

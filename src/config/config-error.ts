@@ -1,3 +1,5 @@
+import { InputError } from "../domain/input-error.js";
+
 /** A config mistake, located in the YAML file (or the --set override) that made it. */
 export interface ConfigProblem {
   /** "file:line:col", "--set expr", or the file alone. */
@@ -7,7 +9,7 @@ export interface ConfigProblem {
   message: string;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends InputError {
   constructor(readonly problems: ConfigProblem[]) {
     super(problems.map(formatProblem).join("\n"));
     this.name = "ConfigError";

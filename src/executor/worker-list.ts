@@ -4,8 +4,13 @@
  */
 import { readFileSync, unwatchFile, watchFile } from "node:fs";
 import { parseWorkerEntry } from "../domain/worker-address.js";
+import { InputError } from "../domain/input-error.js";
 
-export class WorkerListError extends Error {}
+export class WorkerListError extends InputError {
+  constructor(message: string) {
+    super(message, undefined, true);
+  }
+}
 
 function checked(entry: string, where: string): string {
   if (!parseWorkerEntry(entry)) throw new WorkerListError(`${where}: '${entry}' is not a worker; expected HOST:PORT or dns:NAME:PORT`);

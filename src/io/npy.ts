@@ -1,5 +1,9 @@
 /** numpy .npy (format 1.0) writer for float32 arrays, so noises load with numpy.load / torch.from_numpy. */
 import { writeFileSync } from "node:fs";
+import { roundToBfloat16 } from "../noise/bfloat16.js";
+
+/** bfloat16: the noise rounded as torch >= 2.13 draws it, stored widened to float32 (exact). */
+export type NoiseDtype = "float32" | "bfloat16";
 
 export function npyBytes(data: Float32Array, shape: readonly number[]): Buffer {
   const dims = shape.length === 1 ? `${shape[0]},` : shape.join(", ");
@@ -23,4 +27,9 @@ function isLittleEndian(): boolean {
 
 export function writeNpy(file: string, data: Float32Array, shape: readonly number[]): void {
   writeFileSync(file, npyBytes(data, shape));
+}
+
+/** A noise as a .npy file, in the dtype asked for: every noise the tool writes goes through here. */
+export function writeNoiseNpy(file: string, noise: Float32Array, shape: readonly number[], dtype: NoiseDtype = "float32"): void {
+  writeNpy(file, dtype === "bfloat16" ? roundToBfloat16(noise) : noise, shape);
 }

@@ -1,13 +1,8 @@
 import path from "node:path";
+import { InputError } from "../domain/input-error.js";
 
 /** Bad model input (a missing file, a wrong shape or dtype, a digest mismatch): exit code 2. */
-export class ModelInputError extends Error {
-  readonly exitCode = 2;
-  constructor(message: string) {
-    super(message);
-    this.name = "ModelInputError";
-  }
-}
+export class ModelInputError extends InputError {}
 
 /** A model directory missing from a model root, with the command that makes it. */
 export function modelNotFound(model: string, root: string): ModelInputError {

@@ -11,6 +11,7 @@ import type { SearchSummary } from "../results/search-summary.js";
 import type { TrialRow } from "../results/trials.js";
 import type { LoadedRun } from "./load-run.js";
 import { buildGallery, type Gallery } from "./gallery.js";
+import { ReportInputError } from "./report-input-error.js";
 import type { Sweep } from "../domain/sweep.js";
 
 export interface TableRow { strategy: string; budget: number; n: number; mean: number; std: number; ci_low: number; ci_high: number; median: number }
@@ -66,7 +67,7 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
   const strategies = run.sweep.strategies.map((s) => s.label);
   const budgets = run.sweep.budgets;
   const baseline = opts.baseline ?? (strategies.includes("random") ? "random" : strategies[0]);
-  if (!strategies.includes(baseline)) throw new Error(`--baseline ${baseline}: no such strategy in this run (it has: ${strategies.join(", ")})`);
+  if (!strategies.includes(baseline)) throw new ReportInputError(`no strategy '${baseline}' in this run (it has: ${strategies.join(", ")})`, "--baseline");
 
   const ok = run.trials.filter((t) => t.status === "ok" && t.best_score !== null);
   const pairKey = (t: { prompt_index: number; seed: number }) => `${t.prompt_index}/${t.seed}`;

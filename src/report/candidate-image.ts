@@ -12,7 +12,8 @@ import { Flux2PickScorePipeline } from "../evaluators/flux2-pickscore/pipeline.j
 import { modelNotFound } from "../models/model-error.js";
 import { NoiseFactory } from "../recipes/materialise.js";
 import { replayCandidates, ReplayError } from "../run/replay.js";
-import { loadRun, ReportInputError } from "./load-run.js";
+import { loadRun, requestedSearch } from "./load-run.js";
+import { ReportInputError } from "./report-input-error.js";
 
 export interface RenderedCandidate {
   score: number;
@@ -24,11 +25,7 @@ export async function renderCandidate(runDir: string, searchId: string, evalInde
   const run = await loadRun(runDir, { records: true });
   const spec = run.sweep.evaluator;
   if (spec.kind !== "flux2-pickscore") throw new ReportInputError(`${runDir} was scored by the ${spec.kind} evaluator, which makes no images (sweep noise --run gives its noises)`);
-  const search = run.plan.searches.find((s) => s.searchId === searchId);
-  if (!search) throw new ReportInputError(`--search: ${runDir} has no search '${searchId}' (see the search_id column of evaluations.csv)`);
-  if (!Number.isInteger(evalIndex) || evalIndex < 0 || evalIndex >= search.budget) {
-    throw new ReportInputError(`--eval: expected an eval_index from 0 to ${search.budget - 1} (got ${evalIndex})`);
-  }
+  const search = requestedSearch(run, searchId, evalIndex);
   const record = run.searches?.get(searchId);
   if (!record) throw new ReplayError(`${searchId} has no recorded evaluations in ${runDir}`);
   const candidate = replayCandidates(search, record, spec.shape, [evalIndex]).get(evalIndex)!;

@@ -4,19 +4,8 @@
  * strategy's best image at the largest budget (best/index.csv, docs in src/results/best-files.ts).
  * Paths are relative to the run folder; only files that exist are named.
  */
-import { existsSync, readdirSync, statSync } from "node:fs";
-import path from "node:path";
-import { BEST_DIR, BEST_INDEX, BEST_INDEX_COLUMNS, candidateStem, readBestIndex, type BestRow } from "../results/best-files.js";
-import { readHeader } from "../results/evaluations-csv.js";
+import { BEST_DIR, BEST_INDEX, candidateStem, insideRun, type BestFiles, type BestRow } from "../results/best-files.js";
 import type { LoadedRun } from "./load-run.js";
-
-/** What a run folder holds of best files. */
-export interface BestFiles {
-  /** best/index.csv's rows; null where the file does not exist */
-  index: BestRow[] | null;
-  /** image paths (relative to the run folder, `/`-separated) that exist as files */
-  images: Set<string>;
-}
 
 export interface GalleryImage {
   /** path relative to the run folder; null where there is no image file */
@@ -55,43 +44,6 @@ export interface Gallery {
   images: number;
   /** per (prompt, seed); empty when the run has no images */
   rows: GalleryRow[];
-}
-
-/** A path from best/index.csv as a `/`-separated path inside the run folder, or null (absolute, `..`). */
-export function insideRun(p: string): string | null {
-  if (!p) return null;
-  const n = path.posix.normalize(p.replaceAll("\\", "/"));
-  if (path.posix.isAbsolute(n) || /^[A-Za-z]:/.test(n) || n === ".." || n.startsWith("../") || n === ".") return null;
-  return n;
-}
-
-const isFile = (file: string) => {
-  try {
-    return statSync(file).isFile();
-  } catch {
-    return false;
-  }
-};
-
-/** Reads `<run>/best/`: its index (columns checked) and which images exist. */
-export function readBestFiles(runDir: string, refuse: (message: string) => Error = (m) => new Error(m)): BestFiles {
-  const dir = path.join(runDir, BEST_DIR);
-  const images = new Set<string>();
-  if (!existsSync(dir)) return { index: null, images };
-  for (const name of readdirSync(dir)) {
-    if (name.toLowerCase().endsWith(".png") && isFile(path.join(dir, name))) images.add(`${BEST_DIR}/${name}`);
-  }
-  const file = path.join(dir, BEST_INDEX);
-  if (!existsSync(file)) return { index: null, images };
-  const have = new Set(readHeader(file));
-  const missing = BEST_INDEX_COLUMNS.filter((c) => !have.has(c));
-  if (missing.length > 0) throw refuse(`${file} lacks the columns ${missing.join(", ")} (expected ${BEST_INDEX_COLUMNS.join(", ")})`);
-  const index = readBestIndex(dir);
-  for (const r of index) {
-    const image = insideRun(r.image);
-    if (image && !images.has(image) && isFile(path.join(runDir, image))) images.add(image);
-  }
-  return { index, images };
 }
 
 const finite = (x: number) => (Number.isFinite(x) ? x : null);

@@ -5,19 +5,16 @@
  */
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { planSweep, type Plan } from "../plan/plan.js";
-import { checkHeader, EVALUATION_COLUMNS, readHeader } from "../results/evaluations-csv.js";
+import { planSweep, type Plan, type SearchPlan } from "../plan/plan.js";
+import { readBestFiles, type BestFiles } from "../results/best-files.js";
+import { EVALUATION_COLUMNS, EVALUATIONS_FILE, requireColumns } from "../results/evaluations-csv.js";
 import { readRunManifest, type Manifest } from "../results/manifest.js";
+import { RunFileError } from "../results/run-file-error.js";
 import { readSearchRecords, type SearchRecord } from "../results/search-records.js";
-import { readSearchSummaries, summariseRecords, type SearchSummary } from "../results/search-summary.js";
-import { deriveTrials, TRIAL_COLUMNS, trialBudgetsOf, type TrialRow } from "../results/trials.js";
-import { readBestFiles, type BestFiles } from "./gallery.js";
+import type { SearchSummary } from "../results/search-summary.js";
+import { TRIAL_COLUMNS, trialsOf, type TrialRow } from "../results/trials.js";
+import { ReportInputError } from "./report-input-error.js";
 import type { Sweep } from "../domain/sweep.js";
-
-/** A run folder or report option that cannot be reported as asked: exit code 2. */
-export class ReportInputError extends Error {
-  readonly exitCode = 2;
-}
 
 export interface LoadedRun {
   runDir: string;
@@ -42,45 +39,46 @@ export interface LoadRunOptions {
   records?: boolean;
 }
 
-function requireColumns(file: string, columns: readonly string[]): void {
-  const have = new Set(readHeader(file));
-  const missing = columns.filter((c) => !have.has(c));
-  if (missing.length > 0) throw new ReportInputError(`${file} lacks the columns ${missing.join(", ")} (expected ${columns.join(", ")})`);
-}
-
 export async function loadRun(runDir: string, opts: LoadRunOptions = {}): Promise<LoadedRun> {
-  const evaluationsFile = path.join(runDir, "evaluations.csv");
+  const evaluationsFile = path.join(runDir, EVALUATIONS_FILE);
   const manifest = readRunManifest(runDir);
-  if (!existsSync(evaluationsFile)) throw new ReportInputError(`${runDir} has no evaluations.csv`);
+  if (!existsSync(evaluationsFile)) throw new RunFileError(`${runDir} has no ${EVALUATIONS_FILE}`);
   requireColumns(evaluationsFile, EVALUATION_COLUMNS);
-  checkHeader(evaluationsFile);
   const sweep: Sweep = manifest.config;
   const plan = planSweep(sweep);
   // A run killed mid-write may end in half a line; only whole lines are read (the file is not changed).
-  const full = opts.records ? await readSearchRecords(evaluationsFile) : null;
-  const records = full ? summariseRecords(full, trialBudgetsOf(plan)) : await readSearchSummaries(evaluationsFile, trialBudgetsOf(plan));
-  const runIds = [...records.runIds];
-  if (runIds.length > 1 || (runIds.length === 1 && runIds[0] !== manifest.run_id)) {
-    throw new ReportInputError(`${evaluationsFile} mixes runs (${[...new Set([manifest.run_id, ...runIds])].join(", ")}); report one run at a time`);
-  }
+  const full = opts.records ? await readSearchRecords(evaluationsFile, manifest.run_id) : undefined;
+  const { summaries, trials } = await trialsOf(evaluationsFile, plan, manifest.run_id, full);
   const trialsFile = path.join(runDir, "trials.csv");
   if (existsSync(trialsFile)) requireColumns(trialsFile, TRIAL_COLUMNS);
-  const trials = deriveTrials(manifest.run_id, plan, records.searches);
   const notOk = trials.filter((t) => t.status !== "ok");
   return {
     runDir,
     manifest,
     sweep,
     plan,
-    summaries: records.searches,
+    summaries: summaries.searches,
     searches: full?.searches ?? null,
     trials,
     complete: manifest.status === "completed" && notOk.length === 0,
     missing: {
-      evaluations: Math.max(0, plan.evaluations - records.rows),
+      evaluations: Math.max(0, plan.evaluations - summaries.rows),
       trials: notOk.filter((t) => t.status === "incomplete").length,
       failedTrials: notOk.filter((t) => t.status === "failed").length,
     },
-    best: opts.bestFiles ? readBestFiles(runDir, (m) => new ReportInputError(m)) : null,
+    best: opts.bestFiles ? readBestFiles(runDir) : null,
   };
+}
+
+/** The search a candidate request names and the check that its eval index is within the search's budget. */
+export function requestedSearch(run: LoadedRun, searchId: string, evalIndex: number): SearchPlan {
+  const search = run.plan.searches.find((s) => s.searchId === searchId);
+  if (!search) {
+    const some = run.plan.searches.slice(0, 3).map((s) => s.searchId).join(", ");
+    throw new ReportInputError(`${run.runDir} has no search '${searchId}' (search ids look like ${some}; see the search_id column of ${EVALUATIONS_FILE})`, "--search");
+  }
+  if (!Number.isInteger(evalIndex) || evalIndex < 0 || evalIndex >= search.budget) {
+    throw new ReportInputError(`expected an eval_index from 0 to ${search.budget - 1} (got ${evalIndex})`, "--eval");
+  }
+  return search;
 }

@@ -3,9 +3,10 @@
  * (the image, where the evaluator makes one), one per candidate whatever the number of trials it
  * is best for, and `best/index.csv` with one row per trial. `sweep noise --best` writes the same.
  */
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
+import { requireColumns } from "./evaluations-csv.js";
 
 export const BEST_DIR = "best";
 export const BEST_INDEX = "index.csv";
@@ -54,4 +55,47 @@ export function readBestIndex(dir: string): BestRow[] {
     noise: r.noise,
     image: r.image,
   }));
+}
+
+/** What a run folder holds of best files. */
+export interface BestFiles {
+  /** best/index.csv's rows; null where the file does not exist */
+  index: BestRow[] | null;
+  /** image paths (relative to the run folder, `/`-separated) that exist as files */
+  images: Set<string>;
+}
+
+/** A path from best/index.csv as a `/`-separated path inside the run folder, or null (absolute, `..`). */
+export function insideRun(p: string): string | null {
+  if (!p) return null;
+  const n = path.posix.normalize(p.replaceAll("\\", "/"));
+  if (path.posix.isAbsolute(n) || /^[A-Za-z]:/.test(n) || n === ".." || n.startsWith("../") || n === ".") return null;
+  return n;
+}
+
+const isFile = (file: string) => {
+  try {
+    return statSync(file).isFile();
+  } catch {
+    return false;
+  }
+};
+
+/** Reads `<run>/best/`: its index (columns checked: RunFileError otherwise) and which images exist. */
+export function readBestFiles(runDir: string): BestFiles {
+  const dir = path.join(runDir, BEST_DIR);
+  const images = new Set<string>();
+  if (!existsSync(dir)) return { index: null, images };
+  for (const name of readdirSync(dir)) {
+    if (name.toLowerCase().endsWith(".png") && isFile(path.join(dir, name))) images.add(`${BEST_DIR}/${name}`);
+  }
+  const file = path.join(dir, BEST_INDEX);
+  if (!existsSync(file)) return { index: null, images };
+  requireColumns(file, BEST_INDEX_COLUMNS);
+  const index = readBestIndex(dir);
+  for (const r of index) {
+    const image = insideRun(r.image);
+    if (image && !images.has(image) && isFile(path.join(runDir, image))) images.add(image);
+  }
+  return { index, images };
 }

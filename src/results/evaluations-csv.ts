@@ -3,10 +3,14 @@
  * coordinator alone. Rows are gathered for one turn of the event loop and written with one
  * synchronous write, so at thousands of evaluations per second the file costs one system call per
  * burst; a crash loses at most that burst (which a resume re-evaluates to the same scores).
+ * Read back through forEachEvaluationRow alone (resume, trials, report, noise export, render).
  */
-import { closeSync, existsSync, fstatSync, openSync, readSync, statSync, truncateSync, writeSync } from "node:fs";
+import { closeSync, createReadStream, existsSync, fstatSync, openSync, readSync, statSync, truncateSync, writeSync } from "node:fs";
+import { parse as parseStream } from "csv-parse";
 import { parse } from "csv-parse/sync";
 import { RunFileError } from "./run-file-error.js";
+
+export const EVALUATIONS_FILE = "evaluations.csv";
 
 export const EVALUATION_COLUMNS = [
   "run_id", "search_id", "prompt_index", "prompt", "strategy", "seed", "budget", "eval_index", "generation",
@@ -217,6 +221,13 @@ export function readHeader(file: string): string[] {
   }
 }
 
+/** Refuses a CSV file whose header lacks any of `columns`, naming them. */
+export function requireColumns(file: string, columns: readonly string[]): void {
+  const have = new Set(readHeader(file));
+  const missing = columns.filter((c) => !have.has(c));
+  if (missing.length > 0) throw new RunFileError(`${file} lacks the columns ${missing.join(", ")} (expected ${columns.join(", ")})`);
+}
+
 /** The header a run's evaluations.csv must start with. */
 export function checkHeader(file: string): void {
   const want = EVALUATION_COLUMNS.join(",");
@@ -225,4 +236,42 @@ export function checkHeader(file: string): void {
     const at = EVALUATION_COLUMNS.findIndex((c, i) => have[i] !== c);
     throw new RunFileError(`${file}:1: the header differs from the evaluations.csv header at column ${at + 1} ('${have[at] ?? ""}' instead of '${EVALUATION_COLUMNS[at]}'); expected ${want}`);
   }
+}
+
+/**
+ * The one reader of evaluations.csv: checks its header, then streams its whole lines (a torn last
+ * line is left out) to `onRow` as typed rows, each checked. With `runId` (the run folder's run), a
+ * row of another run is refused: results of two runs are never mixed.
+ */
+export async function forEachEvaluationRow(file: string, onRow: (r: EvaluationRow) => void, runId?: string): Promise<void> {
+  if (statSync(file).size === 0) return;
+  checkHeader(file);
+  const length = wholeLinesLength(file);
+  if (length === 0) return;
+  const parser = createReadStream(file, { end: length - 1 }).pipe(parseStream({ columns: true, skip_empty_lines: true, info: true }));
+  try {
+    const at: RowSource = { file, line: 0 };
+    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
+      at.line = info.lines;
+      const row = toEvaluationRow(record, at);
+      if (runId !== undefined && row.run_id !== runId) {
+        throw new RunFileError(`${file}:${at.line}: run_id: the file mixes runs (${runId}, ${row.run_id}): this folder's run is ${runId}; one run at a time`);
+      }
+      onRow(row);
+    }
+  } catch (e) {
+    throw csvError(file, e);
+  }
+}
+
+/** A CSV syntax error (a garbage line: too few or too many fields, a stray quote) as one line naming file:line. */
+function csvError(file: string, e: unknown): unknown {
+  const err = e as { code?: string; lines?: number; message?: string };
+  if (typeof err?.code !== "string" || !err.code.startsWith("CSV_")) return e;
+  const where = `${file}:${err.lines ?? "?"}`;
+  if (err.code === "CSV_RECORD_INCONSISTENT_COLUMNS" || err.code === "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH") {
+    const [, want, got] = /length is (\d+), got (\d+)/.exec(err.message ?? "") ?? [];
+    return new RunFileError(`${where}: expected ${want ?? EVALUATION_COLUMNS.length} fields, one per column of the header${got ? ` (got ${got})` : ""}`);
+  }
+  return new RunFileError(`${where}: not a valid CSV line (${(err.message ?? err.code).replace(/ at line \d+| on line \d+/, "")})`);
 }

@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, readdirSync, rmdirSync, statSync } from "node:fs";
 import path from "node:path";
+import { InputError } from "../domain/input-error.js";
 
 /** A run id that sorts by start time: 20261125-224802-3fa1 (UTC). */
 export function newRunId(now = new Date()): string {
@@ -8,10 +9,11 @@ export function newRunId(now = new Date()): string {
   return `${stamp}-${randomBytes(2).toString("hex")}`;
 }
 
-/** A run folder that cannot be used as asked (exists, not creatable, held by another coordinator): exit code 2. */
-export class RunDirError extends Error {
-  readonly exitCode = 2;
-}
+/**
+ * A run folder that cannot be used as asked (exists, not creatable, held by another coordinator):
+ * exit code 2. `subject` is where the folder came from (a flag, or the config's output).
+ */
+export class RunDirError extends InputError {}
 
 const WHY: Record<string, string> = {
   EACCES: "permission denied",
@@ -39,7 +41,7 @@ export function createFolder(dir: string, what: string): void {
     p = up;
   }
   if (existsSync(p) && !statSync(p).isDirectory()) {
-    throw new RunDirError(`${what}: cannot create ${dir}: ${p} is a file, not a folder`);
+    throw new RunDirError(`cannot create ${dir}: ${p} is a file, not a folder`, what);
   }
   const made: string[] = [];
   for (const m of missing) {
@@ -49,7 +51,7 @@ export function createFolder(dir: string, what: string): void {
     } catch (e) {
       for (const d of made.reverse()) rmdirSync(d);
       const code = (e as NodeJS.ErrnoException).code ?? "";
-      throw new RunDirError(`${what}: cannot create ${dir}: ${WHY[code] ?? (e as Error).message} (${code || "error"} at ${m})`);
+      throw new RunDirError(`cannot create ${dir}: ${WHY[code] ?? (e as Error).message} (${code || "error"} at ${m})`, what);
     }
   }
 }
@@ -58,10 +60,10 @@ export function createFolder(dir: string, what: string): void {
  * Creates the run folder; an existing non-empty folder is refused so no earlier result is touched.
  * `what` names where the folder came from: --run-dir, or the config's output.
  */
-export function createRunDir(dir: string, what = "--run-dir"): void {
-  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new RunDirError(`${what}: ${dir} is a file, not a folder`);
+export function createRunDir(dir: string, what: string): void {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) throw new RunDirError(`${dir} is a file, not a folder`, what);
   if (existsSync(dir) && readdirSync(dir).length > 0) {
-    throw new RunDirError(`run folder ${dir} already exists and is not empty; choose another --run-dir`);
+    throw new RunDirError(`run folder ${dir} already exists and is not empty; choose another`, what);
   }
   createFolder(dir, what);
 }

@@ -3,10 +3,8 @@
  * eval_index (17 bytes an evaluation instead of a parsed row of 18 strings). The file is streamed,
  * so summarising a run of millions of evaluations takes little memory.
  */
-import { createReadStream } from "node:fs";
-import { parse } from "csv-parse";
-import { EVALUATION_COLUMNS, toEvaluationRow, wholeLinesLength, type EvaluationRow, type RowSource } from "./evaluations-csv.js";
-import { RunFileError } from "./run-file-error.js";
+import { isNewBest } from "./best-score.js";
+import { forEachEvaluationRow, type EvaluationRow } from "./evaluations-csv.js";
 
 export const NOT_RECORDED = 0;
 export const OK = 1;
@@ -29,8 +27,6 @@ export interface SearchRecord {
 }
 
 export interface EvaluationRecords {
-  /** Distinct run_id values seen. */
-  runIds: Set<string>;
   /** Distinct (search_id, eval_index) keys. */
   rows: number;
   /** Keys met a second time ("search_id eval N"; the first few). */
@@ -47,7 +43,7 @@ export interface RecordedEvaluation {
 }
 
 export function emptyRecords(): EvaluationRecords {
-  return { runIds: new Set(), rows: 0, duplicates: [], searches: new Map() };
+  return { rows: 0, duplicates: [], searches: new Map() };
 }
 
 /** The evaluation recorded at eval_index i, if any. */
@@ -59,7 +55,6 @@ export function recordedAt(s: SearchRecord, i: number): RecordedEvaluation | und
 
 /** Adds one row; a second row for the same (search_id, eval_index) replaces the first. */
 function addRow(records: EvaluationRecords, r: EvaluationRow): void {
-  records.runIds.add(r.run_id);
   let s = records.searches.get(r.search_id);
   if (!s) {
     // Sized by what is recorded, not by the budget (which may be far beyond what ran); grows by doubling.
@@ -91,37 +86,24 @@ function grow(s: SearchRecord, n: number): void {
   Object.assign(s, { status, scores, noiseSeeds });
 }
 
-/** Streams the rows of evaluations.csv (its whole lines: a torn last line is left out) to `onRow`. */
-export async function forEachEvaluationRow(file: string, onRow: (r: EvaluationRow) => void): Promise<void> {
-  const length = wholeLinesLength(file);
-  if (length === 0) return;
-  const parser = createReadStream(file, { end: length - 1 }).pipe(parse({ columns: true, skip_empty_lines: true, info: true }));
-  try {
-    const at: RowSource = { file, line: 0 };
-    for await (const { record, info } of parser as AsyncIterable<{ record: Record<string, string>; info: { lines: number } }>) {
-      at.line = info.lines;
-      onRow(toEvaluationRow(record, at));
-    }
-  } catch (e) {
-    throw csvError(file, e);
-  }
-}
-
-/** A CSV syntax error (a garbage line: too few or too many fields, a stray quote) as one line naming file:line. */
-function csvError(file: string, e: unknown): unknown {
-  const err = e as { code?: string; lines?: number; message?: string };
-  if (typeof err?.code !== "string" || !err.code.startsWith("CSV_")) return e;
-  const where = `${file}:${err.lines ?? "?"}`;
-  if (err.code === "CSV_RECORD_INCONSISTENT_COLUMNS" || err.code === "CSV_RECORD_INCONSISTENT_FIELDS_LENGTH") {
-    const [, want, got] = /length is (\d+), got (\d+)/.exec(err.message ?? "") ?? [];
-    return new RunFileError(`${where}: expected ${want ?? EVALUATION_COLUMNS.length} fields, one per column of the header${got ? ` (got ${got})` : ""}`);
-  }
-  return new RunFileError(`${where}: not a valid CSV line (${(err.message ?? err.code).replace(/ at line \d+| on line \d+/, "")})`);
-}
-
-/** Streams evaluations.csv (its whole lines) into per-search records. */
-export async function readSearchRecords(file: string): Promise<EvaluationRecords> {
+/** Streams evaluations.csv (its whole lines) into per-search records; with `runId`, rows of another run are refused. */
+export async function readSearchRecords(file: string, runId?: string): Promise<EvaluationRecords> {
   const records = emptyRecords();
-  await forEachEvaluationRow(file, (r) => addRow(records, r));
+  await forEachEvaluationRow(file, (r) => addRow(records, r), runId);
   return records;
+}
+
+/** What a resumed run goes on from: per search its best recorded score (where one succeeded), and the failures in all. */
+export function recordedTotals(records: EvaluationRecords): { best: Map<string, number>; errors: number } {
+  const best = new Map<string, number>();
+  let errors = 0;
+  for (const s of records.searches.values()) {
+    let top: number | null = null;
+    for (let i = 0; i < s.status.length; i++) {
+      if (s.status[i] === ERROR) errors++;
+      else if (s.status[i] === OK && isNewBest(s.scores[i], top)) top = s.scores[i];
+    }
+    if (top !== null) best.set(s.searchId, top);
+  }
+  return { best, errors };
 }

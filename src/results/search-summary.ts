@@ -7,8 +7,9 @@
  * rare row that comes before an earlier one of its search waits until the gap fills. A key met
  * twice (the later row replaces the earlier) makes the reader fall back on full records.
  */
-import { forEachEvaluationRow, OK, ERROR, NOT_RECORDED, readSearchRecords, type EvaluationRecords } from "./search-records.js";
-import type { EvaluationRow } from "./evaluations-csv.js";
+import { isNewBest } from "./best-score.js";
+import { forEachEvaluationRow, type EvaluationRow } from "./evaluations-csv.js";
+import { OK, ERROR, NOT_RECORDED, readSearchRecords, type EvaluationRecords } from "./search-records.js";
 
 export interface TrialSummary {
   budget: number;
@@ -39,8 +40,6 @@ export interface SearchSummary {
 }
 
 export interface EvaluationSummaries {
-  /** Distinct run_id values seen. */
-  runIds: Set<string>;
   /** Distinct (search_id, eval_index) keys. */
   rows: number;
   /** Keys met a second time ("search_id eval N"; the first few). */
@@ -123,13 +122,15 @@ class Summariser {
     }
     if (Number.isNaN(r.score)) return;
     if (r.i === 0) this.summary.firstScore = r.score;
-    if (this.bestIndex < 0 || r.score > this.bestScore) {
+    const improved = isNewBest(r.score, this.bestIndex < 0 ? null : this.bestScore);
+    if (improved) {
       this.bestIndex = r.i;
       this.bestScore = r.score;
       this.bestNoiseSeed = r.noiseSeed;
     }
+    // While the curve is open every row so far is in it, so its best is the trial's best.
     if (this.curveOpen) {
-      if (curve.best.length === 0 || r.score > curve.best[curve.best.length - 1]) {
+      if (improved) {
         curve.at.push(r.i);
         curve.best.push(r.score);
       }
@@ -155,15 +156,16 @@ function toRow(r: EvaluationRow): Row {
   return { i: r.eval_index, ok, score: ok && r.score !== null ? r.score : NaN, noiseSeed: r.noise_seed, error: ok ? "" : r.error };
 }
 
-/** Streams evaluations.csv into per-search summaries (falling back on full records if a key repeats). */
-export async function readSearchSummaries(file: string, budgets: TrialBudgets): Promise<EvaluationSummaries> {
-  const runIds = new Set<string>();
+/**
+ * Streams evaluations.csv into per-search summaries (falling back on full records if a key
+ * repeats); with `runId`, rows of another run are refused.
+ */
+export async function readSearchSummaries(file: string, budgets: TrialBudgets, runId?: string): Promise<EvaluationSummaries> {
   const summarisers = new Map<string, Summariser>();
   let rows = 0;
   let repeated = false;
   await forEachEvaluationRow(file, (r) => {
     if (repeated) return;
-    runIds.add(r.run_id);
     let s = summarisers.get(r.search_id);
     if (!s) {
       s = new Summariser(r, budgets(r.search_id));
@@ -171,9 +173,9 @@ export async function readSearchSummaries(file: string, budgets: TrialBudgets): 
     }
     if (s.add(toRow(r))) rows++;
     else repeated = true;
-  });
-  if (repeated) return summariseRecords(await readSearchRecords(file), budgets);
-  return { runIds, rows, duplicates: [], searches: new Map([...summarisers].map(([id, s]) => [id, s.finish()])) };
+  }, runId);
+  if (repeated) return summariseRecords(await readSearchRecords(file, runId), budgets);
+  return { rows, duplicates: [], searches: new Map([...summarisers].map(([id, s]) => [id, s.finish()])) };
 }
 
 /** The same summaries from full records (what a resume or a noise export reads anyway). */
@@ -187,5 +189,5 @@ export function summariseRecords(records: EvaluationRecords, budgets: TrialBudge
     }
     searches.set(rec.searchId, s.finish());
   }
-  return { runIds: records.runIds, rows: records.rows, duplicates: records.duplicates, searches };
+  return { rows: records.rows, duplicates: records.duplicates, searches };
 }

@@ -1,8 +1,12 @@
-/** trials.csv: one row per (prompt, strategy, seed, budget), read off evaluations.csv (as search summaries). */
+/**
+ * trials.csv: one row per (prompt, strategy, seed, budget), derived from evaluations.csv (as search
+ * summaries) by trialsOf alone: the run's end, the report and noise export read the same trials.
+ */
 import { writeFileSync } from "node:fs";
 import { stringify } from "csv-stringify/sync";
 import type { Plan } from "../plan/plan.js";
-import type { SearchSummary } from "./search-summary.js";
+import type { EvaluationRecords } from "./search-records.js";
+import { readSearchSummaries, summariseRecords, type EvaluationSummaries, type SearchSummary, type TrialBudgets } from "./search-summary.js";
 
 export const TRIAL_COLUMNS = [
   "run_id", "prompt_index", "prompt", "strategy", "seed", "budget", "best_score", "best_eval_index",
@@ -26,8 +30,23 @@ export interface TrialRow {
   error: string;
 }
 
-/** The trials of a plan, from the summaries of its searches (readSearchSummaries, with the plan's trial budgets). */
-export function deriveTrials(runId: string, plan: Plan, searches: Map<string, SearchSummary>): TrialRow[] {
+export interface DerivedTrials {
+  /** Per search: what the trials and the budget curves were read off. */
+  summaries: EvaluationSummaries;
+  trials: TrialRow[];
+}
+
+/**
+ * The trials of a run's plan from its evaluations.csv: from the records already read (`records`),
+ * else streamed from the file; with `runId`, rows of another run are refused.
+ */
+export async function trialsOf(file: string, plan: Plan, runId: string, records?: EvaluationRecords): Promise<DerivedTrials> {
+  const budgets = trialBudgetsOf(plan);
+  const summaries = records ? summariseRecords(records, budgets) : await readSearchSummaries(file, budgets, runId);
+  return { summaries, trials: deriveTrials(runId, plan, summaries.searches) };
+}
+
+function deriveTrials(runId: string, plan: Plan, searches: Map<string, SearchSummary>): TrialRow[] {
   const trials: TrialRow[] = [];
   for (const s of plan.searches) {
     const summary = searches.get(s.searchId);
@@ -55,8 +74,7 @@ export function deriveTrials(runId: string, plan: Plan, searches: Map<string, Se
   return trials;
 }
 
-/** The plan's trial budgets of a search, for readSearchSummaries. */
-export function trialBudgetsOf(plan: Plan): (searchId: string) => readonly number[] {
+function trialBudgetsOf(plan: Plan): TrialBudgets {
   const budgets = new Map(plan.searches.map((s) => [s.searchId, s.trialBudgets]));
   return (searchId) => budgets.get(searchId) ?? [];
 }

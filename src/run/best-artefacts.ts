@@ -12,8 +12,7 @@
 import { mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { stringify } from "csv-stringify/sync";
-import { writeNpy } from "../io/npy.js";
-import { roundToBfloat16 } from "../noise/bfloat16.js";
+import { writeNoiseNpy, type NoiseDtype } from "../io/npy.js";
 import type { Plan, SearchPlan } from "../plan/plan.js";
 import { NoiseFactory } from "../recipes/materialise.js";
 import { BEST_INDEX, BEST_INDEX_COLUMNS, candidateStem } from "../results/best-files.js";
@@ -22,7 +21,7 @@ import type { TrialRow } from "../results/trials.js";
 import { replayCandidates, ReplayError } from "./replay.js";
 import type { Candidate, NoiseShape } from "../domain/candidate.js";
 
-export type NoiseDtype = "float32" | "bfloat16";
+export type { NoiseDtype };
 
 /** A candidate to render: its search and how to make its noise. */
 export interface RenderItem {
@@ -100,7 +99,7 @@ export async function writeBestFiles(opts: BestFilesOptions): Promise<BestFiles>
     const item = candidates.get(stem) as RenderItem;
     if (!written.has(stem)) {
       const noise = factory.materialise(item.candidate.recipe, opts.shape);
-      writeNpy(path.join(opts.dir, `${stem}.npy`), opts.dtype === "bfloat16" ? roundToBfloat16(noise) : noise, opts.shape);
+      writeNoiseNpy(path.join(opts.dir, `${stem}.npy`), noise, opts.shape, opts.dtype);
       written.add(stem);
     }
     rows.push([

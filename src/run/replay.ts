@@ -7,8 +7,9 @@ import type { SearchPlan } from "../plan/plan.js";
 import { ERROR, NOT_RECORDED, OK, type SearchRecord } from "../results/search-records.js";
 import { createStrategy } from "../strategies/registry.js";
 import type { Candidate, NoiseShape } from "../domain/candidate.js";
+import { InputError } from "../domain/input-error.js";
 
-export class ReplayError extends Error {}
+export class ReplayError extends InputError {}
 
 /** The candidates at the wanted eval indices of one search. */
 export function replayCandidates(search: SearchPlan, record: SearchRecord, shape: NoiseShape, wanted: Iterable<number>): Map<number, Candidate> {

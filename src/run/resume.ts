@@ -2,16 +2,18 @@
 import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { canonicalJson } from "../config/load.js";
-import { checkHeader, repairTornTail } from "../results/evaluations-csv.js";
+import { repairTornTail } from "../results/evaluations-csv.js";
 import { readRunManifest, type Manifest } from "../results/manifest.js";
-import { RunFileError } from "../results/run-file-error.js";
 import { RunDirError } from "../results/run-dir.js";
-import { emptyRecords, ERROR, OK, readSearchRecords, type SearchRecord } from "../results/search-records.js";
+import { emptyRecords, readSearchRecords, recordedTotals, type SearchRecord } from "../results/search-records.js";
 import type { Sweep } from "../domain/sweep.js";
+import { InputError } from "../domain/input-error.js";
 
 /** A resume refused because the sweep changed (without --force): exit code 2. */
-export class ConfigChangedError extends Error {
-  readonly exitCode = 2;
+export class ConfigChangedError extends InputError {
+  constructor(message: string) {
+    super(message, undefined, true);
+  }
 }
 
 export interface ResumeState {
@@ -65,24 +67,12 @@ export async function loadResumeState(runDir: string, sweep: Sweep, force: boole
   }
   let records = emptyRecords();
   if (existsSync(csv) && statSync(csv).size > 0) {
-    checkHeader(csv);
-    records = await readSearchRecords(csv);
+    records = await readSearchRecords(csv, manifest.run_id);
     if (records.duplicates.length > 0) {
       throw new RunDirError(`cannot resume: ${csv} has two rows for ${records.duplicates.join(", ")}; every (search_id, eval_index) must be recorded once`);
     }
-    const others = [...records.runIds].filter((id) => id !== manifest.run_id);
-    if (others.length > 0) throw new RunFileError(`${csv}: has rows of run ${others[0]}, not of this folder's run ${manifest.run_id}; resume one run at a time`);
   }
   const tornBytes = existsSync(csv) ? repairTornTail(csv) : 0;
-  const best = new Map<string, number>();
-  let errors = 0;
-  for (const s of records.searches.values()) {
-    let top = -Infinity;
-    for (let i = 0; i < s.status.length; i++) {
-      if (s.status[i] === ERROR) errors++;
-      else if (s.status[i] === OK && s.scores[i] > top) top = s.scores[i];
-    }
-    if (top > -Infinity) best.set(s.searchId, top);
-  }
+  const { best, errors } = recordedTotals(records);
   return { manifest, prior: records.searches, best, recorded: records.rows, errors, tornBytes, change };
 }

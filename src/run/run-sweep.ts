@@ -17,9 +17,9 @@ import { EvaluationLog, type EvaluationRow } from "../results/evaluations-csv.js
 import { writeManifest, type Manifest, type RunStatus } from "../results/manifest.js";
 import { createRunDir, newRunId } from "../results/run-dir.js";
 import { RunLock } from "../results/run-lock.js";
+import { isNewBest } from "../results/best-score.js";
 import { NOT_RECORDED, OK, readSearchRecords } from "../results/search-records.js";
-import { readSearchSummaries, summariseRecords } from "../results/search-summary.js";
-import { deriveTrials, trialBudgetsOf, writeTrials } from "../results/trials.js";
+import { trialsOf, writeTrials } from "../results/trials.js";
 import { VERSION } from "../version.js";
 import { Dispatcher, FatalEvaluationError } from "./dispatcher.js";
 import { writeBestFiles, type BestFiles, type RenderItem } from "./best-artefacts.js";
@@ -219,7 +219,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
         log("writing the best candidates' noises and images to best/ (images rendered again by the workers)");
         const searches = await readSearchRecords(log_.file);
         best = await writeBestFiles({
-          dir: path.join(runDir, BEST_DIR), plan, searches: searches.searches, trials: deriveTrials(runId, plan, summariseRecords(searches, trialBudgetsOf(plan)).searches),
+          dir: path.join(runDir, BEST_DIR), plan, searches: searches.searches, trials: (await trialsOf(log_.file, plan, runId, searches)).trials,
           shape: sweep.evaluator.shape, withBase: true, render: (items) => renderImages(items, sweep, dispatcher, log),
         });
       }
@@ -268,7 +268,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
     }
     if (log_.failure) return stopForDisk(log_.failure);
     log(`writing trials.csv and the report from evaluations.csv (${manifest.counts.evaluations} evaluations)`);
-    const trials = deriveTrials(runId, plan, (await readSearchSummaries(log_.file, trialBudgetsOf(plan))).searches);
+    const { trials } = await trialsOf(log_.file, plan, runId);
     writeTrials(path.join(runDir, "trials.csv"), trials);
     const failed = results.filter((r) => r.status === "failed");
     const status: RunStatus = stopper.signal.aborted ? "interrupted" : failed.length > 0 ? "failed" : "completed";
@@ -377,7 +377,7 @@ async function runConcurrently<T, R>(items: T[], limit: () => number, fn: (item:
 function evaluationRow(runId: string, search: SearchPlan, r: RecordedOutcome, bestSoFar: Map<string, number>): EvaluationRow {
   const { candidate, outcome } = r;
   let best = bestSoFar.get(search.searchId) ?? null;
-  if (outcome.status === "ok" && (best === null || outcome.score > best)) {
+  if (outcome.status === "ok" && isNewBest(outcome.score, best)) {
     best = outcome.score;
     bestSoFar.set(search.searchId, best);
   }

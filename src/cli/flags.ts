@@ -1,0 +1,85 @@
+/** What the commands share: the usage error, coercers that check a flag's value, the config positional. */
+import { accessSync, constants as fsConstants, existsSync, statSync } from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import type { Argv } from "yargs";
+import { InputError } from "../domain/input-error.js";
+
+/** The built-in default sweep, shipped with the package. */
+export const QUICKSTART = fileURLToPath(new URL("../../configs/quickstart.yaml", import.meta.url));
+
+/** A mistake on the command line itself: exit code 2, with the pointer to --help. */
+export class UsageError extends InputError {
+  constructor(message: string) {
+    super(message, undefined, true);
+  }
+}
+
+/** What a command's handler hands back to main: the exit code (0 unless it sets one). */
+export interface CommandResult {
+  exitCode: number;
+}
+
+interface NumberRule {
+  /** Whole numbers only. */
+  integer?: boolean;
+  /** The smallest value allowed, and whether it is allowed itself (default: yes). */
+  min?: number;
+  exclusiveMin?: boolean;
+  /** What the value is, for the message, e.g. "a positive number of seconds". */
+  what: string;
+}
+
+/** A flag given twice comes as an array: the last one counts. */
+const lastOf = (value: unknown) => String(Array.isArray(value) ? value[value.length - 1] : value);
+
+/**
+ * A yargs `coerce` for a numeric flag (declared as a string, so the message can quote what was
+ * typed): refuses text, NaN, fractions where integers are wanted and values out of range, naming
+ * the flag. Applied to defaults too; undefined stays undefined.
+ */
+export function numberFlag(flag: string, rule: NumberRule) {
+  return (value: unknown): number => {
+    if (value === undefined) return undefined as unknown as number;
+    const text = lastOf(value).trim();
+    const n = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : NaN;
+    const ok = Number.isFinite(n) && (!rule.integer || Number.isSafeInteger(n))
+      && (rule.min === undefined || (rule.exclusiveMin ? n > rule.min : n >= rule.min));
+    if (!ok) throw new UsageError(`--${flag}: expected ${rule.what} (got '${text}')`);
+    return n;
+  };
+}
+
+export const positiveInteger = (flag: string) => numberFlag(flag, { integer: true, min: 1, what: "a positive integer" });
+export const nonNegativeInteger = (flag: string) => numberFlag(flag, { integer: true, min: 0, what: "a non-negative integer" });
+export const positiveSeconds = (flag: string) => numberFlag(flag, { min: 0, exclusiveMin: true, what: "a positive number of seconds" });
+
+/** A yargs `coerce` for a flag naming a file that must exist and be readable now: the message names the flag. */
+export function readableFile(flag: string) {
+  return (value: unknown): string => {
+    if (value === undefined) return undefined as unknown as string;
+    const file = lastOf(value);
+    let problem: string | undefined;
+    try {
+      if (!statSync(file).isFile()) problem = "not a file";
+      else accessSync(file, fsConstants.R_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      problem = code === "ENOENT" ? "no such file" : code === "EACCES" ? "not readable" : (code ?? (e as Error).message);
+    }
+    if (problem) throw new UsageError(`--${flag}: cannot read ${file} (${problem})`);
+    return file;
+  };
+}
+
+/** Refuses an output file (--out) whose folder does not exist, before anything is computed. */
+export function requireOutFolder(file: string): void {
+  if (!existsSync(path.dirname(path.resolve(file)))) throw new UsageError(`--out: folder ${path.dirname(file)} does not exist`);
+}
+
+/** The sweep file positional (default: the quickstart) and --set overrides, of `run` and `plan`. */
+export function withConfig<T>(y: Argv<T>) {
+  return y
+    .positional("config", { type: "string", describe: "Sweep YAML file", default: path.relative(process.cwd(), QUICKSTART) })
+    .option("set", { type: "string", array: true, default: [] as string[], describe: "Override a field: path=value (YAML value), e.g. budgets=[10,20]" });
+}

@@ -1,0 +1,59 @@
+/** `sweep worker`: serve evaluations over gRPC until SIGINT, SIGTERM or (with --exit-with-parent) stdin's end. */
+import { setFlagsFromString } from "node:v8";
+import type { Argv } from "yargs";
+import { startWorker } from "../worker/worker-server.js";
+import { positiveInteger, readableFile, UsageError } from "./flags.js";
+
+export function workerCommand<T>(y: Argv<T>): Argv<T> {
+  return y.command("worker", "Serve evaluations over gRPC (proto/sweep/v1/worker.proto)", (c) => c
+    .option("listen", { type: "string", default: "127.0.0.1:7070", describe: "HOST:PORT; port 0 picks a free one" })
+    .option("devices", { type: "string", default: "cpu", describe: "'cpu', or GPU indices such as 0,1,2,3 (one pool per device)" })
+    .option("threads", { type: "string", coerce: positiveInteger("threads"), describe: "Slots per device (cpu: default CPU cores; GPU: default 1)" })
+    .option("model-root", { type: "string", default: ".", describe: "Folder that module and model paths resolve inside" })
+    .option("token", { type: "string", describe: "Require this shared token on every call (default: $SWEEP_TOKEN)" })
+    .option("tls-cert", { type: "string", coerce: readableFile("tls-cert"), describe: "Serve TLS with this certificate (PEM)" })
+    .option("tls-key", { type: "string", coerce: readableFile("tls-key"), describe: "TLS private key (PEM)" })
+    .option("tls-client-ca", { type: "string", coerce: readableFile("tls-client-ca"), describe: "Require client certificates signed by this CA (PEM)" })
+    .option("insecure", { type: "boolean", default: false, describe: "Allow a non-loopback address without token or TLS" })
+    .option("preload", { type: "string", describe: "Model directories (names under --model-root, comma separated) to load and warm on every device before listening" })
+    .option("precision", { choices: ["float32", "float16", "bfloat16"] as const, default: "float32" as const, describe: "Compute precision of the --preload models" })
+    .option("verify", { type: "boolean", default: false, describe: "Check every model file's sha256 against its manifest before first use (sizes are always checked)" })
+    .option("exit-with-parent", { type: "boolean", default: false, hidden: true, describe: "Exit when stdin closes" })
+    .check((a) => {
+      // Both ways at once: yargs' `implies` says it in two lines of its own notation.
+      if ((a["tls-cert"] === undefined) !== (a["tls-key"] === undefined)) throw new UsageError("--tls-cert and --tls-key go together");
+      return true;
+    }),
+  async (args) => {
+    // Every request's bytes pass through fresh buffers (HTTP/2 reads, grpc-js's message, the decoded
+    // SES low bands, 8 KiB a candidate), which V8 counts towards its next full collection: with its
+    // default step a worker fed SES candidates ran one several times a second. A worker's JS heap is
+    // small next to its models, so it may grow to 3x its live size between collections.
+    setFlagsFromString("--heap-growing-percent=200");
+    const worker = await startWorker({
+      listen: args.listen,
+      devices: args.devices,
+      threads: args.threads,
+      modelRoot: args["model-root"],
+      token: args.token ?? process.env.SWEEP_TOKEN,
+      tls: args["tls-cert"] && args["tls-key"] ? { cert: args["tls-cert"], key: args["tls-key"], clientCa: args["tls-client-ca"] } : undefined,
+      insecure: args.insecure,
+      preload: args.preload ? args.preload.split(",").map((m) => m.trim()).filter(Boolean) : undefined,
+      precision: args.precision,
+      verify: args.verify,
+    });
+    process.stdout.write(`${JSON.stringify({ listening: worker.address })}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      if (args["exit-with-parent"]) {
+        process.stdin.on("end", stop);
+        process.stdin.on("close", stop);
+        process.stdin.resume();
+      }
+    });
+    await worker.close();
+    process.stdin.destroy();
+  });
+}
