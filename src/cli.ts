@@ -16,10 +16,10 @@ import { exportBestNoises, exportCandidateNoise, type NoiseDtype } from "./repor
 import { terminalTable } from "./report/render.js";
 import { textTable } from "./report/text-table.js";
 import { readRunManifest } from "./results/manifest.js";
-import { ReplayError } from "./run/replay.js";
-import { ConfigChangedError } from "./run/resume.js";
-import { runSweep } from "./run/run-sweep.js";
-import { parseWorkerList, WorkerListError } from "./executor/worker-list.js";
+import { ReplayError } from "./results/replay.js";
+import { ConfigChangedError } from "./coordinator/resume.js";
+import { runSweep } from "./coordinator/run-sweep.js";
+import { parseWorkerList, WorkerListError } from "./coordinator/workers/worker-list.js";
 import { startWorker, WorkerSetupError } from "./worker/worker-server.js";
 import { importModels } from "./models/import-models.js";
 import { renderCandidate } from "./report/candidate-image.js";
@@ -166,6 +166,8 @@ export async function main(argv: string[]): Promise<number> {
         workerWait: args["worker-wait"],
         modelRoot: args["model-root"] ?? process.env.SWEEP_MODEL_ROOT,
         resumeFlags: resumeFlags(args),
+        // This process's own script (bin/sweep.js): the local worker is started with it.
+        cliEntry: process.argv[1],
       });
       exitCode = outcome.exitCode;
     })

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseAllDocuments } from "yaml";
-import { WORKER_ENTRY } from "../src/executor/worker-list.js";
+import { WORKER_ENTRY } from "../src/domain/worker-entry.js";
 import { sweepDir, tempDir } from "./cli.js";
 import { repoRoot } from "./reference.js";
 import { readCsv, readManifest } from "./run-results.js";

@@ -1,6 +1,6 @@
 /** The sweep YAML's schema: field names, types, defaults. Cross-field rules live in validate.ts. */
 import { z } from "zod";
-import { WORKER_ENTRY } from "../executor/worker-list.js";
+import { WORKER_ENTRY } from "../domain/worker-entry.js";
 import { SES_DEFAULTS } from "../strategies/ses.js";
 import { WAVELET_NAMES } from "../wavelets/filter-bank.js";
 

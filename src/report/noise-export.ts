@@ -7,8 +7,8 @@ import { writeNpy } from "../io/npy.js";
 import { roundToBfloat16 } from "../noise/bfloat16.js";
 import type { SearchPlan } from "../plan/plan.js";
 import { NoiseFactory } from "../recipes/materialise.js";
-import { writeBestFiles, type NoiseDtype } from "../run/best-artefacts.js";
-import { replayCandidates, ReplayError } from "../run/replay.js";
+import { writeBestFiles, type NoiseDtype } from "../results/write-best-files.js";
+import { replayCandidates, ReplayError } from "../results/replay.js";
 import { loadRun, ReportInputError, type LoadedRun } from "./load-run.js";
 import { createFolder } from "../results/run-dir.js";
 

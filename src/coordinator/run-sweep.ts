@@ -6,10 +6,10 @@
 import { existsSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { cpus } from "node:os";
 import path from "node:path";
-import { GrpcExecutor, NoWorkersError, WorkersRefusedError } from "../executor/grpc-executor.js";
-import { startLocalWorker, type LocalWorker } from "../executor/local-workers.js";
-import { WorkerDiscovery } from "../executor/worker-discovery.js";
-import { readWorkersFile, watchWorkersFile } from "../executor/worker-list.js";
+import { GrpcExecutor, NoWorkersError, WorkersRefusedError } from "./links/grpc-executor.js";
+import { startLocalWorker, type LocalWorker } from "./workers/local-workers.js";
+import { WorkerDiscovery } from "./workers/worker-discovery.js";
+import { readWorkersFile, watchWorkersFile } from "./workers/worker-list.js";
 import { planSweep, type SearchPlan } from "../plan/plan.js";
 import { generateReport } from "../report/generate.js";
 import { summarise, summaryTable } from "../report/summary.js";
@@ -22,7 +22,7 @@ import { readSearchSummaries, summariseRecords } from "../results/search-summary
 import { deriveTrials, trialBudgetsOf, writeTrials } from "../results/trials.js";
 import { VERSION } from "../version.js";
 import { Dispatcher, FatalEvaluationError } from "./dispatcher.js";
-import { writeBestFiles, type BestFiles, type RenderItem } from "./best-artefacts.js";
+import { writeBestFiles, type BestFiles, type RenderItem } from "../results/write-best-files.js";
 import { modelNotFound } from "../models/model-error.js";
 import { MANIFEST_FILE, readManifest } from "../models/manifest.js";
 import { BEST_DIR, candidateStem } from "../results/best-files.js";
@@ -50,6 +50,8 @@ export interface RunOptions {
   workerWait?: number;
   /** Model root of the local worker (default: the config's folder) */
   modelRoot?: string;
+  /** The script that runs the sweep CLI (bin/sweep.js), which starts the local worker when no workers are named. */
+  cliEntry: string;
   /** Flags the printed resume command repeats to reach the same workers (--workers, --tls-ca, --threads ...). */
   resumeFlags?: string[];
 }
@@ -60,7 +62,7 @@ export interface RunOutcome {
   exitCode: number;
 }
 
-export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<RunOutcome> {
+export async function runSweep(sweep: Sweep, opts: RunOptions): Promise<RunOutcome> {
   const out = opts.out ?? process.stdout;
   const err = opts.err ?? process.stderr;
   const log = (line: string) => err.write(`[sweep] ${line}\n`);
@@ -149,7 +151,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions = {}): Promise<Run
         discovery.stop();
       };
     } else {
-      const local = await startLocalWorker({ threads: opts.threads ?? sweep.threads, modelRoot: localModelRoot, log });
+      const local = await startLocalWorker({ cliEntry: opts.cliEntry, threads: opts.threads ?? sweep.threads, modelRoot: localModelRoot, log });
       locals.push(local);
       executor.addWorker(local.address);
     }

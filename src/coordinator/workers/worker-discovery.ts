@@ -5,19 +5,14 @@
  * that are gone drain. A failed lookup keeps the name's last addresses.
  */
 import { lookup } from "node:dns/promises";
-
-export const DNS_PREFIX = "dns:";
+import { DNS_PREFIX } from "../../domain/worker-entry.js";
+import { joinHostPort, splitHostPort } from "../../util/host-port.js";
 const REFRESH_MS = 5000;
 
 export type Resolve = (name: string) => Promise<string[]>;
 
 /** Every address a name resolves to (getaddrinfo: /etc/hosts, search domains, A and AAAA). */
 export const resolveName: Resolve = async (name) => (await lookup(name, { all: true })).map((a) => a.address);
-
-/** `host:port` for an address, brackets around IPv6. */
-export function joinHostPort(host: string, port: string): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
 
 export interface DiscoveryEvents {
   onChange(added: string[], removed: string[]): void;
@@ -77,11 +72,10 @@ export class WorkerDiscovery {
   }
 
   private async resolveEntry(entry: string): Promise<string[]> {
-    const rest = entry.slice(DNS_PREFIX.length);
-    const colon = rest.lastIndexOf(":");
-    const name = rest.slice(0, colon);
-    const port = rest.slice(colon + 1);
     try {
+      const named = splitHostPort(entry.slice(DNS_PREFIX.length));
+      if (!named) throw new Error("not dns:NAME:PORT");
+      const { host: name, port } = named;
       const addresses = [...new Set(await this.resolve(name))].sort().map((host) => joinHostPort(host, port));
       if (addresses.length === 0) throw new Error("no addresses");
       if (this.failing.delete(entry)) this.events.log(`${entry} resolves again: ${addresses.join(", ")}`);

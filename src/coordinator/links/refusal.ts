@@ -5,6 +5,7 @@
  */
 import { connect as tlsConnect } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
+import { splitHostPort } from "../../util/host-port.js";
 
 /** Why a worker refused the coordinator for good, in a line, or undefined when retrying may help. */
 export function refusalReason(err: grpc.ServiceError | null): string | undefined {
@@ -49,10 +50,9 @@ function tlsReason(text: string): string {
  * completes one (it serves TLS). Certificates are not checked: this only asks what it speaks.
  */
 export function servesTls(address: string, timeoutMs = 2000): Promise<boolean> {
-  const colon = address.lastIndexOf(":");
-  const host = address.slice(0, colon).replace(/^\[(.*)\]$/, "$1");
-  const port = Number(address.slice(colon + 1));
-  if (!host || !Number.isInteger(port)) return Promise.resolve(false);
+  const hostPort = splitHostPort(address);
+  if (!hostPort) return Promise.resolve(false);
+  const { host, port } = hostPort;
   return new Promise((resolve) => {
     const socket = tlsConnect({ host, port, rejectUnauthorized: false, ALPNProtocols: ["h2"], timeout: timeoutMs }, () => {
       socket.destroy();

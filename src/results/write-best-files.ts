@@ -16,9 +16,9 @@ import { writeNpy } from "../io/npy.js";
 import { roundToBfloat16 } from "../noise/bfloat16.js";
 import type { Plan, SearchPlan } from "../plan/plan.js";
 import { NoiseFactory } from "../recipes/materialise.js";
-import { BEST_INDEX, BEST_INDEX_COLUMNS, candidateStem } from "../results/best-files.js";
-import type { SearchRecord } from "../results/search-records.js";
-import type { TrialRow } from "../results/trials.js";
+import { BEST_INDEX, BEST_INDEX_COLUMNS, candidateStem } from "./best-files.js";
+import type { SearchRecord } from "./search-records.js";
+import type { TrialRow } from "./trials.js";
 import { replayCandidates, ReplayError } from "./replay.js";
 import type { Candidate, NoiseShape } from "../domain/candidate.js";
 

@@ -4,13 +4,13 @@
  * A late result of a candidate that was moved is ignored, so nothing is recorded twice.
  */
 import * as grpc from "@grpc/grpc-js";
-import { CHANNEL_OPTIONS, PROTOCOL, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../grpc/proto.js";
-import { EvaluateRequestEncoder } from "../grpc/request-encoder.js";
-import { FEATURE_SES_LOW_F32LE, recipeToWire, type WireForm } from "../grpc/wire.js";
-import type { EvaluateOptions, Executor } from "../domain/executor.js";
+import { CHANNEL_OPTIONS, PROTOCOL, WorkerService, type WireDescribe, type WireEvaluatorSpec, type WireRequest, type WireResponse } from "../../grpc/proto.js";
+import { EvaluateRequestEncoder } from "../../grpc/request-encoder.js";
+import { FEATURE_SES_LOW_F32LE, recipeToWire, type WireForm } from "../../grpc/wire.js";
+import type { EvaluateOptions, Executor } from "../../domain/executor.js";
 import { dropIpServernameWarning, refusalReason, servesTls } from "./refusal.js";
-import type { EvaluatorSpec } from "../domain/sweep.js";
-import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../domain/outcome.js";
+import type { EvaluatorSpec } from "../../domain/sweep.js";
+import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../../domain/outcome.js";
 
 /** Extra time the coordinator waits past the worker-side deadline before giving up on a result. */
 const DEADLINE_GRACE_MS = 5000;

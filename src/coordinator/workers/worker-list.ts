@@ -3,14 +3,14 @@
  * separated), the config's `workers`, or a file (one per line, # comments) re-read while a sweep runs.
  */
 import { readFileSync, unwatchFile, watchFile } from "node:fs";
+import { InputError } from "../../domain/input-error.js";
+import { WORKER_ENTRY } from "../../domain/worker-entry.js";
 
-/** HOST:PORT ([IPv6]:PORT) or dns:NAME:PORT. */
-export const WORKER_ENTRY = /^(dns:)?(\[[^\]\s]+\]|[^:\s[\]]+):\d{1,5}$/;
-
-export class WorkerListError extends Error {}
+/** A worker entry that is not one (in --workers or a workers file): a usage mistake. */
+export class WorkerListError extends InputError {}
 
 function checked(entry: string, where: string): string {
-  if (!WORKER_ENTRY.test(entry)) throw new WorkerListError(`${where}: '${entry}' is not a worker; expected HOST:PORT or dns:NAME:PORT`);
+  if (!WORKER_ENTRY.test(entry)) throw new WorkerListError(`${where}: '${entry}' is not a worker; expected HOST:PORT or dns:NAME:PORT`, where.replace(/:\d+$/, ""), true);
   return entry;
 }
 
