@@ -5,6 +5,7 @@ import { fileURLToPath } from "node:url";
 import { setFlagsFromString } from "node:v8";
 import yargs, { type Argv } from "yargs";
 import { ConfigError } from "./config/config-error.js";
+import { InputError } from "./domain/input-error.js";
 import { loadSweep } from "./config/load.js";
 import { writeNpy } from "./io/npy.js";
 import { roundToBfloat16 } from "./noise/bfloat16.js";
@@ -149,6 +150,15 @@ export async function main(argv: string[]): Promise<number> {
       // the config is loaded: set before, bench/dispatch.mjs measured 36 MB of growth instead of 14-18.
       const sweep = await loadSweep(args.config, { overrides: args.set });
       setFlagsFromString("--heap-growing-percent=20");
+      // First signal: stop gracefully (the run ends interrupted, resumable); a second one exits at once.
+      const stop = new AbortController();
+      const onSignal = (signal: NodeJS.Signals) => {
+        if (stop.signal.aborted) process.exit(130);
+        process.stderr.write(`\n${signal}: stopping; evaluations in flight are dropped, recorded ones are kept (again to force)\n`);
+        stop.abort();
+      };
+      const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+      for (const s of signals) process.on(s, onSignal);
       const outcome = await runSweep(sweep, {
         runDir: args["run-dir"],
         resume: args.resume,
@@ -168,8 +178,13 @@ export async function main(argv: string[]): Promise<number> {
         resumeFlags: resumeFlags(args),
         // This process's own script (bin/sweep.js): the local worker is started with it.
         cliEntry: process.argv[1],
+        stop: stop.signal,
+        measureWire: process.env.SWEEP_MEASURE_WIRE === "1",
+      }).finally(() => {
+        for (const s of signals) process.off(s, onSignal);
       });
-      exitCode = outcome.exitCode;
+      const interruptedByUser = outcome.status === "interrupted" && !outcome.error;
+      exitCode = outcome.status === "completed" ? 0 : outcome.error instanceof InputError ? outcome.error.exitCode : interruptedByUser ? 130 : 1;
     })
     .command("worker", "Serve evaluations over gRPC (proto/sweep/v1/worker.proto)", (y) => y
       .option("listen", { type: "string", default: "127.0.0.1:7070", describe: "HOST:PORT; port 0 picks a free one" })

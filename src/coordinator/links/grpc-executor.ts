@@ -8,6 +8,7 @@ import { CHANNEL_OPTIONS, PROTOCOL, WorkerService, type WireDescribe, type WireE
 import { EvaluateRequestEncoder } from "../../grpc/request-encoder.js";
 import { FEATURE_SES_LOW_F32LE, recipeToWire, type WireForm } from "../../grpc/wire.js";
 import type { EvaluateOptions, Executor } from "../../domain/executor.js";
+import { InputError } from "../../domain/input-error.js";
 import { dropIpServernameWarning, refusalReason, servesTls } from "./refusal.js";
 import type { EvaluatorSpec } from "../../domain/sweep.js";
 import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../../domain/outcome.js";
@@ -28,8 +29,8 @@ const MAX_DEPTH = 64;
 /** No worker answered in time: the run cannot start. */
 export class NoWorkersError extends Error {}
 
-/** Every worker refused the coordinator or failed TLS (token, certificates): waiting cannot help (exit 2). */
-export class WorkersRefusedError extends NoWorkersError {}
+/** Every worker refused the coordinator or cannot serve it (token, certificates, evaluator): a setup mistake, waiting cannot help. */
+export class WorkersRefusedError extends InputError {}
 
 interface Pending {
   id: number;
