@@ -74,7 +74,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions): Promise<RunOutco
     };
     const stop = opts.stop ? AbortSignal.any([opts.stop, run.own.signal]) : run.own.signal;
     const releaseReserve = reserveSpace(folder.runDir);
-    const workers = await connectWorkers(source, { token: opts.token, tls: opts.tls, log: say.log, measureWire: opts.measureWire });
+    const workers = await connectWorkers(source, { token: opts.token, tls: opts.tls, evaluator: sweep.evaluator.kind, log: say.log, measureWire: opts.measureWire });
     const recorder = new RunRecorder(folder.runDir, folder.runId, folder.manifest.counts, folder.resume?.best ?? new Map(), (e) => {
       say.cannotWriteEvaluations(e);
       run.own.abort();
