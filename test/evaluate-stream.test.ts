@@ -4,16 +4,17 @@ import type * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
 import { EvaluateStream, type Dispatch } from "../src/worker/evaluate-stream.js";
 import type { DecodedRequest } from "../src/worker/request-decoder.js";
-import type { WireRequest, WireResponse } from "../src/grpc/proto.js";
 import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../src/domain/outcome.js";
 import { ModelInputError } from "../src/models/model-error.js";
+import type { EvaluateRequest__Output } from "../src/grpc/generated/sweep/v1/EvaluateRequest.js";
+import type { EvaluateResponse } from "../src/grpc/generated/sweep/v1/EvaluateResponse.js";
 
 /** A duplex stream whose write() answers `room` (false: full until "drain"). */
 class FakeCall extends EventEmitter {
-  written: WireResponse[] = [];
+  written: EvaluateResponse[] = [];
   ended = false;
   room = true;
-  write(r: WireResponse): boolean {
+  write(r: EvaluateResponse): boolean {
     this.written.push(r);
     return this.room;
   }
@@ -40,7 +41,7 @@ const tick = () => new Promise((r) => setImmediate(r));
 
 function open(decoded: DecodedRequest, dispatch: Dispatch) {
   const call = new FakeCall();
-  new EvaluateStream(call as unknown as grpc.ServerDuplexStream<WireRequest, WireResponse>, { decode: () => decoded, dispatch });
+  new EvaluateStream(call as unknown as grpc.ServerDuplexStream<EvaluateRequest__Output, EvaluateResponse>, { decode: () => decoded, dispatch });
   return call;
 }
 
@@ -51,7 +52,7 @@ describe("an Evaluate stream", () => {
       timeoutMs: 1000,
       candidates: [{ id: 1, task: task(1) }, { id: 2, error: "candidate 2 has no recipe", fatal: false }, { id: 3, task: task(3) }],
     }, dispatch);
-    call.emit("data", {} as WireRequest);
+    call.emit("data", {} as EvaluateRequest__Output);
     expect(call.written).toEqual([{ candidate_id: 2, ok: false, score: 0, error: "candidate 2 has no recipe", latency_ms: 0, device: "", fatal: false }]);
     call.emit("end");
     settle.get(3)!.resolve({ score: 0.5, latencyMs: 7, worker: "cpu" });
@@ -68,7 +69,7 @@ describe("an Evaluate stream", () => {
   it("marks model input errors fatal and other failures not", async () => {
     const { dispatch, settle } = controlled();
     const call = open({ timeoutMs: 1000, candidates: [{ id: 1, task: task(1) }, { id: 2, task: task(2) }] }, dispatch);
-    call.emit("data", {} as WireRequest);
+    call.emit("data", {} as EvaluateRequest__Output);
     settle.get(1)!.reject(new ModelInputError("missing file"));
     settle.get(2)!.reject(new Error("threw"));
     await tick();
@@ -78,7 +79,7 @@ describe("an Evaluate stream", () => {
   it("holds results while the stream is full and sends them, in order, when it drains", async () => {
     const { dispatch, settle } = controlled();
     const call = open({ timeoutMs: 1000, candidates: [1, 2, 3].map((id) => ({ id, task: task(id) })) }, dispatch);
-    call.emit("data", {} as WireRequest);
+    call.emit("data", {} as EvaluateRequest__Output);
     call.emit("end");
     call.room = false;
     for (const id of [1, 2, 3]) settle.get(id)!.resolve({ score: id, latencyMs: 1, worker: "cpu" });
@@ -98,7 +99,7 @@ describe("an Evaluate stream", () => {
       seen.push(opts.timeoutMs);
       return dispatch(t, opts);
     });
-    call.emit("data", {} as WireRequest);
+    call.emit("data", {} as EvaluateRequest__Output);
     expect(seen).toEqual([1234, 1234]);
     call.emit("cancelled");
     expect(signals.every((s) => s.aborted)).toBe(true);

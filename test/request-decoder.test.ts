@@ -5,16 +5,17 @@ import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { decodeRequest, EVALUATOR_KINDS } from "../src/worker/request-decoder.js";
 import { ModelRoot } from "../src/worker/model-root.js";
-import type { WireEvaluatorSpec, WireRequest } from "../src/grpc/proto.js";
 import { tempDir } from "./cli.js";
+import type { EvaluateRequest__Output } from "../src/grpc/generated/sweep/v1/EvaluateRequest.js";
+import type { EvaluatorSpec__Output } from "../src/grpc/generated/sweep/v1/EvaluatorSpec.js";
 
-const wireSpec = (fields: Partial<WireEvaluatorSpec>): WireEvaluatorSpec => ({
+const wireSpec = (fields: Partial<EvaluatorSpec__Output>): EvaluatorSpec__Output => ({
   kind: "synthetic", shape: [1, 4, 8, 8], latency_ms: 0, jitter_ms: 0, module_path: "", module_sha256: "",
   model: "", height: 0, width: 0, steps: 0, score: "", precision: "", max_batch: 0, ...fields,
 });
 
-const request = (evaluator: WireEvaluatorSpec, timeout_ms = 0): WireRequest => ({
-  evaluator, prompt: "a cat", prompt_index: 2, timeout_ms,
+const request = (evaluator: EvaluatorSpec__Output, timeout_ms = 0): EvaluateRequest__Output => ({
+  evaluator, prompt: "a cat", prompt_index: 2, timeout_ms, return_image: false,
   candidates: [{ id: 7, random: { seed: 3 } }, { id: 8 }, { id: 9, random: { seed: 4 } }],
 });
 

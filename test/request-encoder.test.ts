@@ -1,18 +1,19 @@
 // The coordinator's pooled Evaluate serializer writes proto-loader's bytes, and reuses a buffer only
 // once it is released.
 import { describe, expect, it } from "vitest";
-import { WorkerService, type WireRequest } from "../src/grpc/proto.js";
+import type { EvaluateRequest } from "../src/grpc/generated/sweep/v1/EvaluateRequest.js";
+import { WorkerService } from "../src/grpc/proto.js";
 import { EvaluateRequestEncoder } from "../src/grpc/request-encoder.js";
 import { recipeToWire } from "../src/grpc/wire.js";
 
-const standard = (WorkerService.service as unknown as Record<string, { requestSerialize(m: WireRequest): Buffer }>).Evaluate.requestSerialize;
+const standard = WorkerService.service.Evaluate.requestSerialize;
 
 const evaluator = {
   kind: "flux2-pickscore", shape: [1, 128, 64, 64], latency_ms: 0, jitter_ms: 0, module_path: "", module_sha256: "",
   model: "klein", height: 1024, width: 1024, steps: 4, score: "cosine", precision: "bfloat16", max_batch: 4,
 };
 
-function request(n: number, sesLowBytes: boolean, extra: Partial<WireRequest> = {}): WireRequest {
+function request(n: number, sesLowBytes: boolean, extra: Partial<EvaluateRequest> = {}): EvaluateRequest {
   const candidates = Array.from({ length: n }, (_, i) => {
     const low = Float32Array.from({ length: 2048 }, (_, j) => Math.sin(i * 7 + j) * 3);
     if (i % 3 === 0) return recipeToWire(2 ** 40 + i, { kind: "random", seed: 2 ** 52 + i });

@@ -6,8 +6,8 @@
 import { expect, test } from "vitest";
 import type { EvaluateOptions, Executor } from "../src/domain/executor.js";
 import type { SearchPlan } from "../src/plan/plan.js";
-import { Dispatcher } from "../src/run/dispatcher.js";
-import { runSearch } from "../src/run/search-runner.js";
+import { Dispatcher } from "../src/coordinator/dispatcher.js";
+import { runSearch } from "../src/coordinator/search-runner.js";
 import type { EvaluatorSpec } from "../src/domain/sweep.js";
 import type { EvaluationResult, EvaluationTask } from "../src/domain/outcome.js";
 

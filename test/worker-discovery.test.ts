@@ -1,7 +1,7 @@
 import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { WorkerDiscovery } from "../src/executor/worker-discovery.js";
+import { WorkerDiscovery } from "../src/coordinator/workers/worker-discovery.js";
 import { runCli, sweepDir } from "./cli.js";
 import { readCsv, readManifest } from "./run-results.js";
 import { killAllWorkers, startWorkerProcess } from "./workers.js";

@@ -3,8 +3,9 @@ import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import type { Argv } from "yargs";
 import { loadSweep } from "../config/load.js";
-import { parseWorkerList } from "../executor/worker-list.js";
-import { runSweep } from "../run/run-sweep.js";
+import { parseWorkerList } from "../coordinator/workers/worker-list.js";
+import { runSweep, type RunOutcome } from "../coordinator/run-sweep.js";
+import { InputError } from "../domain/input-error.js";
 import { positiveInteger, positiveSeconds, readableFile, UsageError, withConfig, type CommandResult } from "./flags.js";
 
 /** The flags of `sweep run` that the printed resume command repeats: how the run reached its workers. */
@@ -14,6 +15,29 @@ function resumeFlags(args: Record<string, unknown>): string[] {
     if (args[flag] !== undefined) flags.push(`--${flag}`, String(args[flag]));
   }
   return flags;
+}
+
+/**
+ * The run's stop signal: the first SIGINT, SIGTERM or SIGHUP stops it gracefully (it ends
+ * interrupted, resumable); a second exits at once with 130. `release` removes the handlers.
+ */
+function stopOnSignals(): { signal: AbortSignal; release: () => void } {
+  const stop = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stop.signal.aborted) process.exit(130);
+    process.stderr.write(`\n${signal}: stopping; evaluations in flight are dropped, recorded ones are kept (again to force)\n`);
+    stop.abort();
+  };
+  const signals: NodeJS.Signals[] = ["SIGINT", "SIGTERM", "SIGHUP"];
+  for (const s of signals) process.on(s, onSignal);
+  return { signal: stop.signal, release: () => signals.forEach((s) => process.off(s, onSignal)) };
+}
+
+/** 0 completed; an input mistake's own code (2); 130 stopped by a signal; 1 anything else. */
+function exitCodeOf(outcome: RunOutcome): number {
+  if (outcome.status === "completed") return 0;
+  if (outcome.error instanceof InputError) return outcome.error.exitCode;
+  return outcome.status === "interrupted" && !outcome.error ? 130 : 1;
 }
 
 export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
@@ -44,6 +68,7 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
     // the config is loaded: set before, bench/dispatch.mjs measured 36 MB of growth instead of 14-18.
     const sweep = await loadSweep(args.config, { overrides: args.set });
     setFlagsFromString("--heap-growing-percent=20");
+    const stop = stopOnSignals();
     const outcome = await runSweep(sweep, {
       runDir: args["run-dir"],
       resume: args.resume,
@@ -61,7 +86,11 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
       workerWait: args["worker-wait"],
       modelRoot: args["model-root"] ?? process.env.SWEEP_MODEL_ROOT,
       resumeFlags: resumeFlags(args),
-    });
-    result.exitCode = outcome.exitCode;
+      // This process's own script (bin/sweep.js): the local worker is started with it.
+      cliEntry: process.argv[1],
+      stop: stop.signal,
+      measureWire: process.env.SWEEP_MEASURE_WIRE === "1",
+    }).finally(stop.release);
+    result.exitCode = exitCodeOf(outcome);
   });
 }

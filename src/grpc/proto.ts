@@ -4,11 +4,13 @@ import type * as http2 from "node:http2";
 import { fileURLToPath } from "node:url";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
+import type { ProtoGrpcType } from "./generated/worker.js";
 
 export const PROTO_DIR = fileURLToPath(new URL("../../proto", import.meta.url));
 export const PROTOCOL = "sweep.v1";
 
-const definition = protoLoader.loadSync(["sweep/v1/worker.proto", "grpc/health/v1/health.proto"], {
+/** The options proto-loader loads with; the generated types (generated/, `npm run proto:types`) are made with the same. */
+const definition = protoLoader.loadSync("sweep/v1/worker.proto", {
   includeDirs: [PROTO_DIR],
   keepCase: true,
   longs: Number,
@@ -17,70 +19,10 @@ const definition = protoLoader.loadSync(["sweep/v1/worker.proto", "grpc/health/v
   oneofs: true,
 });
 
-const loaded = grpc.loadPackageDefinition(definition) as unknown as {
-  sweep: { v1: { Worker: grpc.ServiceClientConstructor } };
-  grpc: { health: { v1: { Health: grpc.ServiceClientConstructor } } };
-};
+// The one cast: proto-loader builds the package at run time, the generated types say what it holds.
+const loaded = grpc.loadPackageDefinition(definition) as unknown as ProtoGrpcType;
 
 export const WorkerService = loaded.sweep.v1.Worker;
-export const HealthService = loaded.grpc.health.v1.Health;
-
-export interface WireEvaluatorSpec {
-  kind: string;
-  shape: number[];
-  latency_ms: number;
-  jitter_ms: number;
-  module_path: string;
-  module_sha256: string;
-  model: string;
-  height: number;
-  width: number;
-  steps: number;
-  score: string;
-  precision: string;
-  max_batch: number;
-}
-
-export interface WireCandidate {
-  id: number;
-  recipe?: "random" | "ses" | "tensor";
-  random?: { seed: number };
-  /** The low band as `low` (older coordinators and workers) or `low_f32le` (raw little-endian float32). */
-  ses?: { base_seed: number; wavelet: string; level: number; low?: number[]; low_f32le?: Uint8Array };
-  tensor?: { data: number[] };
-}
-
-export interface WireRequest {
-  evaluator: WireEvaluatorSpec;
-  prompt: string;
-  prompt_index: number;
-  candidates: WireCandidate[];
-  timeout_ms: number;
-  return_image?: boolean;
-}
-
-export interface WireResponse {
-  candidate_id: number;
-  ok: boolean;
-  score: number;
-  error: string;
-  latency_ms: number;
-  device: string;
-  image?: Uint8Array;
-  fatal?: boolean;
-}
-
-export interface WireDescribe {
-  protocol: string;
-  tool_version: string;
-  worker_id: string;
-  devices: { id: string; kind: string; slots: number; execution_provider?: string; runtime?: string; name?: string }[];
-  capacity: number;
-  evaluators: string[];
-  models: { name: string; sha256: string; synthetic?: string }[];
-  /** Optional protocol features the worker accepts (absent from older workers). */
-  features?: string[];
-}
 
 /**
  * HTTP/2 receive window, both ends: Node's default of 64 KiB lets a coordinator send 64 KiB (8 SES

@@ -12,7 +12,8 @@
  */
 import path from "node:path";
 import protobuf from "protobufjs";
-import { PROTO_DIR, type WireRequest } from "./proto.js";
+import type { EvaluateRequest } from "./generated/sweep/v1/EvaluateRequest.js";
+import { PROTO_DIR } from "./proto.js";
 
 /** Buffers by power-of-two size, at most MAX_FREE of each size kept; smaller messages are not pooled. */
 const MIN_POOLED = 4096;
@@ -49,7 +50,7 @@ export class EvaluateRequestEncoder {
   private readonly Writer: new () => protobuf.Writer;
   private readonly pool = new BufferPool();
   /** The buffer each request was encoded into, until released. */
-  private readonly buffers = new WeakMap<WireRequest, Buffer>();
+  private readonly buffers = new WeakMap<EvaluateRequest, Buffer>();
 
   constructor() {
     const root = new protobuf.Root();
@@ -65,14 +66,14 @@ export class EvaluateRequestEncoder {
   }
 
   /** The request's protobuf bytes, in a buffer that is reused after `release(request)`. */
-  readonly serialize = (request: WireRequest): Buffer => {
-    const bytes = this.type.encode(this.type.fromObject(request as unknown as Record<string, unknown>), new this.Writer()).finish() as Buffer;
+  readonly serialize = (request: EvaluateRequest): Buffer => {
+    const bytes = this.type.encode(this.type.fromObject({ ...request }), new this.Writer()).finish() as Buffer;
     this.buffers.set(request, bytes);
     return bytes;
   };
 
   /** grpc-js has copied the request's bytes (its write callback came): the buffer may be reused. */
-  release(request: WireRequest): void {
+  release(request: EvaluateRequest): void {
     const bytes = this.buffers.get(request);
     if (!bytes) return;
     this.buffers.delete(request);

@@ -1,7 +1,9 @@
 /** Recipes and evaluator specs to and from their proto messages. */
 import { endianness } from "node:os";
-import type { WireCandidate } from "./proto.js";
+import type { Candidate, Candidate__Output } from "./generated/sweep/v1/Candidate.js";
+import type { EvaluatorSpec as EvaluatorMessage } from "./generated/sweep/v1/EvaluatorSpec.js";
 import type { Recipe } from "../domain/candidate.js";
+import type { EvaluatorSpec } from "../domain/sweep.js";
 
 /**
  * Describe feature: the worker accepts `SesRecipe.low_f32le`, the low band as raw little-endian
@@ -19,7 +21,7 @@ export interface WireForm {
   sesLowBytes: boolean;
 }
 
-export function recipeToWire(id: number, recipe: Recipe, form: WireForm = { sesLowBytes: false }): WireCandidate {
+export function recipeToWire(id: number, recipe: Recipe, form: WireForm = { sesLowBytes: false }): Candidate {
   switch (recipe.kind) {
     case "random":
       return { id, random: { seed: recipe.seed } };
@@ -30,7 +32,7 @@ export function recipeToWire(id: number, recipe: Recipe, form: WireForm = { sesL
   }
 }
 
-export function recipeFromWire(c: WireCandidate): Recipe {
+export function recipeFromWire(c: Candidate__Output): Recipe {
   if (c.random) return { kind: "random", seed: c.random.seed };
   if (c.ses) {
     const bytes = c.ses.low_f32le;
@@ -39,6 +41,29 @@ export function recipeFromWire(c: WireCandidate): Recipe {
   }
   if (c.tensor) throw new Error(`candidate ${c.id} has a tensor recipe, which this worker does not take: no strategy makes one (TensorRecipe is deprecated)`);
   throw new Error(`candidate ${c.id} has no recipe`);
+}
+
+/** Messages already made, per spec: a run sends the same few specs with every batch. */
+const evaluatorMessages = new WeakMap<EvaluatorSpec, EvaluatorMessage>();
+
+/** The EvaluatorSpec message of an evaluator spec: every field, those of other kinds empty. */
+export function evaluatorToWire(e: EvaluatorSpec): EvaluatorMessage {
+  let w = evaluatorMessages.get(e);
+  if (!w) {
+    w = {
+      kind: e.kind,
+      shape: [...e.shape],
+      latency_ms: e.kind === "synthetic" ? e.latency_ms : 0,
+      jitter_ms: e.kind === "synthetic" ? e.jitter_ms : 0,
+      module_path: e.kind === "module" ? e.module_path : "",
+      module_sha256: e.kind === "module" ? e.module_sha256 : "",
+      ...(e.kind === "flux2-pickscore"
+        ? { model: e.model, height: e.height, width: e.width, steps: e.steps, score: e.score, precision: e.precision, max_batch: e.max_batch }
+        : { model: "", height: 0, width: 0, steps: 0, score: "", precision: "", max_batch: 0 }),
+    };
+    evaluatorMessages.set(e, w);
+  }
+  return w;
 }
 
 /**

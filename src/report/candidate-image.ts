@@ -11,7 +11,7 @@ import { Flux2Models, type DeviceTarget } from "../evaluators/flux2-pickscore/mo
 import { Flux2PickScorePipeline } from "../evaluators/flux2-pickscore/pipeline.js";
 import { modelNotFound } from "../models/model-error.js";
 import { NoiseFactory } from "../recipes/materialise.js";
-import { replayCandidates, ReplayError } from "../run/replay.js";
+import { replayCandidates, ReplayError } from "../results/replay.js";
 import { loadRun, requestedSearch } from "./load-run.js";
 import { ReportInputError } from "./report-input-error.js";
 

@@ -6,8 +6,8 @@
 import { writeNoiseNpy } from "../io/npy.js";
 import type { SearchPlan } from "../plan/plan.js";
 import { NoiseFactory } from "../recipes/materialise.js";
-import { writeBestFiles, type NoiseDtype } from "../run/best-artefacts.js";
-import { replayCandidates, ReplayError } from "../run/replay.js";
+import { writeBestFiles, type NoiseDtype } from "../results/write-best-files.js";
+import { replayCandidates, ReplayError } from "../results/replay.js";
 import { loadRun, requestedSearch, type LoadedRun } from "./load-run.js";
 import { ReportInputError } from "./report-input-error.js";
 import { createFolder } from "../results/run-dir.js";

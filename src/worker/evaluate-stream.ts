@@ -7,30 +7,31 @@
 import { setMaxListeners } from "node:events";
 import type * as grpc from "@grpc/grpc-js";
 import { ModelInputError } from "../models/model-error.js";
-import type { WireRequest, WireResponse } from "../grpc/proto.js";
 import type { DecodedRequest } from "./request-decoder.js";
 import type { EvaluateOptions } from "../domain/executor.js";
 import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../domain/outcome.js";
+import type { EvaluateRequest__Output } from "../grpc/generated/sweep/v1/EvaluateRequest.js";
+import type { EvaluateResponse } from "../grpc/generated/sweep/v1/EvaluateResponse.js";
 
 /** Where a task runs: the device chosen (named in the response), and its result. */
 export type Dispatch = (task: EvaluationTask, opts: EvaluateOptions) => { device: string; result: Promise<EvaluationResult> };
 
 export interface EvaluateStreamDeps {
-  decode: (req: WireRequest) => DecodedRequest;
+  decode: (req: EvaluateRequest__Output) => DecodedRequest;
   dispatch: Dispatch;
 }
 
 export class EvaluateStream {
   private readonly abandon = new AbortController();
-  private readonly backlog: WireResponse[] = [];
+  private readonly backlog: EvaluateResponse[] = [];
   private blocked = false;
   private pending = 0;
   private ended = false;
 
-  constructor(private readonly call: grpc.ServerDuplexStream<WireRequest, WireResponse>, private readonly deps: EvaluateStreamDeps) {
+  constructor(private readonly call: grpc.ServerDuplexStream<EvaluateRequest__Output, EvaluateResponse>, private readonly deps: EvaluateStreamDeps) {
     // Every evaluation of the stream listens here (and stops listening when it ends).
     setMaxListeners(0, this.abandon.signal);
-    call.on("data", (req: WireRequest) => this.receive(req));
+    call.on("data", (req: EvaluateRequest__Output) => this.receive(req));
     call.on("drain", () => this.drain());
     call.on("end", () => {
       this.ended = true;
@@ -40,7 +41,7 @@ export class EvaluateStream {
     call.on("error", () => this.abandon.abort());
   }
 
-  private receive(req: WireRequest): void {
+  private receive(req: EvaluateRequest__Output): void {
     const { timeoutMs, candidates } = this.deps.decode(req);
     for (const c of candidates) {
       if ("error" in c) this.send({ candidate_id: c.id, ok: false, score: 0, error: c.error, latency_ms: 0, device: "", fatal: c.fatal });
@@ -66,7 +67,7 @@ export class EvaluateStream {
   }
 
   /** Respects write() returning false: holds results until the stream drains. */
-  private send(r: WireResponse): void {
+  private send(r: EvaluateResponse): void {
     if (this.abandon.signal.aborted) return;
     if (this.blocked) this.backlog.push(r);
     else if (!this.call.write(r)) this.blocked = true;

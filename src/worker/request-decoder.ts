@@ -3,18 +3,19 @@
  * worker (module digests, model folders under its model root), each candidate's recipe decoded.
  */
 import { ModelInputError } from "../models/model-error.js";
-import type { WireEvaluatorSpec, WireRequest } from "../grpc/proto.js";
 import { recipeFromWire } from "../grpc/wire.js";
 import { resolveFlux2Spec } from "./flux2-spec.js";
 import type { ModelRoot } from "./model-root.js";
 import type { NoiseShape } from "../domain/candidate.js";
 import type { EvaluationTask } from "../domain/outcome.js";
 import type { EvaluatorSpec } from "../domain/sweep.js";
+import type { EvaluateRequest__Output } from "../grpc/generated/sweep/v1/EvaluateRequest.js";
+import type { EvaluatorSpec__Output } from "../grpc/generated/sweep/v1/EvaluatorSpec.js";
 
 /** Deadline of an attempt when the request gives none. */
 const DEFAULT_TIMEOUT_MS = 600_000;
 
-type Decode = (wire: WireEvaluatorSpec, shape: NoiseShape, modelRoot: ModelRoot) => EvaluatorSpec;
+type Decode = (wire: EvaluatorSpec__Output, shape: NoiseShape, modelRoot: ModelRoot) => EvaluatorSpec;
 
 /** One decoder per evaluator kind this worker runs: a kind added to EvaluatorSpec needs one here. */
 const DECODERS: { [K in EvaluatorSpec["kind"]]: Decode } = {
@@ -40,7 +41,7 @@ const DECODERS: { [K in EvaluatorSpec["kind"]]: Decode } = {
 export const EVALUATOR_KINDS: readonly string[] = Object.keys(DECODERS);
 
 /** The evaluator of a request, as this worker runs it; throws with the reason it cannot. */
-export function decodeEvaluator(wire: WireEvaluatorSpec, modelRoot: ModelRoot): EvaluatorSpec {
+export function decodeEvaluator(wire: EvaluatorSpec__Output, modelRoot: ModelRoot): EvaluatorSpec {
   const shape = wire.shape as unknown as NoiseShape;
   if (shape.length !== 4 || shape.some((d) => !Number.isInteger(d) || d < 1)) throw new Error(`bad noise shape [${wire.shape}]`);
   if (!Object.hasOwn(DECODERS, wire.kind)) throw new Error(`unknown evaluator kind '${wire.kind}' (this worker runs: ${EVALUATOR_KINDS.join(", ")})`);
@@ -57,10 +58,11 @@ export interface DecodedRequest {
 }
 
 /** Every candidate of the request shares one evaluator spec object (decoded once per request). */
-export function decodeRequest(req: WireRequest, modelRoot: ModelRoot): DecodedRequest {
+export function decodeRequest(req: EvaluateRequest__Output, modelRoot: ModelRoot): DecodedRequest {
   const timeoutMs = req.timeout_ms > 0 ? req.timeout_ms : DEFAULT_TIMEOUT_MS;
   let evaluator: EvaluatorSpec;
   try {
+    if (!req.evaluator) throw new Error("the request names no evaluator");
     evaluator = decodeEvaluator(req.evaluator, modelRoot);
   } catch (e) {
     const error = (e as Error).message;

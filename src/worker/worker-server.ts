@@ -7,7 +7,7 @@ import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import * as grpc from "@grpc/grpc-js";
 import { HealthImplementation } from "grpc-health-check";
-import { PROTOCOL, raiseReceiveWindow, SERVER_OPTIONS, WorkerService, type WireDescribe, type WireRequest, type WireResponse } from "../grpc/proto.js";
+import { PROTOCOL, raiseReceiveWindow, SERVER_OPTIONS, WorkerService } from "../grpc/proto.js";
 import { WORKER_FEATURES } from "../grpc/wire.js";
 import { VERSION } from "../version.js";
 import { closeDevices, leastBusy, openDevices, parseDevices, type Device } from "./devices.js";
@@ -20,6 +20,9 @@ import { tokenInterceptor } from "./token-interceptor.js";
 import { WorkerSetupError } from "./worker-setup-error.js";
 import type { Flux2PickScoreSpec } from "../domain/sweep.js";
 import { joinHostPort, splitHostPort, type HostPort } from "../domain/worker-address.js";
+import type { DescribeResponse } from "../grpc/generated/sweep/v1/DescribeResponse.js";
+import type { EvaluateRequest__Output } from "../grpc/generated/sweep/v1/EvaluateRequest.js";
+import type { EvaluateResponse } from "../grpc/generated/sweep/v1/EvaluateResponse.js";
 
 export interface WorkerOptions {
   listen: string;
@@ -107,16 +110,16 @@ function createServer(worker: WorkerResources, opts: WorkerOptions, log: (line: 
   const interceptors: grpc.ServerInterceptor[] = opts.token ? [tokenInterceptor(opts.token, log)] : [];
   const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors });
   new HealthImplementation({ "": "SERVING", "sweep.v1.Worker": "SERVING" }).addToServer(server);
-  const deps = { decode: (req: WireRequest) => decodeRequest(req, worker.modelRoot), dispatch: dispatch(worker) };
+  const deps = { decode: (req: EvaluateRequest__Output) => decodeRequest(req, worker.modelRoot), dispatch: dispatch(worker) };
   server.addService(WorkerService.service, {
-    Describe: (_call: grpc.ServerUnaryCall<unknown, WireDescribe>, callback: grpc.sendUnaryData<WireDescribe>) => callback(null, describeWorker(worker)),
-    Evaluate: (call: grpc.ServerDuplexStream<WireRequest, WireResponse>) => new EvaluateStream(call, deps),
+    Describe: (_call: grpc.ServerUnaryCall<unknown, DescribeResponse>, callback: grpc.sendUnaryData<DescribeResponse>) => callback(null, describeWorker(worker)),
+    Evaluate: (call: grpc.ServerDuplexStream<EvaluateRequest__Output, EvaluateResponse>) => new EvaluateStream(call, deps),
   });
   return server;
 }
 
 /** Describe's answer: what this worker is and runs, and the models it has checked so far. */
-function describeWorker(worker: WorkerResources): WireDescribe {
+function describeWorker(worker: WorkerResources): DescribeResponse {
   return {
     protocol: PROTOCOL,
     tool_version: VERSION,

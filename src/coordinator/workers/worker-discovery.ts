@@ -5,8 +5,7 @@
  * that are gone drain. A failed lookup keeps the name's last addresses.
  */
 import { lookup } from "node:dns/promises";
-import { DNS_PREFIX, joinHostPort, parseWorkerEntry } from "../domain/worker-address.js";
-
+import { DNS_PREFIX, joinHostPort, parseWorkerEntry } from "../../domain/worker-address.js";
 const REFRESH_MS = 5000;
 
 export type Resolve = (name: string) => Promise<string[]>;

@@ -3,17 +3,14 @@
  * separated), the config's `workers`, or a file (one per line, # comments) re-read while a sweep runs.
  */
 import { readFileSync, unwatchFile, watchFile } from "node:fs";
-import { parseWorkerEntry } from "../domain/worker-address.js";
-import { InputError } from "../domain/input-error.js";
+import { InputError } from "../../domain/input-error.js";
+import { parseWorkerEntry } from "../../domain/worker-address.js";
 
-export class WorkerListError extends InputError {
-  constructor(message: string) {
-    super(message, undefined, true);
-  }
-}
+/** A worker entry that is not one (in --workers or a workers file): a usage mistake. */
+export class WorkerListError extends InputError {}
 
 function checked(entry: string, where: string): string {
-  if (!parseWorkerEntry(entry)) throw new WorkerListError(`${where}: '${entry}' is not a worker; expected HOST:PORT or dns:NAME:PORT`);
+  if (!parseWorkerEntry(entry)) throw new WorkerListError(`${where}: '${entry}' is not a worker; expected HOST:PORT or dns:NAME:PORT`, where.replace(/:\d+$/, ""), true);
   return entry;
 }
 

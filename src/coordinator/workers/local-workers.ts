@@ -5,9 +5,6 @@
  */
 import { spawn, type ChildProcess } from "node:child_process";
 import { createInterface } from "node:readline";
-import { fileURLToPath } from "node:url";
-
-const SWEEP_BIN = fileURLToPath(new URL("../../bin/sweep.js", import.meta.url));
 
 export interface LocalWorker {
   address: string;
@@ -15,8 +12,16 @@ export interface LocalWorker {
   stop(): Promise<void>;
 }
 
-export function startLocalWorker(opts: { threads?: number; modelRoot: string; log: (line: string) => void }): Promise<LocalWorker> {
-  const args = [SWEEP_BIN, "worker", "--listen", "127.0.0.1:0", "--model-root", opts.modelRoot, "--exit-with-parent"];
+export interface LocalWorkerOptions {
+  /** The script that runs the sweep CLI (bin/sweep.js): the worker is `node <cliEntry> worker ...`. */
+  cliEntry: string;
+  threads?: number;
+  modelRoot: string;
+  log: (line: string) => void;
+}
+
+export function startLocalWorker(opts: LocalWorkerOptions): Promise<LocalWorker> {
+  const args = [opts.cliEntry, "worker", "--listen", "127.0.0.1:0", "--model-root", opts.modelRoot, "--exit-with-parent"];
   if (opts.threads) args.push("--threads", String(opts.threads));
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
   const stderr = createInterface({ input: child.stderr! });

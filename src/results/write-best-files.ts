@@ -15,9 +15,9 @@ import { stringify } from "csv-stringify/sync";
 import { writeNoiseNpy, type NoiseDtype } from "../io/npy.js";
 import type { Plan, SearchPlan } from "../plan/plan.js";
 import { NoiseFactory } from "../recipes/materialise.js";
-import { BEST_INDEX, BEST_INDEX_COLUMNS, candidateStem } from "../results/best-files.js";
-import type { SearchRecord } from "../results/search-records.js";
-import type { TrialRow } from "../results/trials.js";
+import { BEST_INDEX, BEST_INDEX_COLUMNS, candidateStem } from "./best-files.js";
+import type { SearchRecord } from "./search-records.js";
+import type { TrialRow } from "./trials.js";
 import { replayCandidates, ReplayError } from "./replay.js";
 import type { Candidate, NoiseShape } from "../domain/candidate.js";
 

@@ -1,11 +1,13 @@
 /**
- * Connection errors that no retry can cure: the worker refused our token, or TLS failed on a
- * certificate or on one side speaking TLS and the other not. The coordinator stops waiting for
- * such a worker at once and says why, instead of retrying it for --worker-wait seconds.
+ * Workers that cannot serve the run, whatever the retries: the worker refused our token, TLS failed
+ * on a certificate or on one side speaking TLS and the other not, or its Describe does not list the
+ * sweep's evaluator. The coordinator stops waiting for such a worker at once and says why, instead
+ * of retrying it for --worker-wait seconds or failing every candidate sent to it.
  */
 import { connect as tlsConnect } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
-import { splitHostPort } from "../domain/worker-address.js";
+import type { DescribeResponse__Output } from "../../grpc/generated/sweep/v1/DescribeResponse.js";
+import { splitHostPort } from "../../domain/worker-address.js";
 
 /** Why a worker refused the coordinator for good, in a line, or undefined when retrying may help. */
 export function refusalReason(err: grpc.ServiceError | null): string | undefined {
@@ -29,6 +31,12 @@ export function refusalReason(err: grpc.ServiceError | null): string | undefined
     return `its certificate is not trusted (${tlsReason(text)}): is --tls-ca the CA that signed the worker's --tls-cert?`;
   }
   return undefined;
+}
+
+/** Why a worker that answered Describe cannot run the sweep's evaluator `kind`, or undefined when it lists it. */
+export function evaluatorRefusal(info: DescribeResponse__Output, kind: string): string | undefined {
+  if (info.evaluators.includes(kind)) return undefined;
+  return `it does not run the ${kind} evaluator (its Describe lists: ${info.evaluators.join(", ") || "none"})`;
 }
 
 /** The reason inside grpc-js's "No connection established. Last error: ..." and OpenSSL's long lines. */

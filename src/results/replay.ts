@@ -4,7 +4,7 @@
  * can be regenerated from the run folder alone.
  */
 import type { SearchPlan } from "../plan/plan.js";
-import { ERROR, NOT_RECORDED, OK, type SearchRecord } from "../results/search-records.js";
+import { ERROR, NOT_RECORDED, OK, type SearchRecord } from "./search-records.js";
 import { createStrategy } from "../strategies/registry.js";
 import type { Candidate, NoiseShape } from "../domain/candidate.js";
 import { InputError } from "../domain/input-error.js";

@@ -1,5 +1,6 @@
 /** Retries: an evaluation that fails is tried again, up to `retries` more times, then counts as failed. */
 import type { Executor } from "../domain/executor.js";
+import { InputError } from "../domain/input-error.js";
 import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../domain/outcome.js";
 
 export type Outcome =
@@ -14,11 +15,10 @@ export interface DispatchOptions {
   stop: AbortSignal;
 }
 
-/** A worker answered with an error no retry can fix (it lacks the model): the run must stop. */
-export class FatalEvaluationError extends Error {
+/** A worker answered with an error no retry can fix (it lacks the model): a setup mistake, the run must stop. */
+export class FatalEvaluationError extends InputError {
   constructor(message: string, readonly worker: string) {
-    super(message);
-    this.name = "FatalEvaluationError";
+    super(message, worker);
   }
 }
 

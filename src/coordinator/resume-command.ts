@@ -29,3 +29,9 @@ export function resumeCommand(runDir: string, parts: ResumeCommandParts): string
   words.push(...(parts.flags ?? []));
   return `${parts.token ? "SWEEP_TOKEN=... " : ""}${words.map(shellQuote).join(" ")}`;
 }
+
+/** The command as printed: a token stands as SWEEP_TOKEN=..., with a line saying what it is. */
+export function printedResumeCommand(runDir: string, parts: ResumeCommandParts): string {
+  const command = resumeCommand(runDir, parts);
+  return parts.token ? `${command}\n  (SWEEP_TOKEN: the token the workers require; its value is not printed)` : command;
+}

@@ -3,6 +3,8 @@
  * seconds otherwise (logs, CI). Written to stderr so stdout stays for results.
  */
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
+import type { Plan } from "../plan/plan.js";
+import { NOT_RECORDED, OK, type SearchRecord } from "../results/search-records.js";
 
 export interface ProgressOptions {
   total: number;
@@ -76,4 +78,17 @@ export class Progress {
     if (this.bars) this.bars.multi.stop();
     else this.stream.write(`${this.line()}\n`);
   }
+}
+
+/** The progress of a plan's evaluations; a resumed run starts from what its searches recorded. */
+export function planProgress(plan: Plan, prior: ReadonlyMap<string, SearchRecord> | undefined, stream: NodeJS.WriteStream, logEvery?: number): Progress {
+  const perStrategy = new Map<string, number>();
+  for (const s of plan.searches) perStrategy.set(s.strategy.label, (perStrategy.get(s.strategy.label) ?? 0) + s.budget);
+  const progress = new Progress({ total: plan.evaluations, perStrategy, stream, logEvery });
+  if (prior) {
+    for (const s of plan.searches) {
+      for (const status of prior.get(s.searchId)?.status ?? []) if (status !== NOT_RECORDED) progress.evaluated(s.strategy.label, status === OK);
+    }
+  }
+  return progress;
 }

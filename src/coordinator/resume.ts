@@ -6,15 +6,11 @@ import { repairTornTail } from "../results/evaluations-csv.js";
 import { readRunManifest, type Manifest } from "../results/manifest.js";
 import { RunDirError } from "../results/run-dir.js";
 import { emptyRecords, readSearchRecords, recordedTotals, type SearchRecord } from "../results/search-records.js";
-import type { Sweep } from "../domain/sweep.js";
 import { InputError } from "../domain/input-error.js";
+import type { Sweep } from "../domain/sweep.js";
 
 /** A resume refused because the sweep changed (without --force): exit code 2. */
-export class ConfigChangedError extends InputError {
-  constructor(message: string) {
-    super(message, undefined, true);
-  }
-}
+export class ConfigChangedError extends InputError {}
 
 export interface ResumeState {
   manifest: Manifest;
@@ -62,7 +58,7 @@ export async function loadResumeState(runDir: string, sweep: Sweep, force: boole
   if (manifest.fingerprint !== sweep.fingerprint) {
     const diffs = changedFields(manifest.config, sweep);
     const message = `the sweep changed since ${runDir} was started (fingerprint ${manifest.fingerprint.slice(0, 12)} -> ${sweep.fingerprint.slice(0, 12)}):\n  ${diffs.map((d) => d.change).join("\n  ") || "(fields outside the fingerprint)"}`;
-    if (!force) throw new ConfigChangedError(`${message}\nResuming would mix two experiments; start a new run, or pass --force to resume anyway.`);
+    if (!force) throw new ConfigChangedError(`${message}\nResuming would mix two experiments; start a new run, or pass --force to resume anyway.`, "--resume", true);
     change = { fields: diffs.map((d) => d.field), changes: diffs.map((d) => d.change) };
   }
   let records = emptyRecords();

@@ -1,0 +1,61 @@
+/**
+ * What a run derives from its evaluations.csv once dispatch is over: trials.csv (every run), and
+ * for an evaluator that makes images the best candidates' noises and images in best/.
+ */
+import path from "node:path";
+import type { Plan } from "../plan/plan.js";
+import { BEST_DIR, candidateStem } from "../results/best-files.js";
+import { readSearchRecords } from "../results/search-records.js";
+import { trialsOf, writeTrials, type TrialRow } from "../results/trials.js";
+import { writeBestFiles, type BestFiles, type RenderItem } from "../results/write-best-files.js";
+import type { Dispatcher } from "./dispatcher.js";
+import type { EvaluatorSpec } from "../domain/sweep.js";
+
+export interface DeriveContext {
+  runDir: string;
+  runId: string;
+  plan: Plan;
+  /** evaluations.csv, complete (flushed) */
+  evaluations: string;
+  log: (line: string) => void;
+}
+
+/** trials.csv from evaluations.csv; returns its rows. */
+export async function writeTrialsFile(ctx: DeriveContext): Promise<TrialRow[]> {
+  const { trials } = await trialsOf(ctx.evaluations, ctx.plan, ctx.runId);
+  writeTrials(path.join(ctx.runDir, "trials.csv"), trials);
+  return trials;
+}
+
+/** best/: every trial's best noise, and its image rendered again by the workers. */
+export async function writeBestCandidates(ctx: DeriveContext, evaluator: EvaluatorSpec, dispatcher: Dispatcher): Promise<BestFiles> {
+  ctx.log("writing the best candidates' noises and images to best/ (images rendered again by the workers)");
+  const searches = await readSearchRecords(ctx.evaluations);
+  return writeBestFiles({
+    dir: path.join(ctx.runDir, BEST_DIR), plan: ctx.plan, searches: searches.searches, trials: (await trialsOf(ctx.evaluations, ctx.plan, ctx.runId, searches)).trials,
+    shape: evaluator.shape, withBase: true, render: (items) => renderImages(items, evaluator, dispatcher, ctx.log),
+  });
+}
+
+/**
+ * The images of the best candidates, from the workers (the evaluation path itself): each must
+ * score again exactly as recorded, or the evaluation is not deterministic there and we say so.
+ */
+async function renderImages(items: RenderItem[], evaluator: EvaluatorSpec, dispatcher: Dispatcher, log: (line: string) => void): Promise<Map<string, Uint8Array>> {
+  const images = new Map<string, Uint8Array>();
+  const differing: string[] = [];
+  let failed = 0;
+  await Promise.all(items.map(async (it) => {
+    const outcome = await dispatcher.evaluate({ evaluator, prompt: it.search.prompt, promptIndex: it.search.promptIndex, recipe: it.candidate.recipe, returnImage: true });
+    const stem = candidateStem(it.search.searchId, it.candidate.evalIndex);
+    if (outcome.status !== "ok" || !outcome.image) {
+      failed++;
+      return;
+    }
+    images.set(stem, outcome.image);
+    if (outcome.score !== it.score) differing.push(`${stem} (${it.score} recorded, ${outcome.score} again)`);
+  }));
+  if (failed > 0) log(`${failed} of ${items.length} best images could not be rendered; their index.csv rows have no image`);
+  if (differing.length > 0) log(`warning: ${differing.length} candidates scored differently when rendered again: ${differing.slice(0, 3).join(", ")}; scores on these workers are not reproducible`);
+  return images;
+}

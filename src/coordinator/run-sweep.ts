@@ -1,0 +1,202 @@
+/**
+ * The coordinator (`sweep run`): one run's lifecycle, step by step. Prepare the run folder (new or
+ * resumed), connect the workers, dispatch the searches, record each evaluation in evaluations.csv
+ * as it finishes, derive trials.csv (and best/) from that file, then report. Stopping is the
+ * caller's: it aborts `stop` (the CLI does on a signal) and the run ends interrupted, resumable.
+ */
+import { planSweep, type Plan } from "../plan/plan.js";
+import { generateReport } from "../report/generate.js";
+import { summarise, summaryTable } from "../report/summary.js";
+import { writeManifest, type Manifest, type RunStatus } from "../results/manifest.js";
+import type { BestFiles } from "../results/write-best-files.js";
+import { writeBestCandidates, writeTrialsFile, type DeriveContext } from "./derive.js";
+import { dispatchSearches } from "./dispatch.js";
+import { Dispatcher, FatalEvaluationError } from "./dispatcher.js";
+import { NoWorkersError, WorkersRefusedError } from "./links/grpc-executor.js";
+import { RunMessages } from "./messages.js";
+import { planProgress } from "./progress.js";
+import { RunRecorder } from "./record.js";
+import { printedResumeCommand } from "./resume-command.js";
+import { prepareRunFolder, reserveSpace, type RunFolder } from "./run-folder.js";
+import type { SearchResult } from "./search-runner.js";
+import { connectWorkers, workerSource, type RunWorkers } from "./workers/run-workers.js";
+import type { Sweep } from "../domain/sweep.js";
+
+export interface RunOptions {
+  runDir?: string;
+  /** Threads of the local worker (when no workers are named). */
+  threads?: number;
+  workers?: string[];
+  workersFile?: string;
+  token?: string;
+  tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
+  resume?: string;
+  force?: boolean;
+  /** Aborted to stop the run: evaluations in flight are dropped, the run ends interrupted (resumable). */
+  stop?: AbortSignal;
+  /** Where the summary goes (stdout); progress and logs go to stderr. */
+  out?: NodeJS.WritableStream;
+  err?: NodeJS.WriteStream;
+  logEvery?: number;
+  /** Seconds to wait for a first worker. */
+  workerWait?: number;
+  /** Model root of the local worker (default: the config's folder) */
+  modelRoot?: string;
+  /** The script that runs the sweep CLI (bin/sweep.js), which starts the local worker when no workers are named. */
+  cliEntry: string;
+  /** Flags the printed resume command repeats to reach the same workers (--workers, --tls-ca, --threads ...). */
+  resumeFlags?: string[];
+  /** Count the protobuf bytes on the wire into manifest.json (benchmarks). */
+  measureWire?: boolean;
+}
+
+export interface RunOutcome {
+  runDir: string;
+  status: RunStatus;
+  /**
+   * Why the run ended early, when something did end it: no worker came up, the workers refused it
+   * or lack its model (both InputErrors: a setup mistake), or evaluations.csv could not be written.
+   * Absent when it completed, when searches failed, and when `stop` interrupted it.
+   */
+  error?: Error;
+}
+
+export async function runSweep(sweep: Sweep, opts: RunOptions): Promise<RunOutcome> {
+  const say = new RunMessages(opts.out ?? process.stdout, opts.err ?? process.stderr);
+  const plan = planSweep(sweep);
+  const source = workerSource(sweep, opts);
+  const folder = await prepareRunFolder(sweep, plan, { runDir: opts.runDir, resume: opts.resume, force: opts.force, log: say.log });
+  try {
+    const run: Run = {
+      sweep, plan, folder, say, opts,
+      resumeCommand: printedResumeCommand(folder.runDir, { configFile: sweep.source.file, overrides: sweep.source.overrides, flags: opts.resumeFlags, token: !!opts.token }),
+      own: new AbortController(),
+    };
+    const stop = opts.stop ? AbortSignal.any([opts.stop, run.own.signal]) : run.own.signal;
+    const releaseReserve = reserveSpace(folder.runDir);
+    const workers = await connectWorkers(source, { token: opts.token, tls: opts.tls, evaluator: sweep.evaluator.kind, log: say.log, measureWire: opts.measureWire });
+    const recorder = new RunRecorder(folder.runDir, folder.runId, folder.manifest.counts, folder.resume?.best ?? new Map(), (e) => {
+      say.cannotWriteEvaluations(e);
+      run.own.abort();
+    });
+    let dispatched: Dispatched;
+    try {
+      dispatched = await dispatch(run, workers, recorder, stop);
+    } finally {
+      folder.manifest.executor = await workers.close();
+      recorder.log.close();
+    }
+    releaseReserve();
+    if (dispatched.failure) return failed(run, dispatched.failure);
+    if (recorder.log.failure) return stoppedForDisk(run, recorder.log.failure);
+    return await finish(run, dispatched, stop.aborted, recorder.log.file);
+  } finally {
+    folder.lock.release();
+  }
+}
+
+/** What every step after the first shares. */
+interface Run {
+  sweep: Sweep;
+  plan: Plan;
+  folder: RunFolder;
+  say: RunMessages;
+  opts: RunOptions;
+  resumeCommand: string;
+  /** The run's own stop: a full disk or a fatal worker error stops it as `opts.stop` would. */
+  own: AbortController;
+}
+
+interface Dispatched {
+  results: SearchResult[];
+  best?: BestFiles;
+  /** A setup failure: no worker, refused by every worker, or a worker that lacks the model. */
+  failure?: NoWorkersError | WorkersRefusedError | FatalEvaluationError;
+}
+
+async function dispatch(run: Run, workers: RunWorkers, recorder: RunRecorder, stop: AbortSignal): Promise<Dispatched> {
+  const { sweep, plan, folder, say, opts } = run;
+  const { executor } = workers;
+  try {
+    await executor.waitForWorkers((opts.workerWait ?? 60) * 1000);
+    say.starting(sweep, plan, executor, folder.runDir, folder.resume?.recorded);
+    const progress = planProgress(plan, folder.resume?.prior, say.stream, opts.logEvery);
+    try {
+      const dispatcher = new Dispatcher(executor, { timeoutMs: sweep.execution.timeout_s * 1000, retries: sweep.execution.retries, stop });
+      const results = await dispatchSearches(plan.searches, {
+        dispatcher, workers: executor, evaluator: sweep.evaluator, stop, prior: folder.resume?.prior,
+        record: (search, r) => progress.evaluated(search.strategy.label, recorder.record(search, r).status === "ok"),
+      });
+      if (stop.aborted || sweep.evaluator.kind !== "flux2-pickscore") return { results };
+      recorder.log.flush();
+      return { results, best: await writeBestCandidates(deriveContext(run, recorder.log.file), sweep.evaluator, dispatcher) };
+    } finally {
+      progress.stop();
+    }
+  } catch (e) {
+    if (e instanceof FatalEvaluationError) run.own.abort();
+    if (e instanceof FatalEvaluationError || e instanceof NoWorkersError || e instanceof WorkersRefusedError) return { results: [], failure: e };
+    throw e;
+  }
+}
+
+function deriveContext(run: Run, evaluations: string): DeriveContext {
+  return { runDir: run.folder.runDir, runId: run.folder.runId, plan: run.plan, evaluations, log: run.say.log };
+}
+
+/** The run could not go on (setup): manifest.json says why, the user how to resume. */
+function failed(run: Run, failure: NonNullable<Dispatched["failure"]>): RunOutcome {
+  const { folder } = run;
+  const why = failure instanceof FatalEvaluationError ? `worker ${failure.worker.split("/")[0]}: ${failure.message}` : failure.message;
+  Object.assign(folder.manifest, { status: "failed", error: why, finished_at: new Date().toISOString() });
+  writeManifest(folder.runDir, folder.manifest);
+  run.say.setupFailed(why, folder.manifest.counts.evaluations > (folder.resume?.recorded ?? 0), run.resumeCommand);
+  return { runDir: folder.runDir, status: "failed", error: failure };
+}
+
+/** The disk filled up: the run stops resumable, saying so in the manifest where it still can. */
+function stoppedForDisk(run: Run, e: Error): RunOutcome {
+  const { folder } = run;
+  const reason = `${(e as NodeJS.ErrnoException).code === "ENOSPC" ? "disk full" : "cannot write"}: ${e.message}`;
+  Object.assign(folder.manifest, { status: "interrupted", error: reason, finished_at: new Date().toISOString() });
+  try {
+    writeManifest(folder.runDir, folder.manifest);
+  } catch (m) {
+    run.say.manifestNotUpdated(m as Error);
+  }
+  run.say.stoppedForDisk(reason, run.resumeCommand);
+  return { runDir: folder.runDir, status: "interrupted", error: e };
+}
+
+/** Derive trials.csv, close the manifest, report. */
+async function finish(run: Run, dispatched: Dispatched, stopped: boolean, evaluations: string): Promise<RunOutcome> {
+  const { folder, say } = run;
+  const { manifest, runDir } = folder;
+  say.log(`writing trials.csv and the report from evaluations.csv (${manifest.counts.evaluations} evaluations)`);
+  const trials = await writeTrialsFile(deriveContext(run, evaluations));
+  const failedSearches = dispatched.results.filter((r) => r.status === "failed");
+  const status: RunStatus = stopped ? "interrupted" : failedSearches.length > 0 ? "failed" : "completed";
+  closeManifest(manifest, status, failedSearches);
+  writeManifest(runDir, manifest);
+
+  say.summary(summaryTable(summarise(trials)));
+  try {
+    say.reportWritten((await generateReport(runDir)).files);
+  } catch (e) {
+    say.reportFailed(e as Error, runDir);
+  }
+  say.results(runDir, dispatched.best);
+  say.failedSearches(failedSearches, dispatched.results.length);
+  if (status === "interrupted") say.interrupted(manifest.counts.evaluations, runDir, run.resumeCommand);
+  return { runDir, status };
+}
+
+function closeManifest(manifest: Manifest, status: RunStatus, failedSearches: SearchResult[]): void {
+  const finished = new Date();
+  Object.assign(manifest, {
+    status,
+    finished_at: finished.toISOString(),
+    duration_s: (finished.getTime() - new Date(manifest.started_at).getTime()) / 1000,
+    failed_searches: failedSearches.map((r) => ({ search_id: r.searchId, error: r.error ?? "" })),
+  });
+}

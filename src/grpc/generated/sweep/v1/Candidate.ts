@@ -1,0 +1,28 @@
+// Original file: proto/sweep/v1/worker.proto
+
+import type { RandomRecipe as _sweep_v1_RandomRecipe, RandomRecipe__Output as _sweep_v1_RandomRecipe__Output } from '../../sweep/v1/RandomRecipe.js';
+import type { SesRecipe as _sweep_v1_SesRecipe, SesRecipe__Output as _sweep_v1_SesRecipe__Output } from '../../sweep/v1/SesRecipe.js';
+import type { TensorRecipe as _sweep_v1_TensorRecipe, TensorRecipe__Output as _sweep_v1_TensorRecipe__Output } from '../../sweep/v1/TensorRecipe.js';
+import type { Long } from '@grpc/proto-loader';
+
+export interface Candidate {
+  /**
+   * echoed in the result; unique per coordinator process
+   */
+  'id'?: (number | string | Long);
+  'random'?: (_sweep_v1_RandomRecipe | null);
+  'ses'?: (_sweep_v1_SesRecipe | null);
+  'tensor'?: (_sweep_v1_TensorRecipe | null);
+  'recipe'?: "random"|"ses"|"tensor";
+}
+
+export interface Candidate__Output {
+  /**
+   * echoed in the result; unique per coordinator process
+   */
+  'id': (number);
+  'random'?: (_sweep_v1_RandomRecipe__Output | null);
+  'ses'?: (_sweep_v1_SesRecipe__Output | null);
+  'tensor'?: (_sweep_v1_TensorRecipe__Output | null);
+  'recipe'?: "random"|"ses"|"tensor";
+}

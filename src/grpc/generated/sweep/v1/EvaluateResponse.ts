@@ -1,0 +1,61 @@
+// Original file: proto/sweep/v1/worker.proto
+
+import type { Long } from '@grpc/proto-loader';
+
+export interface EvaluateResponse {
+  'candidate_id'?: (number | string | Long);
+  'ok'?: (boolean);
+  /**
+   * when ok
+   */
+  'score'?: (number | string);
+  /**
+   * when not ok: why
+   */
+  'error'?: (string);
+  /**
+   * time on the worker: materialisation plus scoring
+   */
+  'latency_ms'?: (number | string);
+  /**
+   * which device computed it, e.g. "cpu" or "0"
+   */
+  'device'?: (string);
+  /**
+   * with return_image: the candidate's image as PNG (empty when the evaluator makes none)
+   */
+  'image'?: (Buffer | Uint8Array | string);
+  /**
+   * when not ok: no retry can help (the worker lacks the model): the coordinator stops the run
+   */
+  'fatal'?: (boolean);
+}
+
+export interface EvaluateResponse__Output {
+  'candidate_id': (number);
+  'ok': (boolean);
+  /**
+   * when ok
+   */
+  'score': (number);
+  /**
+   * when not ok: why
+   */
+  'error': (string);
+  /**
+   * time on the worker: materialisation plus scoring
+   */
+  'latency_ms': (number);
+  /**
+   * which device computed it, e.g. "cpu" or "0"
+   */
+  'device': (string);
+  /**
+   * with return_image: the candidate's image as PNG (empty when the evaluator makes none)
+   */
+  'image': (Buffer);
+  /**
+   * when not ok: no retry can help (the worker lacks the model): the coordinator stops the run
+   */
+  'fatal': (boolean);
+}
