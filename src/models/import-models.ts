@@ -165,17 +165,57 @@ function sourcePaths(message: string, tmp: string, src: ImportSources): string {
     .replaceAll(path.join(weights, "pickscore"), src.pickscore);
 }
 
-async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: string, log: (line: string) => void): Promise<ModelManifest> {
-  const components: Component[] = [
-    { key: "text_encoder", dir: path.join(opts.flux2, "text_encoder"), stem: "model" },
-    { key: "transformer", dir: path.join(opts.flux2, "transformer"), stem: "diffusion_pytorch_model" },
-    { key: "vae", dir: path.join(opts.flux2, "vae"), stem: "diffusion_pytorch_model" },
-    { key: "pickscore", dir: opts.pickscore, stem: "model" },
-  ];
-  const placed = Object.fromEntries(components.map((c) => [c.key, placeWeights(c, dir)]));
-  const dtypes = new Set(Object.values(placed).flatMap((p) => [...p.checkpoint.tensors.values()].map((t) => t.dtype)).filter((d) => d !== "I64"));
-  const weightsDtype = dtypes.has("BF16") ? "bfloat16" : dtypes.has("F16") ? "float16" : "float32";
+const COMPONENT_SOURCES = (opts: ImportOptions): Component[] => [
+  { key: "text_encoder", dir: path.join(opts.flux2, "text_encoder"), stem: "model" },
+  { key: "transformer", dir: path.join(opts.flux2, "transformer"), stem: "diffusion_pytorch_model" },
+  { key: "vae", dir: path.join(opts.flux2, "vae"), stem: "diffusion_pytorch_model" },
+  { key: "pickscore", dir: opts.pickscore, stem: "model" },
+];
 
+/** Which checkpoint each graph reads its weights from. */
+const WEIGHTS_OF: Record<GraphName, string> = {
+  text_encoder: "text_encoder",
+  transformer: "transformer",
+  vae_decoder: "vae",
+  clip_vision: "pickscore",
+  clip_text: "pickscore",
+};
+
+type Placed = Record<string, ReturnType<typeof placeWeights>>;
+
+async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: string, log: (line: string) => void): Promise<ModelManifest> {
+  const components = COMPONENT_SOURCES(opts);
+  const placed: Placed = Object.fromEntries(components.map((c) => [c.key, placeWeights(c, dir)]));
+  const graphs = writeGraphs(parsed, placed, dir, log);
+  copyFolderFiles(path.join(opts.flux2, "tokenizer"), path.join(dir, "tokenizer"));
+  copyFolderFiles(opts.processor, path.join(dir, "clip_processor"));
+  const { files, digests } = await digestFiles(dir);
+  log(`digests of ${files.length} files computed`);
+  const manifest: ModelManifest = {
+    format: MANIFEST_FORMAT,
+    kind: "flux2-pickscore",
+    tool_version: VERSION,
+    created: new Date().toISOString(),
+    synthetic: opts.synthetic ?? null,
+    sources: sourceRecords(opts, components, placed, dir, digests),
+    files,
+    graphs,
+    weights_dtype: weightsDtype(placed),
+    constants: manifestConstants(parsed, placed),
+    tokenizers: { text: "tokenizer", clip: "clip_processor" },
+  };
+  writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
+  return manifest;
+}
+
+/** The dtype the weights are stored in (the widest float of any checkpoint; int64 tensors aside). */
+function weightsDtype(placed: Placed): ModelManifest["weights_dtype"] {
+  const dtypes = new Set(Object.values(placed).flatMap((p) => [...p.checkpoint.tensors.values()].map((t) => t.dtype)).filter((d) => d !== "I64"));
+  return dtypes.has("BF16") ? "bfloat16" : dtypes.has("F16") ? "float16" : "float32";
+}
+
+/** Every graph in every compute precision, written beside the weights they read. */
+function writeGraphs(parsed: ParsedSources, placed: Placed, dir: string, log: (line: string) => void): ModelManifest["graphs"] {
   const builders: Record<GraphName, (b: GraphBuilder) => void> = {
     text_encoder: (b) => buildTextEncoderGraph(b, parsed.text, { maxLength: TEXT_MAX_LENGTH, layers: TEXT_HIDDEN_LAYERS }),
     transformer: (b) => buildTransformerGraph(b, parsed.transformer, { textLength: TEXT_MAX_LENGTH }),
@@ -183,21 +223,14 @@ async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: st
     clip_vision: (b) => buildClipVisionGraph(b, parsed.clip),
     clip_text: (b) => buildClipTextGraph(b, parsed.clip),
   };
-  const weightsOf: Record<GraphName, string> = {
-    text_encoder: "text_encoder",
-    transformer: "transformer",
-    vae_decoder: "vae",
-    clip_vision: "pickscore",
-    clip_text: "pickscore",
-  };
   const graphs = {} as ModelManifest["graphs"];
   for (const precision of PRECISIONS) {
-    const set = {} as Record<GraphName, ModelManifest["graphs"][Precision] extends infer G ? G extends Record<GraphName, infer E> ? E : never : never>;
+    const set = {} as NonNullable<ModelManifest["graphs"][Precision]>;
     for (const name of GRAPH_NAMES) {
       const b = new GraphBuilder({
         name: `${name}_${precision}`,
         compute: precision,
-        weights: placed[weightsOf[name]].checkpoint,
+        weights: placed[WEIGHTS_OF[name]].checkpoint,
         location: (f) => path.relative(dir, f),
       });
       builders[name](b);
@@ -208,10 +241,11 @@ async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: st
     graphs[precision] = set;
     log(`graphs (${precision}) built`);
   }
+  return graphs;
+}
 
-  copyFolderFiles(path.join(opts.flux2, "tokenizer"), path.join(dir, "tokenizer"));
-  copyFolderFiles(opts.processor, path.join(dir, "clip_processor"));
-
+/** Size and sha256 of every file of the model directory (the manifest aside). */
+async function digestFiles(dir: string): Promise<{ files: ModelManifest["files"]; digests: Map<string, string> }> {
   const digests = new Map<string, string>();
   const files: ModelManifest["files"] = [];
   for (const rel of listFiles(dir)) {
@@ -220,7 +254,11 @@ async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: st
     digests.set(abs, sha256);
     files.push({ path: rel, bytes: statSync(abs).size, sha256 });
   }
-  log(`digests of ${files.length} files computed`);
+  return { files, digests };
+}
+
+/** Where each checkpoint came from, file by file. */
+function sourceRecords(opts: ImportOptions, components: Component[], placed: Placed, dir: string, digests: Map<string, string>): ModelManifest["sources"] {
   const sources: ModelManifest["sources"] = {};
   for (const c of components) {
     sources[c.key] = {
@@ -232,44 +270,34 @@ async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: st
       }),
     };
   }
+  return sources;
+}
 
+/** What the pipeline needs besides the graphs: lengths, scales, the schedule, CLIP's preprocessing. */
+function manifestConstants(parsed: ParsedSources, placed: Placed): ModelManifest["constants"] {
   const { text, transformer, clip, clipImage } = parsed;
-  const manifest: ModelManifest = {
-    format: MANIFEST_FORMAT,
-    kind: "flux2-pickscore",
-    tool_version: VERSION,
-    created: new Date().toISOString(),
-    synthetic: opts.synthetic ?? null,
-    sources,
-    files,
-    graphs,
-    weights_dtype: weightsDtype,
-    constants: {
-      text_max_length: TEXT_MAX_LENGTH,
-      text_hidden_layers: TEXT_HIDDEN_LAYERS,
-      text_hidden_size: text.hiddenSize,
-      clip_max_length: clip.text.maxPositions,
-      latent_channels: transformer.inChannels,
-      latent_scale: 16,
-      rope_axes: transformer.axesDimsRope,
-      rope_theta: transformer.ropeTheta,
-      schedule: { kind: "flux2-empirical-mu", a1: 8.73809524e-5, b1: 1.89833333, a2: 0.00016927, b2: 0.45666666, seq_len_threshold: 4300 },
-      clip_image: {
-        size: clipImage.size,
-        crop_height: clipImage.cropSize.height,
-        crop_width: clipImage.cropSize.width,
-        mean: [...clipImage.mean],
-        std: [...clipImage.std],
-        rescale_factor: clipImage.rescaleFactor,
-        resample: "bicubic-antialias",
-      },
-      logit_scale: readLogitScale(placed.pickscore.checkpoint),
-      projection_dim: clip.projectionDim,
+  return {
+    text_max_length: TEXT_MAX_LENGTH,
+    text_hidden_layers: TEXT_HIDDEN_LAYERS,
+    text_hidden_size: text.hiddenSize,
+    clip_max_length: clip.text.maxPositions,
+    latent_channels: transformer.inChannels,
+    latent_scale: 16,
+    rope_axes: transformer.axesDimsRope,
+    rope_theta: transformer.ropeTheta,
+    schedule: { kind: "flux2-empirical-mu", a1: 8.73809524e-5, b1: 1.89833333, a2: 0.00016927, b2: 0.45666666, seq_len_threshold: 4300 },
+    clip_image: {
+      size: clipImage.size,
+      crop_height: clipImage.cropSize.height,
+      crop_width: clipImage.cropSize.width,
+      mean: [...clipImage.mean],
+      std: [...clipImage.std],
+      rescale_factor: clipImage.rescaleFactor,
+      resample: "bicubic-antialias",
     },
-    tokenizers: { text: "tokenizer", clip: "clip_processor" },
+    logit_scale: readLogitScale(placed.pickscore.checkpoint),
+    projection_dim: clip.projectionDim,
   };
-  writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
-  return manifest;
 }
 
 function listFiles(root: string, rel = ""): string[] {

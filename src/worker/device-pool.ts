@@ -9,6 +9,8 @@
  * latency is not known yet) still go one per task.
  */
 import { Piscina } from "piscina";
+import { BatchQueue } from "../util/batch-queue.js";
+import { MovingAverage } from "../util/moving-average.js";
 import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import type { EvaluateOptions, Executor } from "../domain/executor.js";
 import { evaluatorKey } from "./evaluator-key.js";
@@ -30,13 +32,13 @@ interface Queued {
 
 export class DevicePool implements Executor {
   private readonly pool: Piscina;
-  private readonly queue: Queued[] = [];
+  private readonly queue = new BatchQueue<Queued>();
   private threadsBusy = 0;
   private running = 0;
   /** Tasks given to threads so far (a batch is one). */
   tasks = 0;
-  /** Moving average of one evaluation's time on a thread; NaN until the first result. */
-  private latencyMs = NaN;
+  /** One evaluation's time on a thread; NaN until the first result. */
+  private readonly latencyMs = new MovingAverage();
 
   /** Models loaded (and warmed) on every thread, by model key; loading never counts against a timeout. */
   private readonly prepared = new Map<string, Promise<void>>();
@@ -92,7 +94,7 @@ export class DevicePool implements Executor {
   private next(): void {
     while (this.threadsBusy < this.capacity && this.queue.length > 0) {
       const free = this.capacity - this.threadsBusy;
-      const model = batchOf(this.queue[0].task.evaluator);
+      const model = batchOf(this.queue.peek()!.task.evaluator);
       void this.runBatch(this.take(model ? model.max_batch : Math.min(this.batchLimit(), Math.ceil(this.queue.length / free))));
     }
   }
@@ -102,30 +104,16 @@ export class DevicePool implements Executor {
    * evaluator, the queued candidates of the head's prompt and model settings, wherever they are.
    */
   private take(limit: number): Queued[] {
-    const head = this.queue[0];
-    if (head.alone) return this.queue.splice(0, 1);
-    const model = batchOf(head.task.evaluator);
-    if (model) {
-      const key = `${head.task.promptIndex}|${head.task.prompt}|${modelKey(model)}|${settingsKey(model)}|${!!head.task.returnImage}`;
-      const batch: Queued[] = [];
-      const rest: Queued[] = [];
-      for (const q of this.queue) {
-        const m = batchOf(q.task.evaluator);
-        const same = batch.length < limit && !q.alone && m && `${q.task.promptIndex}|${q.task.prompt}|${modelKey(m)}|${settingsKey(m)}|${!!q.task.returnImage}` === key;
-        (same ? batch : rest).push(q);
-      }
-      this.queue.length = 0;
-      this.queue.push(...rest);
-      return batch;
-    }
-    let n = 1;
-    while (n < limit && n < this.queue.length && !this.queue[n].alone && this.queue[n].opts.signal === head.opts.signal) n++;
-    return this.queue.splice(0, n);
+    if (this.queue.peek()!.alone) return this.queue.take(1, () => false);
+    return batchOf(this.queue.peek()!.task.evaluator)
+      ? this.queue.take(limit, (head, q) => !q.alone && sameBatch(head.task, q.task))
+      : this.queue.take(limit, (head, q) => !q.alone && q.opts.signal === head.opts.signal, true);
   }
 
   private batchLimit(): number {
-    if (Number.isNaN(this.latencyMs)) return 1;
-    return Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_MS / this.latencyMs)));
+    const latencyMs = this.latencyMs.value;
+    if (Number.isNaN(latencyMs)) return 1;
+    return Math.max(1, Math.min(MAX_BATCH, Math.floor(BATCH_MS / latencyMs)));
   }
 
   private async runBatch(batch: Queued[]): Promise<void> {
@@ -154,14 +142,14 @@ export class DevicePool implements Executor {
       batch.forEach((q, i) => {
         const o = outcomes[i];
         if (!o.ok) return q.reject(new EvaluationError(o.error, this.name));
-        this.latencyMs = Number.isNaN(this.latencyMs) ? o.latencyMs : 0.8 * this.latencyMs + 0.2 * o.latencyMs;
+        this.latencyMs.add(o.latencyMs);
         q.resolve({ score: o.score, latencyMs: o.latencyMs, worker: this.name, ...(o.image ? { image: o.image } : {}) });
       });
     } catch (e) {
       if (signal.aborted) {
         for (const q of batch) q.reject(signal.reason);
       } else if (batch.length > 1) {
-        this.queue.unshift(...batch.map((q) => ({ ...q, alone: true })));
+        this.queue.requeue(batch.map((q) => ({ ...q, alone: true })));
       } else {
         const why = timedOut ? `timed out after ${timeoutMs / 1000} s` : e instanceof Error ? e.message : String(e);
         batch[0].reject(new EvaluationError(why, this.name));
@@ -189,6 +177,11 @@ function modelKey(spec: Flux2PickScoreSpec): string {
   return `${spec.model_dir}|${spec.precision}`;
 }
 
-function settingsKey(spec: Flux2PickScoreSpec): string {
-  return `${spec.height}x${spec.width}|${spec.steps}|${spec.score}|${spec.max_batch}`;
+/** Two model evaluations that one padded batch can run: the same prompt, model and settings. */
+function sameBatch(a: EvaluationTask, b: EvaluationTask): boolean {
+  const ma = batchOf(a.evaluator);
+  const mb = batchOf(b.evaluator);
+  return !!ma && !!mb && a.promptIndex === b.promptIndex && a.prompt === b.prompt && !!a.returnImage === !!b.returnImage
+    && modelKey(ma) === modelKey(mb) && ma.height === mb.height && ma.width === mb.width && ma.steps === mb.steps
+    && ma.score === mb.score && ma.max_batch === mb.max_batch;
 }

@@ -160,39 +160,54 @@ export class Flux2PickScorePipeline {
     return out;
   }
 
+  /** One padded batch: noise to tokens, the transformer's Euler steps, the VAE, CLIP's score. */
   private async runBatch(emb: PromptEmbedding, noises: Float32Array[], s: Flux2Settings, observe?: Observer): Promise<ScoredImage[]> {
-    const { sessions, manifest } = this.models;
-    const c = manifest.constants;
-    const B = s.maxBatch;
-    const C = c.latent_channels;
-    const rows = s.height / c.latent_scale;
-    const cols = s.width / c.latent_scale;
-    const S = rows * cols;
-    const L = c.text_max_length;
-    const J = c.text_hidden_layers.length * c.text_hidden_size;
     observe?.("prompt_embeds", emb.promptEmbeds);
     observe?.("text_embeds", emb.clipText);
+    const g = this.geometry(s);
     let t0 = performance.now();
+    const latents = noiseToTokens(noises, g, s.maxBatch);
+    this.lap("layout", t0);
+    await this.denoise(latents, emb, g, s, observe);
+    t0 = performance.now();
+    const vaeIn = tokensToChannels(latents, g, s.maxBatch);
+    this.lap("layout", t0);
+    const images = await this.decode(vaeIn, g, s, observe);
+    const imageEmbeds = await this.embedImages(images, s, observe);
+    const P = this.models.manifest.constants.projection_dim;
+    return noises.map((_, b) => {
+      // text_embs @ image_embs.T, accumulated in float32
+      let cosine = 0;
+      for (let k = 0; k < P; k++) cosine = f(cosine + f(emb.clipText[k] * imageEmbeds[b * P + k]));
+      return { score: s.score === "logit" ? f(this.expLogitScale * cosine) : cosine, image: images[b] };
+    });
+  }
 
-    // (1, C, rows, cols) noise -> (S, C) tokens, per batch row; padding rows repeat the first noise.
-    const latents = new Float32Array(B * S * C);
-    for (let b = 0; b < B; b++) {
-      const noise = noises[b < noises.length ? b : 0];
-      if (noise.length !== C * S) throw new Error(`noise has ${noise.length} values; (1, ${C}, ${rows}, ${cols}) expected`);
-      const base = b * S * C;
-      for (let ch = 0; ch < C; ch++) for (let t = 0; t < S; t++) latents[base + t * C + ch] = noise[ch * S + t];
-    }
+  private geometry(s: Flux2Settings): Geometry {
+    const c = this.models.manifest.constants;
+    const rows = s.height / c.latent_scale;
+    const cols = s.width / c.latent_scale;
+    return { C: c.latent_channels, rows, cols, S: rows * cols };
+  }
+
+  /** The transformer's steps with the Euler update, on the (B, S, C) tokens in place. */
+  private async denoise(latents: Float32Array, emb: PromptEmbedding, g: Geometry, s: Flux2Settings, observe?: Observer): Promise<void> {
+    const c = this.models.manifest.constants;
+    const B = s.maxBatch;
+    const { S, C } = g;
+    const L = c.text_max_length;
+    const J = c.text_hidden_layers.length * c.text_hidden_size;
+    let t0 = performance.now();
     const promptBatch = new Float32Array(B * L * J);
     for (let b = 0; b < B; b++) promptBatch.set(emb.promptEmbeds, b * L * J);
     const promptTensor = new ort.Tensor("float32", promptBatch, [B, L, J]);
-    const { cos, sin } = this.rope(rows, cols);
+    const { cos, sin } = this.rope(g.rows, g.cols);
     const schedule = flux2Schedule(s.steps, S);
-    t0 = this.lap("layout", t0);
-
+    this.lap("layout", t0);
     for (let i = 0; i < s.steps; i++) {
       observe?.(`step${i}_latents_in`, latents.slice(0, S * C));
       t0 = performance.now();
-      const result = await sessions.transformer.run({
+      const result = await this.models.sessions.transformer.run({
         latents: new ort.Tensor("float32", latents, [B, S, C]),
         timestep: new ort.Tensor("float32", new Float32Array(B).fill(schedule.timesteps[i]), [B]),
         prompt_embeds: promptTensor,
@@ -207,46 +222,71 @@ export class Flux2PickScorePipeline {
       eulerStep(latents, velocity, schedule, i);
       this.lap("euler", t0);
     }
+  }
 
-    // (S, C) tokens -> (C, rows, cols) per row, for the VAE
-    t0 = performance.now();
-    const vaeIn = new Float32Array(B * C * S);
-    for (let b = 0; b < B; b++) {
-      const base = b * S * C;
-      for (let t = 0; t < S; t++) for (let ch = 0; ch < C; ch++) vaeIn[base + ch * S + t] = latents[base + t * C + ch];
-    }
-    t0 = this.lap("layout", t0);
-    observe?.("vae_in", vaeIn.subarray(0, C * S));
-    t0 = performance.now();
-    const decoded = (await sessions.vae_decoder.run({ latents: new ort.Tensor("float32", vaeIn, [B, C, rows, cols]) })).image.data as Float32Array;
+  /** The VAE's images of the (B, C, rows, cols) latents, as uint8 RGB. */
+  private async decode(vaeIn: Float32Array, g: Geometry, s: Flux2Settings, observe?: Observer): Promise<Uint8Array[]> {
+    observe?.("vae_in", vaeIn.subarray(0, g.C * g.S));
+    let t0 = performance.now();
+    const decoded = (await this.models.sessions.vae_decoder.run({ latents: new ort.Tensor("float32", vaeIn, [s.maxBatch, g.C, g.rows, g.cols]) })).image.data as Float32Array;
     this.lap("vae_decoder", t0);
     const plane = 3 * s.height * s.width;
     observe?.("vae_out", decoded.subarray(0, plane));
-
-    const { height: ch, width: cw } = this.clipImage.cropSize;
-    const pixels = new Float32Array(B * 3 * ch * cw);
     const images: Uint8Array[] = [];
-    for (let b = 0; b < B; b++) {
+    for (let b = 0; b < s.maxBatch; b++) {
       t0 = performance.now();
-      const image = decodedToUint8(decoded.subarray(b * plane, (b + 1) * plane), s.height, s.width);
-      t0 = this.lap("uint8", t0);
-      images.push(image);
-      pixels.set(clipPixelValues(image, s.height, s.width, this.clipImage), b * 3 * ch * cw);
-      this.lap("clip_preprocess", t0);
+      images.push(decodedToUint8(decoded.subarray(b * plane, (b + 1) * plane), s.height, s.width));
+      this.lap("uint8", t0);
     }
     observe?.("image_uint8", images[0]);
+    return images;
+  }
+
+  /** CLIP's image embeddings (B, projection_dim) of the images, preprocessed as CLIPProcessor does. */
+  private async embedImages(images: Uint8Array[], s: Flux2Settings, observe?: Observer): Promise<Float32Array> {
+    const { height: ch, width: cw } = this.clipImage.cropSize;
+    const pixels = new Float32Array(images.length * 3 * ch * cw);
+    let t0 = performance.now();
+    images.forEach((image, b) => pixels.set(clipPixelValues(image, s.height, s.width, this.clipImage), b * 3 * ch * cw));
+    this.lap("clip_preprocess", t0);
     observe?.("pixel_values", pixels.subarray(0, 3 * ch * cw));
     t0 = performance.now();
-    const embeds = (await sessions.clip_vision.run({ pixel_values: new ort.Tensor("float32", pixels, [B, 3, ch, cw]) })).image_embeds.data as Float32Array;
+    const embeds = (await this.models.sessions.clip_vision.run({ pixel_values: new ort.Tensor("float32", pixels, [images.length, 3, ch, cw]) })).image_embeds.data as Float32Array;
     this.lap("clip_vision", t0);
-    const P = c.projection_dim;
-    observe?.("image_embeds", embeds.subarray(0, P));
-
-    return noises.map((_, b) => {
-      // text_embs @ image_embs.T, accumulated in float32
-      let cosine = 0;
-      for (let k = 0; k < P; k++) cosine = f(cosine + f(emb.clipText[k] * embeds[b * P + k]));
-      return { score: s.score === "logit" ? f(this.expLogitScale * cosine) : cosine, image: images[b] };
-    });
+    observe?.("image_embeds", embeds.subarray(0, this.models.manifest.constants.projection_dim));
+    return embeds;
   }
 }
+
+/** Latent geometry of one image: C channels, rows x cols tokens (S of them). */
+interface Geometry {
+  C: number;
+  rows: number;
+  cols: number;
+  S: number;
+}
+
+/** (1, C, rows, cols) noises -> (B, S, C) tokens; padding rows repeat the first noise. */
+function noiseToTokens(noises: Float32Array[], g: Geometry, B: number): Float32Array {
+  const { C, S } = g;
+  const latents = new Float32Array(B * S * C);
+  for (let b = 0; b < B; b++) {
+    const noise = noises[b < noises.length ? b : 0];
+    if (noise.length !== C * S) throw new Error(`noise has ${noise.length} values; (1, ${C}, ${g.rows}, ${g.cols}) expected`);
+    const base = b * S * C;
+    for (let ch = 0; ch < C; ch++) for (let t = 0; t < S; t++) latents[base + t * C + ch] = noise[ch * S + t];
+  }
+  return latents;
+}
+
+/** (B, S, C) tokens -> (B, C, rows, cols), for the VAE. */
+function tokensToChannels(latents: Float32Array, g: Geometry, B: number): Float32Array {
+  const { C, S } = g;
+  const out = new Float32Array(B * C * S);
+  for (let b = 0; b < B; b++) {
+    const base = b * S * C;
+    for (let t = 0; t < S; t++) for (let ch = 0; ch < C; ch++) out[base + ch * S + t] = latents[base + t * C + ch];
+  }
+  return out;
+}
+

@@ -12,6 +12,9 @@ export interface Candidate {
   'id'?: (number | string | Long);
   'random'?: (_sweep_v1_RandomRecipe | null);
   'ses'?: (_sweep_v1_SesRecipe | null);
+  /**
+   * deprecated (see TensorRecipe)
+   */
   'tensor'?: (_sweep_v1_TensorRecipe | null);
   'recipe'?: "random"|"ses"|"tensor";
 }
@@ -23,6 +26,9 @@ export interface Candidate__Output {
   'id': (number);
   'random'?: (_sweep_v1_RandomRecipe__Output | null);
   'ses'?: (_sweep_v1_SesRecipe__Output | null);
+  /**
+   * deprecated (see TensorRecipe)
+   */
   'tensor'?: (_sweep_v1_TensorRecipe__Output | null);
   'recipe'?: "random"|"ses"|"tensor";
 }

@@ -3,7 +3,7 @@
 import type { Long } from '@grpc/proto-loader';
 
 /**
- * Candidate recipes: how to rebuild a noise, not the noise (DESIGN.md "Candidate recipes").
+ * Candidate recipes: how to rebuild a noise, not the noise (docs/protocol.md, "Candidates travel as recipes").
  */
 export interface RandomRecipe {
   /**
@@ -13,7 +13,7 @@ export interface RandomRecipe {
 }
 
 /**
- * Candidate recipes: how to rebuild a noise, not the noise (DESIGN.md "Candidate recipes").
+ * Candidate recipes: how to rebuild a noise, not the noise (docs/protocol.md, "Candidates travel as recipes").
  */
 export interface RandomRecipe__Output {
   /**

@@ -1,6 +1,10 @@
 // Original file: proto/sweep/v1/worker.proto
 
 
+/**
+ * Deprecated: no strategy makes a tensor recipe. Kept so field 4 of Candidate keeps its meaning;
+ * a worker fails the evaluation of a candidate that carries one, saying so.
+ */
 export interface TensorRecipe {
   /**
    * the whole noise, row-major
@@ -8,6 +12,10 @@ export interface TensorRecipe {
   'data'?: (number | string)[];
 }
 
+/**
+ * Deprecated: no strategy makes a tensor recipe. Kept so field 4 of Candidate keeps its meaning;
+ * a worker fails the evaluation of a candidate that carries one, saying so.
+ */
 export interface TensorRecipe__Output {
   /**
    * the whole noise, row-major
