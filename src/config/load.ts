@@ -90,13 +90,22 @@ export interface LoadOptions {
   overrides?: string[];
 }
 
+/** The sweep file as a validated `Sweep`: read, `--set` applied, checked against the schema, resolved. */
 export async function loadSweep(file: string, options: LoadOptions = {}): Promise<Sweep> {
-  const where = file;
+  const { text, doc, lines } = readSweepDocument(file);
+  const overrides = applyOverrides(doc, options.overrides ?? []);
+  const locate = makeLocator(file, doc, lines, overrides);
+  const spec = validate(doc, text, locate);
+  return resolveSweep(spec, file, options.overrides ?? [], locate);
+}
+
+/** The file parsed as YAML with positions; a syntax error or a file that is not a mapping is refused. */
+function readSweepDocument(file: string): { text: string; doc: Document; lines: LineCounter } {
   let text: string;
   try {
     text = readFileSync(file, "utf8");
   } catch (e) {
-    throw new ConfigError([{ where, field: "", message: `cannot read the sweep file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
+    throw new ConfigError([{ where: file, field: "", message: `cannot read the sweep file: ${(e as NodeJS.ErrnoException).code ?? (e as Error).message}` }]);
   }
   const lines = new LineCounter();
   const doc = parseDocument(text, { lineCounter: lines, prettyErrors: true, uniqueKeys: true });
@@ -107,11 +116,15 @@ export async function loadSweep(file: string, options: LoadOptions = {}): Promis
     }));
   }
   if (!isMap(doc.contents)) {
-    throw new ConfigError([{ where, field: "", message: "expected a mapping of sweep fields (name, prompts, seeds, budgets, strategies, evaluator)" }]);
+    throw new ConfigError([{ where: file, field: "", message: "expected a mapping of sweep fields (name, prompts, seeds, budgets, strategies, evaluator)" }]);
   }
+  return { text, doc, lines };
+}
 
+/** Writes each `--set path=value` into the document; every bad one is reported at once. */
+function applyOverrides(doc: Document, exprs: string[]): Override[] {
   const problems: ConfigProblem[] = [];
-  const overrides = (options.overrides ?? []).map((o) => parseOverride(o, problems)).filter((o): o is Override => !!o);
+  const overrides = exprs.map((o) => parseOverride(o, problems)).filter((o): o is Override => !!o);
   for (const o of overrides) {
     const range = indexOutOfRange(doc, o.path);
     if (range) {
@@ -125,28 +138,34 @@ export async function loadSweep(file: string, options: LoadOptions = {}): Promis
     }
   }
   if (problems.length > 0) throw new ConfigError(problems);
+  return overrides;
+}
 
-  const locate = makeLocator(file, doc, lines, overrides);
+/** The document against the schema; every problem at its file:line:col, in file order. */
+function validate(doc: Document, text: string, locate: ReturnType<typeof makeLocator>): SweepSpec {
   const data = doc.toJS();
   const parsed = sweepSchema.safeParse(data, { reportInput: true });
-  if (!parsed.success) {
-    for (const issue of parsed.error.issues) {
-      if (redundant(issue, parsed.error.issues)) continue;
-      if (issue.code === "unrecognized_keys") {
-        const known = knownFields(sweepSchema, issue.path, data);
-        for (const key of issue.keys) {
-          const guess = closest(key, known);
-          const hint = guess ? `; did you mean '${guess}'?` : known.length > 0 ? ` (expected one of: ${known.join(", ")})` : "";
-          problems.push({ where: locate(issue.path, key), field: fieldName([...issue.path, key]), message: `unknown field${hint}` });
-        }
-      } else {
-        problems.push({ where: locate(issue.path), field: fieldName(issue.path), message: issueMessage(issue, writtenText(doc, text, issue.path)) });
+  if (parsed.success) return parsed.data;
+  const problems: ConfigProblem[] = [];
+  for (const issue of parsed.error.issues) {
+    if (redundant(issue, parsed.error.issues)) continue;
+    if (issue.code === "unrecognized_keys") {
+      const known = knownFields(sweepSchema, issue.path, data);
+      for (const key of issue.keys) {
+        const guess = closest(key, known);
+        const hint = guess ? `; did you mean '${guess}'?` : known.length > 0 ? ` (expected one of: ${known.join(", ")})` : "";
+        problems.push({ where: locate(issue.path, key), field: fieldName([...issue.path, key]), message: `unknown field${hint}` });
       }
+    } else {
+      problems.push({ where: locate(issue.path), field: fieldName(issue.path), message: issueMessage(issue, writtenText(doc, text, issue.path)) });
     }
-    throw new ConfigError(problems.sort(byPosition));
   }
+  throw new ConfigError(problems.sort(byPosition));
+}
 
-  const spec = parsed.data;
+/** Files resolved, cross-field rules checked, defaults applied, and the fingerprint of what determines the scores. */
+async function resolveSweep(spec: SweepSpec, file: string, overrides: string[], locate: ReturnType<typeof makeLocator>): Promise<Sweep> {
+  const problems: ConfigProblem[] = [];
   const dir = path.dirname(path.resolve(file));
   const report = (p: FieldPath, message: string) => problems.push({ where: locate(p), field: fieldName(p), message });
   const prompts = resolvePrompts(spec, dir, report);
@@ -171,7 +190,7 @@ export async function loadSweep(file: string, options: LoadOptions = {}): Promis
     workers: spec.workers,
     output: spec.output,
     fingerprint: createHash("sha256").update(canonicalJson(determining)).digest("hex"),
-    source: { file: path.resolve(file), overrides: options.overrides ?? [] },
+    source: { file: path.resolve(file), overrides },
   };
 }
 

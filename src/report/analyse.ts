@@ -65,54 +65,11 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
   const curveResamples = opts.curveResamples ?? 2000;
   const seed = opts.seed ?? DEFAULT_BOOTSTRAP_SEED;
   const strategies = run.sweep.strategies.map((s) => s.label);
-  const budgets = run.sweep.budgets;
   const baseline = opts.baseline ?? (strategies.includes("random") ? "random" : strategies[0]);
   if (!strategies.includes(baseline)) throw new ReportInputError(`no strategy '${baseline}' in this run (it has: ${strategies.join(", ")})`, "--baseline");
-
   const ok = run.trials.filter((t) => t.status === "ok" && t.best_score !== null);
-  const pairKey = (t: { prompt_index: number; seed: number }) => `${t.prompt_index}/${t.seed}`;
-  const tables: TableRow[] = [];
-  const promptTables: PromptTableRow[] = [];
-  const comparisons: Comparison[] = [];
-  for (const strategy of strategies) {
-    for (const budget of budgets) {
-      const cell = ok.filter((t) => t.strategy === strategy && t.budget === budget);
-      if (cell.length > 0) tables.push({ strategy, budget, ...summaryRow(cell.map((t) => t.best_score!), resamples, seed) });
-      run.sweep.prompts.forEach((prompt, promptIndex) => {
-        const xs = cell.filter((t) => t.prompt_index === promptIndex).map((t) => t.best_score!);
-        if (xs.length > 0) promptTables.push({ strategy, budget, prompt_index: promptIndex, prompt, ...summaryRow(xs, resamples, seed) });
-      });
-      if (strategy === baseline) continue;
-      const base = new Map(ok.filter((t) => t.strategy === baseline && t.budget === budget).map((t) => [pairKey(t), t.best_score!]));
-      const diffs = cell.filter((t) => base.has(pairKey(t))).map((t) => t.best_score! - base.get(pairKey(t))!);
-      if (diffs.length === 0) continue;
-      const ci = bootstrapMeanCi(diffs, { resamples, seed });
-      const w = wilcoxon(diffs);
-      comparisons.push({
-        strategy, baseline, budget, n: diffs.length, mean_diff: mean(diffs), ci_low: ci.low, ci_high: ci.high,
-        wins: diffs.filter((d) => d > 0).length, ties: diffs.filter((d) => d === 0).length, losses: diffs.filter((d) => d < 0).length,
-        wilcoxon_statistic: w.statistic, wilcoxon_p: w.pvalue, wilcoxon_method: w.method,
-      });
-    }
-  }
-
-  const maxBudget = budgets[budgets.length - 1];
-  const target = tables.find((t) => t.strategy === baseline && t.budget === maxBudget)?.mean;
-  const curveSets = strategies.map((strategy) => ({ strategy, searches: searchCurves(run, strategy) }));
-  const reached = new Map(curveSets.map(({ strategy, searches }) => [strategy, target === undefined ? null : firstReaching(searches, target)]));
-  const curves = curveSets.flatMap(({ strategy, searches }) => {
-    const at = reached.get(strategy);
-    return curvePoints(strategy, searches, curveGrid(searches, budgets, at ?? undefined), curveResamples, seed);
-  });
-  const evaluationsToMatch: MatchRow[] = target === undefined ? [] : strategies.filter((s) => s !== baseline).map((strategy) => {
-    const hit = reached.get(strategy) ?? null;
-    return {
-      strategy, baseline, baseline_budget: maxBudget, target,
-      evaluations: hit,
-      compute_ratio: hit !== null ? maxBudget / hit : null,
-    };
-  });
-
+  const { tables, promptTables, comparisons } = resultTables(run, ok, strategies, baseline, resamples, seed);
+  const { curves, evaluationsToMatch } = budgetCurves(run, tables, strategies, baseline, curveResamples, seed);
   return {
     run_id: run.manifest.run_id,
     name: run.manifest.name,
@@ -132,6 +89,58 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
     warnings: runWarnings(run.manifest),
     gallery: buildGallery(run, run.best),
   };
+}
+
+/** Per (strategy, budget): the summary over all prompts and per prompt, and the paired comparison with the baseline. */
+function resultTables(run: LoadedRun, ok: TrialRow[], strategies: string[], baseline: string, resamples: number, seed: number) {
+  const pairKey = (t: { prompt_index: number; seed: number }) => `${t.prompt_index}/${t.seed}`;
+  const tables: TableRow[] = [];
+  const promptTables: PromptTableRow[] = [];
+  const comparisons: Comparison[] = [];
+  for (const strategy of strategies) {
+    for (const budget of run.sweep.budgets) {
+      const cell = ok.filter((t) => t.strategy === strategy && t.budget === budget);
+      if (cell.length > 0) tables.push({ strategy, budget, ...summaryRow(cell.map((t) => t.best_score!), resamples, seed) });
+      run.sweep.prompts.forEach((prompt, promptIndex) => {
+        const xs = cell.filter((t) => t.prompt_index === promptIndex).map((t) => t.best_score!);
+        if (xs.length > 0) promptTables.push({ strategy, budget, prompt_index: promptIndex, prompt, ...summaryRow(xs, resamples, seed) });
+      });
+      if (strategy === baseline) continue;
+      const base = new Map(ok.filter((t) => t.strategy === baseline && t.budget === budget).map((t) => [pairKey(t), t.best_score!]));
+      const diffs = cell.filter((t) => base.has(pairKey(t))).map((t) => t.best_score! - base.get(pairKey(t))!);
+      if (diffs.length === 0) continue;
+      const ci = bootstrapMeanCi(diffs, { resamples, seed });
+      const w = wilcoxon(diffs);
+      comparisons.push({
+        strategy, baseline, budget, n: diffs.length, mean_diff: mean(diffs), ci_low: ci.low, ci_high: ci.high,
+        wins: diffs.filter((d) => d > 0).length, ties: diffs.filter((d) => d === 0).length, losses: diffs.filter((d) => d < 0).length,
+        wilcoxon_statistic: w.statistic, wilcoxon_p: w.pvalue, wilcoxon_method: w.method,
+      });
+    }
+  }
+  return { tables, promptTables, comparisons };
+}
+
+/** Best-so-far curves per strategy, and the evaluations each needs to match the baseline's mean at its largest budget. */
+function budgetCurves(run: LoadedRun, tables: TableRow[], strategies: string[], baseline: string, curveResamples: number, seed: number) {
+  const budgets = run.sweep.budgets;
+  const maxBudget = budgets[budgets.length - 1];
+  const target = tables.find((t) => t.strategy === baseline && t.budget === maxBudget)?.mean;
+  const curveSets = strategies.map((strategy) => ({ strategy, searches: searchCurves(run, strategy) }));
+  const reached = new Map(curveSets.map(({ strategy, searches }) => [strategy, target === undefined ? null : firstReaching(searches, target)]));
+  const curves = curveSets.flatMap(({ strategy, searches }) => {
+    const at = reached.get(strategy);
+    return curvePoints(strategy, searches, curveGrid(searches, budgets, at ?? undefined), curveResamples, seed);
+  });
+  const evaluationsToMatch: MatchRow[] = target === undefined ? [] : strategies.filter((s) => s !== baseline).map((strategy) => {
+    const hit = reached.get(strategy) ?? null;
+    return {
+      strategy, baseline, baseline_budget: maxBudget, target,
+      evaluations: hit,
+      compute_ratio: hit !== null ? maxBudget / hit : null,
+    };
+  });
+  return { curves, evaluationsToMatch };
 }
 
 /** Why no strategy could be compared with the baseline, in a sentence. */

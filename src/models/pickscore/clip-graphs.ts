@@ -60,55 +60,59 @@ export function parseClipConfig(json: unknown, file: string): ClipConfig {
   };
   const text = section("text_config");
   const vision = section("vision_config");
-  const num = (obj: Json, where: string, field: string, fallback?: number, integer = true): number => {
-    const v = obj[field] ?? fallback;
-    if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
-      const found = v === undefined ? "missing" : JSON.stringify(v);
-      throw new ModelInputError(`${file}: ${where}${field} is ${found}; expected a positive ${integer ? "integer" : "number"}`);
-    }
-    return v;
-  };
-  const tower = (obj: Json, where: string): ClipTower => {
-    const act = obj.hidden_act ?? "quick_gelu";
-    if (act !== "gelu" && act !== "quick_gelu") {
-      throw new ModelInputError(`${file}: ${where}hidden_act is ${JSON.stringify(act)}; expected "gelu" or "quick_gelu"`);
-    }
-    const t: ClipTower = {
-      hiddenSize: num(obj, where, "hidden_size"),
-      intermediateSize: num(obj, where, "intermediate_size"),
-      numLayers: num(obj, where, "num_hidden_layers"),
-      numHeads: num(obj, where, "num_attention_heads"),
-      layerNormEps: num(obj, where, "layer_norm_eps", 1e-5, false),
-      hiddenAct: act,
-    };
-    if (t.hiddenSize % t.numHeads !== 0) {
-      throw new ModelInputError(`${file}: ${where}hidden_size ${t.hiddenSize} is not a multiple of num_attention_heads ${t.numHeads}`);
-    }
-    return t;
-  };
   const eos = text.eos_token_id ?? 49407;
   if (typeof eos !== "number" || !Number.isInteger(eos) || eos < 0) {
     throw new ModelInputError(`${file}: text_config.eos_token_id is ${JSON.stringify(eos)}; expected a non-negative integer`);
   }
   const cfg: ClipConfig = {
     text: {
-      ...tower(text, "text_config."),
-      vocabSize: num(text, "text_config.", "vocab_size"),
-      maxPositions: num(text, "text_config.", "max_position_embeddings"),
+      ...tower(text, "text_config.", file),
+      vocabSize: num(text, "text_config.", "vocab_size", file),
+      maxPositions: num(text, "text_config.", "max_position_embeddings", file),
       eosTokenId: eos,
     },
     vision: {
-      ...tower(vision, "vision_config."),
-      imageSize: num(vision, "vision_config.", "image_size"),
-      patchSize: num(vision, "vision_config.", "patch_size"),
-      numChannels: num(vision, "vision_config.", "num_channels", 3),
+      ...tower(vision, "vision_config.", file),
+      imageSize: num(vision, "vision_config.", "image_size", file),
+      patchSize: num(vision, "vision_config.", "patch_size", file),
+      numChannels: num(vision, "vision_config.", "num_channels", file, 3),
     },
-    projectionDim: num(json, "", "projection_dim"),
+    projectionDim: num(json, "", "projection_dim", file),
   };
   if (cfg.vision.imageSize % cfg.vision.patchSize !== 0) {
     throw new ModelInputError(`${file}: vision_config.image_size ${cfg.vision.imageSize} is not a multiple of patch_size ${cfg.vision.patchSize}`);
   }
   return cfg;
+}
+
+/** A positive number (an integer unless `integer` is false) of a config section, or its default. */
+function num(obj: Json, where: string, field: string, file: string, fallback?: number, integer = true): number {
+  const v = obj[field] ?? fallback;
+  if (typeof v !== "number" || !Number.isFinite(v) || v <= 0 || (integer && !Number.isInteger(v))) {
+    const found = v === undefined ? "missing" : JSON.stringify(v);
+    throw new ModelInputError(`${file}: ${where}${field} is ${found}; expected a positive ${integer ? "integer" : "number"}`);
+  }
+  return v;
+}
+
+/** The transformer tower of a config section (text_config or vision_config). */
+function tower(obj: Json, where: string, file: string): ClipTower {
+  const act = obj.hidden_act ?? "quick_gelu";
+  if (act !== "gelu" && act !== "quick_gelu") {
+    throw new ModelInputError(`${file}: ${where}hidden_act is ${JSON.stringify(act)}; expected "gelu" or "quick_gelu"`);
+  }
+  const t: ClipTower = {
+    hiddenSize: num(obj, where, "hidden_size", file),
+    intermediateSize: num(obj, where, "intermediate_size", file),
+    numLayers: num(obj, where, "num_hidden_layers", file),
+    numHeads: num(obj, where, "num_attention_heads", file),
+    layerNormEps: num(obj, where, "layer_norm_eps", file, 1e-5, false),
+    hiddenAct: act,
+  };
+  if (t.hiddenSize % t.numHeads !== 0) {
+    throw new ModelInputError(`${file}: ${where}hidden_size ${t.hiddenSize} is not a multiple of num_attention_heads ${t.numHeads}`);
+  }
+  return t;
 }
 
 /** The scalar logit_scale (the score logit is exp(logit_scale) x cosine). */
