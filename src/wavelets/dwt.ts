@@ -1,7 +1,8 @@
 /**
  * PyWavelets-compatible wavedec2/waverec2 (mode 'symmetric', axes (-2,-1)) in float32, bit for bit:
- * every product and sum is rounded to float32 in the order PyWavelets' C kernels use
- * (../shared/reference/README.md). Hand-written because no JS library matches pywt to the bit.
+ * every product and sum is rounded to float32 in the order PyWavelets' C kernels use (checked
+ * against pywt's own output, docs/reproducibility.md). Hand-written because no JS library matches
+ * pywt to the bit.
  */
 import { coefficientLength, filterBank, type FilterBank } from "./filter-bank.js";
 
