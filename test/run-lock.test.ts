@@ -8,6 +8,7 @@ import { hostname } from "node:os";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { expect, test } from "vitest";
+import { staleReason } from "../src/results/run-lock.js";
 import { runCli, sweepBin, sweepDir } from "./cli.js";
 import { repoRoot } from "./reference.js";
 
@@ -80,4 +81,11 @@ test("a lock from another host is honoured while its heartbeat is fresh, and tak
   const taken = await runCli(["run", path.join(dir, "sweep.yaml"), "--resume", runDir]);
   expect(taken.stderr).toMatch(/took over the lock of .*: its heartbeat is 1[12]\d s old/);
   expect(taken.code).toBe(0);
+});
+
+test("a lock naming this very process is stale: a restarted container gets the same hostname and pid as the coordinator that left it", () => {
+  const now = new Date().toISOString();
+  const left = { host: hostname(), pid: process.pid, started_at: now, heartbeat_at: now };
+  expect(staleReason(left)).toMatch(/names this process/);
+  expect(staleReason({ ...left, pid: process.ppid })).toBeUndefined();
 });

@@ -46,6 +46,9 @@ function pidAlive(pid: number): boolean {
 export function staleReason(owner: LockOwner | undefined, now = Date.now()): string | undefined {
   if (!owner || typeof owner.heartbeat_at !== "string") return "the lock file is unreadable";
   if (owner.host === hostname() && !pidAlive(owner.pid)) return `process ${owner.pid} on this host is gone`;
+  // This process does not hold a lock it is asking about: one naming its own host and pid was left by
+  // an earlier process that had them (a restarted container: same hostname, pid 1 again).
+  if (owner.host === hostname() && owner.pid === process.pid) return `it names this process (${owner.pid} on this host): an earlier process with the same pid left it`;
   const age = now - Date.parse(owner.heartbeat_at);
   if (!(age <= STALE_MS)) return `its heartbeat is ${Math.round(age / 1000)} s old`;
   return undefined;
