@@ -1,7 +1,7 @@
 // The coordinator's scheduling policy (pure functions) and the batch queue it takes batches from.
 import { describe, expect, it } from "vitest";
 import {
-  concurrentSearches, linksToFill, linkWindow, MAX_DEPTH, MIN_DEPTH, refillMark, sameBatch, searchWindow,
+  concurrentSearches, evaluatorBatch, linksToFill, linkWindow, MAX_DEPTH, MIN_DEPTH, refillMark, sameBatch, searchWindow,
 } from "../src/coordinator/scheduling/policy.js";
 import { BatchQueue } from "../src/util/batch-queue.js";
 import type { EvaluationTask } from "../src/domain/outcome.js";
@@ -19,6 +19,15 @@ describe("a worker's window", () => {
     expect(linkWindow(2, 0.3)).toBe(2 * 34);
     expect(linkWindow(3, 0.001)).toBe(3 * MAX_DEPTH);
     expect(linkWindow(3, 0)).toBe(3 * MAX_DEPTH);
+  });
+
+  it("holds MIN_DEPTH whole padded batches per slot for a batching evaluator, so no batch runs part empty", () => {
+    const flux2 = { kind: "flux2-pickscore", shape: [1, 128, 64, 64], model: "m", height: 1024, width: 1024, steps: 4, score: "cosine", precision: "bfloat16", max_batch: 4 } as const;
+    expect(evaluatorBatch(flux2)).toBe(4);
+    expect(evaluatorBatch({ kind: "noop", shape: [1, 4, 8, 8] })).toBe(1);
+    expect(linkWindow(1, NaN, 4)).toBe(MIN_DEPTH * 4);
+    expect(linkWindow(2, 400, 4)).toBe(2 * MIN_DEPTH * 4);
+    expect(linkWindow(2, 1, 1)).toBe(linkWindow(2, 1));
   });
 
   it("is refilled once a quarter of it is free, one at a time when shallow", () => {

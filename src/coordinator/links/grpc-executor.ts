@@ -59,6 +59,8 @@ export interface GrpcExecutorOptions {
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
   /** The evaluator kind the run needs: workers that do not list it in their Describe are refused. */
   evaluator?: string;
+  /** Candidates a worker runs together (evaluatorBatch); default 1. */
+  batch?: number;
   /** How often one candidate may lose its worker before it counts as a failed attempt. */
   maxMoves?: number;
   log: (line: string) => void;
@@ -100,6 +102,7 @@ export class GrpcExecutor implements Executor {
       },
       tls: !!opts.tls,
       evaluator: opts.evaluator,
+      batch: opts.batch ?? 1,
       /** Serializes Evaluate requests into reused buffers (released once each write is done). */
       encoder: new EvaluateRequestEncoder(),
     };

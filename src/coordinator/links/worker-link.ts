@@ -53,6 +53,8 @@ export interface LinkSettings {
   tls: boolean;
   /** The evaluator kind the run needs: a worker whose Describe does not list it is refused. */
   evaluator?: string;
+  /** Candidates a worker runs together (the evaluator's padded batch); its window holds whole batches. */
+  batch: number;
   encoder: EvaluateRequestEncoder;
 }
 
@@ -95,7 +97,7 @@ export class WorkerLink<P> {
   }
 
   get window(): number {
-    return linkWindow(this.capacity, this.latency.value);
+    return linkWindow(this.capacity, this.latency.value, this.settings.batch);
   }
 
   /** Candidates it may take now. */

@@ -5,6 +5,7 @@
  * (grpc-executor.ts) apply it; docs/protocol.md ("Flow control and backpressure") describes it.
  */
 import type { EvaluationTask } from "../../domain/outcome.js";
+import type { EvaluatorSpec } from "../../domain/sweep.js";
 
 /**
  * Evaluation time kept queued on a worker per slot, beyond the one running: the next candidates
@@ -18,11 +19,18 @@ export const MAX_DEPTH = 64;
 
 /**
  * Candidates a worker should have in flight: QUEUED_WORK_MS of work per slot by the moving average
- * of its latency (NaN until its first result), between MIN_DEPTH and MAX_DEPTH per slot.
+ * of its latency (NaN until its first result), between MIN_DEPTH and MAX_DEPTH per slot. A worker
+ * that runs candidates in padded batches of `batch` gets at least MIN_DEPTH whole batches per slot
+ * (one running, one waiting): with fewer, its batches would run part empty at full cost.
  */
-export function linkWindow(capacity: number, latencyMs: number): number {
+export function linkWindow(capacity: number, latencyMs: number, batch = 1): number {
   const depth = Number.isNaN(latencyMs) ? MIN_DEPTH : Math.ceil(QUEUED_WORK_MS / Math.max(latencyMs, 1e-3));
-  return capacity * Math.min(MAX_DEPTH, Math.max(MIN_DEPTH, depth));
+  return capacity * Math.max(MIN_DEPTH * batch, Math.min(MAX_DEPTH, Math.max(MIN_DEPTH, depth)));
+}
+
+/** Candidates a worker runs together for this evaluator (FLUX.2: max_batch, padded); 1 for the others. */
+export function evaluatorBatch(spec: EvaluatorSpec): number {
+  return spec.kind === "flux2-pickscore" ? spec.max_batch : 1;
 }
 
 /** A worker is refilled once a quarter of its window is free (one at a time for shallow windows). */
