@@ -22,6 +22,8 @@ const cases: [string[], RegExp][] = [
   [["run", "sweep.yaml", "--threads", "0"], /--threads: expected a positive integer \(got '0'\)/],
   [["run", "sweep.yaml", "--threads", "1.5"], /--threads: expected a positive integer \(got '1\.5'\)/],
   [["worker", "--listen", "127.0.0.1:0", "--threads", "-2"], /--threads: expected a positive integer \(got '-2'\)/],
+  [["worker", "--listen", "127.0.0.1:0", "--drain-timeout", "-1"], /--drain-timeout: expected a number of seconds, 0 or more \(got '-1'\)/],
+  [["worker", "--listen", "127.0.0.1:0", "--drain-timeout", "5s"], /--drain-timeout: expected a number of seconds, 0 or more \(got '5s'\)/],
   [["report", "run", "--resamples", "50"], /--resamples: expected an integer >= 100 \(got '50'\)/],
   [["report", "run", "--seed", "-1"], /--seed: expected a non-negative integer \(got '-1'\)/],
   [["report", "run", "--seed", "abc"], /--seed: expected a non-negative integer \(got 'abc'\)/],

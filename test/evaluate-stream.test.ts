@@ -1,7 +1,8 @@
-/** The worker's Evaluate stream handler, on a fake stream: order, backpressure, the end, cancellation. */
+/** The worker's Evaluate stream handler, on a fake stream: order, backpressure, the end, cancellation, the drain. */
 import { EventEmitter } from "node:events";
 import type * as grpc from "@grpc/grpc-js";
 import { describe, expect, it } from "vitest";
+import { Drain } from "../src/worker/drain.js";
 import { EvaluateStream, type Dispatch } from "../src/worker/evaluate-stream.js";
 import type { DecodedRequest } from "../src/worker/request-decoder.js";
 import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../src/domain/outcome.js";
@@ -39,11 +40,13 @@ function controlled() {
 
 const tick = () => new Promise((r) => setImmediate(r));
 
-function open(decoded: DecodedRequest, dispatch: Dispatch) {
+function open(decoded: DecodedRequest, dispatch: Dispatch, host = new Drain()) {
   const call = new FakeCall();
-  new EvaluateStream(call as unknown as grpc.ServerDuplexStream<EvaluateRequest__Output, EvaluateResponse>, { decode: () => decoded, dispatch });
+  new EvaluateStream(call as unknown as grpc.ServerDuplexStream<EvaluateRequest__Output, EvaluateResponse>, { decode: () => decoded, dispatch, host });
   return call;
 }
+
+const drainingAnswer = (id: number, device: string) => ({ candidate_id: id, ok: false, score: 0, error: "worker draining", latency_ms: 0, device, draining: true });
 
 describe("an Evaluate stream", () => {
   it("answers refused candidates at once and the others as they finish, then ends after the coordinator has", async () => {
@@ -105,6 +108,54 @@ describe("an Evaluate stream", () => {
     expect(signals.every((s) => s.aborted)).toBe(true);
     settle.get(1)!.resolve({ score: 1, latencyMs: 1, worker: "cpu" });
     await tick();
+    expect(call.written).toEqual([]);
+  });
+});
+
+describe("a draining worker's streams", () => {
+  it("answer new candidates at once as draining without evaluating them, finish what they held, then end", async () => {
+    const { dispatch, settle } = controlled();
+    const drain = new Drain();
+    const decoded: DecodedRequest = { timeoutMs: 1000, candidates: [1, 2].map((id) => ({ id, task: task(id) })) };
+    const call = open(decoded, dispatch, drain);
+    call.emit("data", {} as EvaluateRequest__Output);
+    const report = drain.run(10_000);
+    decoded.candidates = [{ id: 3, task: task(3) }, { id: 4, error: "no recipe", fatal: false }];
+    call.emit("data", {} as EvaluateRequest__Output);
+    expect([...settle.keys()]).toEqual([1, 2]);
+    expect(call.written).toEqual([drainingAnswer(3, ""), drainingAnswer(4, "")]);
+    settle.get(1)!.resolve({ score: 1, latencyMs: 1, worker: "cpu" });
+    await tick();
+    expect(call.ended).toBe(false);
+    settle.get(2)!.resolve({ score: 2, latencyMs: 1, worker: "cpu" });
+    expect(await report).toMatchObject({ held: 2, failedBack: 0 });
+    expect(call.written.slice(2).map((r) => [r.candidate_id, r.ok])).toEqual([[1, true], [2, true]]);
+    expect(call.ended).toBe(true);
+  });
+
+  it("fail back what is still running at the deadline as draining, stop it, and ignore its late result", async () => {
+    const { dispatch, settle, signals } = controlled();
+    const drain = new Drain();
+    const call = open({ timeoutMs: 1000, candidates: [1, 2].map((id) => ({ id, task: task(id) })) }, dispatch, drain);
+    call.emit("data", {} as EvaluateRequest__Output);
+    const report = drain.run(50);
+    settle.get(1)!.resolve({ score: 1, latencyMs: 1, worker: "cpu" });
+    expect(await report).toMatchObject({ held: 2, failedBack: 1 });
+    expect(signals.every((s) => s.aborted)).toBe(true);
+    settle.get(2)!.resolve({ score: 2, latencyMs: 1, worker: "cpu" });
+    await tick();
+    expect(call.written).toEqual([expect.objectContaining({ candidate_id: 1, ok: true }), drainingAnswer(2, "cpu")]);
+    expect(call.ended).toBe(true);
+  });
+
+  it("do not wait for a stream the coordinator cancelled", async () => {
+    const { dispatch } = controlled();
+    const drain = new Drain();
+    const call = open({ timeoutMs: 1000, candidates: [{ id: 1, task: task(1) }] }, dispatch, drain);
+    call.emit("data", {} as EvaluateRequest__Output);
+    const report = drain.run(10_000);
+    call.emit("cancelled");
+    expect(await report).toMatchObject({ held: 1, failedBack: 0 });
     expect(call.written).toEqual([]);
   });
 });

@@ -89,6 +89,8 @@ describe("separate sweep worker processes", () => {
 
   test("give the same scores as the local worker, key for key", async () => {
     for (let i = 0; i < 2; i++) workers.push(await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1", "--model-root", models, "--preload", "golden"]));
+    // They listen while the model loads, and say when it is warm.
+    await Promise.all(workers.map((w) => w.waitForLog(/ready: golden loaded and warmed/)));
     expect(workers[0].stderr()).toMatch(/loaded and warmed golden \(float32\) on cpu/);
     const file = sweepYaml("remote", "sketch, a cat", [0, 1, 2], 128, 128);
     const runDir = path.join(root, "run-remote");

@@ -8,6 +8,8 @@ export interface WorkerProcess {
   port: number;
   child: ChildProcess;
   stderr: () => string;
+  /** Resolves once its log matches `pattern` (e.g. the "ready" line after --preload); rejects after `timeoutMs` or if it exits. */
+  waitForLog(pattern: RegExp, timeoutMs?: number): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -27,6 +29,20 @@ export function startWorkerProcess(args: string[], env: NodeJS.ProcessEnv = {}):
         port: Number(address.split(":").pop()),
         child,
         stderr: () => err,
+        waitForLog: (pattern, timeoutMs = 60_000) => new Promise((found, fail) => {
+          const done = (settle: () => void) => {
+            clearTimeout(timer);
+            child.stderr!.off("data", look);
+            child.off("exit", exited);
+            settle();
+          };
+          const look = () => pattern.test(err) && done(found);
+          const exited = () => done(() => fail(new Error(`worker exited before its log matched ${pattern}: ${err}`)));
+          const timer = setTimeout(() => done(() => fail(new Error(`worker log did not match ${pattern} within ${timeoutMs / 1000} s: ${err}`))), timeoutMs);
+          child.stderr!.on("data", look);
+          child.once("exit", exited);
+          look();
+        }),
         stop: () => new Promise((done) => {
           if (child.exitCode !== null || child.signalCode !== null) return done();
           child.once("exit", () => done());

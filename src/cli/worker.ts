@@ -1,8 +1,11 @@
-/** `sweep worker`: serve evaluations over gRPC until SIGINT, SIGTERM or (with --exit-with-parent) stdin's end. */
+/**
+ * `sweep worker`: serve evaluations over gRPC until SIGINT or SIGTERM (then drain, see
+ * worker/drain.ts; a second signal exits at once) or, with --exit-with-parent, stdin's end.
+ */
 import { setFlagsFromString } from "node:v8";
 import type { Argv } from "yargs";
 import { startWorker } from "../worker/worker-server.js";
-import { positiveInteger, readableFile, UsageError } from "./flags.js";
+import { numberFlag, positiveInteger, readableFile, UsageError } from "./flags.js";
 
 export function workerCommand<T>(y: Argv<T>): Argv<T> {
   return y.command("worker", "Serve evaluations over gRPC (proto/sweep/v1/worker.proto)", (c) => c
@@ -15,9 +18,13 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
     .option("tls-key", { type: "string", coerce: readableFile("tls-key"), describe: "TLS private key (PEM)" })
     .option("tls-client-ca", { type: "string", coerce: readableFile("tls-client-ca"), describe: "Require client certificates signed by this CA (PEM)" })
     .option("insecure", { type: "boolean", default: false, describe: "Allow a non-loopback address without token or TLS" })
-    .option("preload", { type: "string", describe: "Model directories (names under --model-root, comma separated) to load and warm on every device before listening" })
+    .option("preload", { type: "string", describe: "Model directories (names under --model-root, comma separated) to load and warm on every device; health says SERVING once they are" })
     .option("precision", { choices: ["float32", "float16", "bfloat16"] as const, default: "float32" as const, describe: "Compute precision of the --preload models" })
     .option("verify", { type: "boolean", default: false, describe: "Check every model file's sha256 against its manifest before first use (sizes are always checked)" })
+    .option("drain-timeout", {
+      type: "string", default: "30", coerce: numberFlag("drain-timeout", { min: 0, what: "a number of seconds, 0 or more" }),
+      describe: "On SIGTERM/SIGINT: seconds the evaluations in flight may take to finish before they are failed back as draining",
+    })
     .option("exit-with-parent", { type: "boolean", default: false, hidden: true, describe: "Exit when stdin closes" })
     .check((a) => {
       // Both ways at once: yargs' `implies` says it in two lines of its own notation.
@@ -43,17 +50,41 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
       verify: args.verify,
     });
     process.stdout.write(`${JSON.stringify({ listening: worker.address })}\n`);
-    await new Promise<void>((resolve) => {
-      const stop = () => resolve();
-      process.once("SIGINT", stop);
-      process.once("SIGTERM", stop);
-      if (args["exit-with-parent"]) {
-        process.stdin.on("end", stop);
-        process.stdin.on("close", stop);
-        process.stdin.resume();
+    const stop = stopRequested(args["exit-with-parent"]);
+    try {
+      // A failed preload throws here (the worker has closed); a stop may come while models load.
+      await Promise.race([worker.ready, stop]);
+      // Its coordinator gone (stdin closed), nobody waits for answers: no drain.
+      if ((await stop) === "signal") await worker.drain(args["drain-timeout"] * 1000);
+      await worker.close();
+    } finally {
+      process.stdin.destroy();
+    }
+  });
+}
+
+/** Resolves at the first SIGINT or SIGTERM, or stdin's end with `exitWithParent`; a second signal exits at once. */
+function stopRequested(exitWithParent: boolean): Promise<"signal" | "parent"> {
+  return new Promise((resolve) => {
+    let stopping = false;
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        process.stderr.write(`${signal} again: exiting at once\n`);
+        process.exit(signal === "SIGINT" ? 130 : 143);
       }
-    });
-    await worker.close();
-    process.stdin.destroy();
+      stopping = true;
+      resolve("signal");
+    };
+    process.on("SIGINT", onSignal);
+    process.on("SIGTERM", onSignal);
+    if (exitWithParent) {
+      const gone = () => {
+        stopping = true;
+        resolve("parent");
+      };
+      process.stdin.on("end", gone);
+      process.stdin.on("close", gone);
+      process.stdin.resume();
+    }
   });
 }

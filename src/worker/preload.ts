@@ -1,4 +1,4 @@
-/** Models loaded and warmed on every device before the worker listens, so no request waits for a load. */
+/** Models loaded and warmed on every device as the worker starts, so no request waits for a load; health says SERVING after. */
 import { ModelInputError } from "../models/model-error.js";
 import type { Device } from "./devices.js";
 import { resolveFlux2Spec } from "./flux2-spec.js";

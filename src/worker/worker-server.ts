@@ -1,16 +1,19 @@
 /**
  * `sweep worker`: a gRPC server that owns devices (a thread pool each) and evaluates batches of
- * candidate recipes for coordinators. Evaluation never runs on the thread serving gRPC.
+ * candidate recipes for coordinators. Evaluation never runs on the thread serving gRPC. It listens
+ * first, so health probes reach it while its --preload models load; health says SERVING once they
+ * are warm, and NOT_SERVING again while it drains (drain.ts).
  */
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { hostname } from "node:os";
 import * as grpc from "@grpc/grpc-js";
-import { HealthImplementation } from "grpc-health-check";
+import { HealthImplementation, type ServingStatus } from "grpc-health-check";
 import { PROTOCOL, raiseReceiveWindow, SERVER_OPTIONS, WorkerService } from "../grpc/proto.js";
 import { WORKER_FEATURES } from "../grpc/wire.js";
 import { VERSION } from "../version.js";
 import { closeDevices, leastBusy, openDevices, parseDevices, type Device } from "./devices.js";
+import { Drain, type DrainReport } from "./drain.js";
 import { EvaluateStream, type Dispatch } from "./evaluate-stream.js";
 import { ModelChecks } from "./model-checks.js";
 import { ModelRoot } from "./model-root.js";
@@ -34,7 +37,7 @@ export interface WorkerOptions {
   token?: string;
   tls?: { cert: string; key: string; clientCa?: string };
   insecure?: boolean;
-  /** model directories (names under the model root) loaded and warmed on every device before the worker listens */
+  /** model directories (names under the model root) loaded and warmed on every device once the worker listens; health says SERVING after */
   preload?: string[];
   /** compute precision of the preloaded models */
   precision?: Flux2PickScoreSpec["precision"];
@@ -45,6 +48,10 @@ export interface WorkerOptions {
 
 export interface RunningWorker {
   address: string;
+  /** Resolves once the preload models are loaded and warmed (health: SERVING); rejects with the preload's error, the worker closed. */
+  ready: Promise<void>;
+  /** Health NOT_SERVING, then drain.ts's drain: resolves once every candidate held is answered. */
+  drain(timeoutMs: number): Promise<DrainReport>;
   close(): Promise<void>;
 }
 
@@ -64,6 +71,17 @@ interface WorkerResources {
   models: ModelChecks;
 }
 
+/** The health service's names: the whole server ("") and the Worker service. */
+const HEALTH_SERVICES = ["", "sweep.v1.Worker"];
+
+/** A listening server, its health and its streams' drain. */
+interface Served {
+  address: string;
+  server: grpc.Server;
+  health: (status: ServingStatus) => void;
+  drain: Drain;
+}
+
 export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   refuseUnprotected(opts);
@@ -73,24 +91,54 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   const worker: WorkerResources = {
     id: `${hostname()}-${process.pid}-${randomBytes(2).toString("hex")}`, devices, modelRoot, models: new ModelChecks(opts.verify ?? false, log),
   };
+  let served: Served;
   try {
-    await preloadModels(opts.preload ?? [], opts.precision ?? "float32", { modelRoot, checks: worker.models, devices, log });
-    return await listen(worker, opts, log);
+    served = await listen(worker, opts, log);
   } catch (e) {
     await closeDevices(devices);
     throw e;
   }
+  let closing: Promise<void> | undefined;
+  const closeWorker = () => (closing ??= close(served.server, devices));
+  const preload = opts.preload ?? [];
+  const ready = preloadModels(preload, opts.precision ?? "float32", { modelRoot, checks: worker.models, devices, log }).then(
+    () => {
+      // A drain that began meanwhile keeps it NOT_SERVING.
+      if (served.drain.draining) return;
+      served.health("SERVING");
+      if (preload.length > 0) log(`sweep worker ${worker.id} ready: ${preload.join(", ")} loaded and warmed (health SERVING)`);
+    },
+    async (e: unknown) => {
+      await closeWorker();
+      throw e;
+    },
+  );
+  return { address: served.address, ready, drain: (timeoutMs) => drain(served, timeoutMs, log), close: closeWorker };
 }
 
-/** Serves the worker on `opts.listen` and says where. */
-async function listen(worker: WorkerResources, opts: WorkerOptions, log: (line: string) => void): Promise<RunningWorker> {
-  const server = createServer(worker, opts, log);
+/** Serves the worker on `opts.listen`, NOT_SERVING until its models are ready, and says where. */
+async function listen(worker: WorkerResources, opts: WorkerOptions, log: (line: string) => void): Promise<Served> {
+  const healthService = new HealthImplementation(Object.fromEntries(HEALTH_SERVICES.map((s) => [s, "NOT_SERVING"])));
+  const drain = new Drain();
+  const server = createServer(worker, opts, log, healthService, drain);
   const port = await bind(server, opts);
   if (!raiseReceiveWindow(server)) log("could not raise the HTTP/2 receive window (grpc-js internals changed): SES batches arrive slower");
   const address = joinHostPort(listenAddress(opts.listen).host, port);
   const slots = worker.devices.map((d) => `${d.id}: ${d.pool.capacity} slots`).join(", ");
-  log(`sweep worker ${worker.id} listening on ${address} (${slots}; model root ${worker.modelRoot.dir}${opts.token ? "; token required" : ""}${opts.tls ? "; TLS" : ""})`);
-  return { address, close: () => close(server, worker.devices) };
+  const loading = opts.preload?.length ? `; loading models: ${opts.preload.join(", ")}` : "";
+  log(`sweep worker ${worker.id} listening on ${address} (${slots}; model root ${worker.modelRoot.dir}${opts.token ? "; token required" : ""}${opts.tls ? "; TLS" : ""}${loading})${loading ? "" : "; ready"}`);
+  return { address, server, drain, health: (status) => HEALTH_SERVICES.forEach((s) => healthService.setStatus(s, status)) };
+}
+
+/** Stops taking work (health NOT_SERVING, new candidates answered as draining) and finishes or fails back what it holds. */
+async function drain(served: Served, timeoutMs: number, log: (line: string) => void): Promise<DrainReport> {
+  served.health("NOT_SERVING");
+  log(`draining: ${served.drain.held()} in flight, new candidates answered 'worker draining'; up to ${timeoutMs / 1000} s (health NOT_SERVING)`);
+  const report = await served.drain.run(timeoutMs);
+  log(report.failedBack > 0
+    ? `drain timeout: ${report.failedBack} failed back as draining after ${report.seconds.toFixed(1)} s`
+    : `drained in ${report.seconds.toFixed(1)} s`);
+  return report;
 }
 
 /** Anyone who reaches a worker could run evaluations: beyond loopback it needs a token, TLS or an explicit --insecure. */
@@ -105,12 +153,12 @@ function refuseUnprotected(opts: WorkerOptions): void {
   }
 }
 
-/** The Worker service (Describe, Evaluate) and the standard health service, behind the token check when there is one. */
-function createServer(worker: WorkerResources, opts: WorkerOptions, log: (line: string) => void): grpc.Server {
+/** The Worker service (Describe, Evaluate) behind the token check when there is one, and the standard health service. */
+function createServer(worker: WorkerResources, opts: WorkerOptions, log: (line: string) => void, health: HealthImplementation, drain: Drain): grpc.Server {
   const interceptors: grpc.ServerInterceptor[] = opts.token ? [tokenInterceptor(opts.token, log)] : [];
   const server = new grpc.Server({ ...SERVER_OPTIONS, interceptors });
-  new HealthImplementation({ "": "SERVING", "sweep.v1.Worker": "SERVING" }).addToServer(server);
-  const deps = { decode: (req: EvaluateRequest__Output) => decodeRequest(req, worker.modelRoot), dispatch: dispatch(worker) };
+  health.addToServer(server);
+  const deps = { decode: (req: EvaluateRequest__Output) => decodeRequest(req, worker.modelRoot), dispatch: dispatch(worker), host: drain };
   server.addService(WorkerService.service, {
     Describe: (_call: grpc.ServerUnaryCall<unknown, DescribeResponse>, callback: grpc.sendUnaryData<DescribeResponse>) => callback(null, describeWorker(worker)),
     Evaluate: (call: grpc.ServerDuplexStream<EvaluateRequest__Output, EvaluateResponse>) => new EvaluateStream(call, deps),

@@ -2,8 +2,9 @@
  * The coordinator's side of the worker protocol: the candidates waiting for a worker, the links to
  * the workers (worker-link.ts), and the scheduling policy (scheduling/policy.ts) that keeps each
  * worker busy up to its window with batches grouped by prompt. A lost worker's candidates go back
- * to the front of the queue for the others; a late result of a candidate that was moved is
- * ignored, so nothing is recorded twice.
+ * to the front of the queue for the others, and so do those a draining worker fails back (not
+ * counted as a move or an attempt: the candidate did nothing wrong); a late result of a candidate
+ * that was moved is ignored, so nothing is recorded twice.
  */
 import * as grpc from "@grpc/grpc-js";
 import { WorkerService } from "../../grpc/proto.js";
@@ -252,6 +253,7 @@ export class GrpcExecutor implements Executor {
     const p = link.inFlight.get(r.candidate_id);
     if (!p) return;
     link.inFlight.delete(r.candidate_id);
+    if (r.draining) return this.failedBack(link, p);
     link.completed++;
     if (r.ok) link.latency.add(r.latency_ms);
     p.link = undefined;
@@ -259,6 +261,19 @@ export class GrpcExecutor implements Executor {
     this.settle(p, () => (r.ok
       ? p.resolve({ score: r.score, latencyMs: r.latency_ms, worker: where, ...(r.image.length > 0 ? { image: new Uint8Array(r.image) } : {}) })
       : p.reject(new EvaluationError(r.error, where, r.fatal))));
+    link.retireIfDrained();
+    this.pump();
+  }
+
+  /** The worker drains and did not evaluate `p`: back to the front of the queue, and nothing more to that worker. */
+  private failedBack(link: WorkerLink<Pending>, p: Pending): void {
+    clearTimeout(p.timer);
+    p.link = undefined;
+    this.queue.requeue([p]);
+    if (link.workerDraining()) {
+      const waiting = this.capacity === 0 ? "; no worker is up, the sweep waits for one" : "";
+      this.opts.log(`worker ${link.address} is draining: no more work goes to it, what it fails back goes to the other workers${waiting}`);
+    }
     link.retireIfDrained();
     this.pump();
   }

@@ -5,6 +5,11 @@
  *
  * Health: the channel's keepalive pings (CHANNEL_OPTIONS) find a stopped or unplugged worker within
  * seconds; its stream then breaks and the link reports it lost.
+ *
+ * Two ways to stop sending to a worker: the coordinator drains a worker that left its list
+ * ("draining", then "removed" once nothing is in flight), and a worker that drains itself says so
+ * in its results ("stopping" until its stream ends, then "down" and retried as any lost worker,
+ * so a worker restarted at the same address is used again).
  */
 import * as grpc from "@grpc/grpc-js";
 import { CHANNEL_OPTIONS, PROTOCOL, WorkerService } from "../../grpc/proto.js";
@@ -29,7 +34,7 @@ const DESCRIBE_DEADLINE_MS = 5000;
 const FIRST_RETRY_MS = 250;
 const MAX_RETRY_MS = 2000;
 
-export type LinkState = "connecting" | "up" | "down" | "draining" | "removed";
+export type LinkState = "connecting" | "up" | "down" | "draining" | "stopping" | "removed";
 
 /** What a link tells the executor. */
 export interface LinkEvents<P> {
@@ -160,6 +165,13 @@ export class WorkerLink<P> {
   drain(): void {
     this.state = "draining";
     this.retireIfDrained();
+  }
+
+  /** The worker answered that it drains: nothing more is sent on this stream. Says whether this was news. */
+  workerDraining(): boolean {
+    if (this.state !== "up") return false;
+    this.state = "stopping";
+    return true;
   }
 
   /** Named again while draining: takes work again (once its stream is back, if it is not). */

@@ -29,6 +29,12 @@ export interface EvaluateResponse {
    * when not ok: no retry can help (the worker lacks the model): the coordinator stops the run
    */
   'fatal'?: (boolean);
+  /**
+   * When not ok: the worker is draining (it was told to stop) and did not evaluate this candidate,
+   * or gave up on it at its drain deadline. Not the candidate's fault: the coordinator sends it to
+   * another worker without counting an attempt, and sends this worker nothing more.
+   */
+  'draining'?: (boolean);
 }
 
 export interface EvaluateResponse__Output {
@@ -58,4 +64,10 @@ export interface EvaluateResponse__Output {
    * when not ok: no retry can help (the worker lacks the model): the coordinator stops the run
    */
   'fatal': (boolean);
+  /**
+   * When not ok: the worker is draining (it was told to stop) and did not evaluate this candidate,
+   * or gave up on it at its drain deadline. Not the candidate's fault: the coordinator sends it to
+   * another worker without counting an attempt, and sends this worker nothing more.
+   */
+  'draining': (boolean);
 }
