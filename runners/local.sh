@@ -11,7 +11,7 @@ config=${1:?usage: runners/local.sh CONFIG [sweep run arguments]}
 shift
 here=$(cd "$(dirname "$0")/.." && pwd)
 sweep=(node "$here/bin/sweep.js")
-devices=(${DEVICES:-cpu})
+read -ra devices <<<"${DEVICES:-cpu}"
 model_root=${MODEL_ROOT:-$(dirname "$config")}
 state=$(mktemp -d)
 pids=()

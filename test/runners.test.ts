@@ -12,6 +12,7 @@ import { killAllWorkers, startWorkerProcess } from "./workers.js";
 afterAll(killAllWorkers);
 
 const runners = path.join(repoRoot, "runners");
+const shellcheck = spawnSync("sh", ["-c", "command -v shellcheck"]).status === 0;
 
 describe("runners/", () => {
   it("local.sh starts a worker per device, runs the sweep on them all, and stops them", () => {
@@ -35,12 +36,25 @@ describe("runners/", () => {
     expect(commandLines.filter((l) => l.includes(" worker ") && l.includes(dir))).toEqual([]);
   });
 
-  it("the Slurm script is valid bash and runs the CLI's worker and run commands", () => {
+  it("the Slurm script is valid bash and passes only flags `sweep worker` and `sweep run` have", () => {
     const file = path.join(runners, "slurm", "sweep.sbatch");
     expect(spawnSync("bash", ["-n", file]).status).toBe(0);
-    const text = readFileSync(file, "utf8");
-    expect(text).toMatch(/bin\/sweep\.js worker --listen "0\.0\.0\.0:\$port" --devices "\$gpus" --model-root/);
-    expect(text).toMatch(/bin\/sweep\.js run "\$config" --workers "\$workers"/);
+    const lines = readFileSync(file, "utf8").split("\n");
+    // The command lines and the argument arrays the recipe builds for each command.
+    const uses = { worker: /bin\/sweep\.js worker|\bworker\+?=\(/, run: /bin\/sweep\.js run|\brun=\(/ };
+    for (const [command, use] of Object.entries(uses)) {
+      const flags = lines.filter((l) => use.test(l)).flatMap((l) => l.match(/(?<=\s|\()--[a-z][a-z-]*/g) ?? []);
+      expect(flags.length, command).toBeGreaterThan(0);
+      const help = spawnSync(process.execPath, [path.join(repoRoot, "bin", "sweep.js"), command, "--help"], { encoding: "utf8" }).stdout;
+      for (const flag of flags) expect(help, `sweep ${command} ${flag}`).toMatch(new RegExp(`^\\s+${flag}\\s`, "m"));
+    }
+  });
+
+  it.skipIf(!shellcheck)(`the recipes pass shellcheck${shellcheck ? "" : " (skipped: shellcheck is not installed; .ci/run installs it)"}`, () => {
+    const scripts = [...readdirSync(runners).filter((f) => f.endsWith(".sh")), ...readdirSync(path.join(runners, "slurm")).filter((f) => f.endsWith(".sbatch")).map((f) => path.join("slurm", f))];
+    expect(scripts).toContain(path.join("slurm", "sweep.sbatch"));
+    const r = spawnSync("shellcheck", ["--shell=bash", ...scripts], { cwd: runners, encoding: "utf8" });
+    expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 
   it("the Kubernetes manifests agree: the coordinator's dns: entry names the workers' headless service, whose worker command starts", async () => {
