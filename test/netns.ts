@@ -6,7 +6,7 @@
  * Needs root and iproute2.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, mkdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readdirSync, rmdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 
 /** Namespaces are named PREFIX-<pid of the test process>-<host>: a dead pid's leftovers are removed. */
@@ -96,7 +96,8 @@ export function makeNetwork(addresses: Record<string, string>, hostsFile: string
   removeLeftovers();
   const tag = `${PREFIX}-${process.pid}`;
   const switchNs = `${tag}-switch`;
-  const madeEtcNetns = !existsSync(ETC_NETNS);
+  // Empty: left by a test process that died (removeLeftovers emptied it); removed at the end too.
+  const ownsEtcNetns = !existsSync(ETC_NETNS) || readdirSync(ETC_NETNS).length === 0;
   const made: string[] = [];
   const addNamespace = (ns: string) => {
     made.push(ns);
@@ -109,11 +110,11 @@ export function makeNetwork(addresses: Record<string, string>, hostsFile: string
     setLink: (host, up) => void ip("-n", switchNs, "link", "set", port(host), up ? "up" : "down"),
     destroy() {
       for (const ns of made.splice(0).reverse()) removeNamespace(ns);
-      if (madeEtcNetns) {
+      if (ownsEtcNetns) {
         try {
           rmdirSync(ETC_NETNS);
         } catch {
-          // Not empty: another test process's hosts are in it.
+          // Gone, or not empty: another test process's hosts are in it.
         }
       }
     },
