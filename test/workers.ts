@@ -15,9 +15,13 @@ export interface WorkerProcess {
 
 const started: ChildProcess[] = [];
 
-/** Starts `sweep worker` as a real process and waits for its address. */
-export function startWorkerProcess(args: string[], env: NodeJS.ProcessEnv = {}): Promise<WorkerProcess> {
-  const child = spawn(process.execPath, [sweepBin, "worker", ...args], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
+/**
+ * Starts `sweep worker` as a real process and waits for its address. `prefix` runs it through
+ * another command that execs it (`ip netns exec NAME`), so the child is still the worker itself.
+ */
+export function startWorkerProcess(args: string[], env: NodeJS.ProcessEnv = {}, prefix: string[] = []): Promise<WorkerProcess> {
+  const [command, ...rest] = [...prefix, process.execPath, sweepBin, "worker", ...args];
+  const child = spawn(command, rest, { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   started.push(child);
   let err = "";
   child.stderr!.on("data", (d) => (err += d));
