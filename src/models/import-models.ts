@@ -165,12 +165,15 @@ function sourcePaths(message: string, tmp: string, src: ImportSources): string {
     .replaceAll(path.join(weights, "pickscore"), src.pickscore);
 }
 
-const COMPONENT_SOURCES = (opts: ImportOptions): Component[] => [
-  { key: "text_encoder", dir: path.join(opts.flux2, "text_encoder"), stem: "model" },
-  { key: "transformer", dir: path.join(opts.flux2, "transformer"), stem: "diffusion_pytorch_model" },
-  { key: "vae", dir: path.join(opts.flux2, "vae"), stem: "diffusion_pytorch_model" },
-  { key: "pickscore", dir: opts.pickscore, stem: "model" },
-];
+/** The checkpoints a model directory is built from, and where each one's weights are. */
+function componentSources(opts: ImportOptions): Component[] {
+  return [
+    { key: "text_encoder", dir: path.join(opts.flux2, "text_encoder"), stem: "model" },
+    { key: "transformer", dir: path.join(opts.flux2, "transformer"), stem: "diffusion_pytorch_model" },
+    { key: "vae", dir: path.join(opts.flux2, "vae"), stem: "diffusion_pytorch_model" },
+    { key: "pickscore", dir: opts.pickscore, stem: "model" },
+  ];
+}
 
 /** Which checkpoint each graph reads its weights from. */
 const WEIGHTS_OF: Record<GraphName, string> = {
@@ -184,7 +187,7 @@ const WEIGHTS_OF: Record<GraphName, string> = {
 type Placed = Record<string, ReturnType<typeof placeWeights>>;
 
 async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: string, log: (line: string) => void): Promise<ModelManifest> {
-  const components = COMPONENT_SOURCES(opts);
+  const components = componentSources(opts);
   const placed: Placed = Object.fromEntries(components.map((c) => [c.key, placeWeights(c, dir)]));
   const graphs = writeGraphs(parsed, placed, dir, log);
   copyFolderFiles(path.join(opts.flux2, "tokenizer"), path.join(dir, "tokenizer"));

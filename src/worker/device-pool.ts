@@ -106,7 +106,7 @@ export class DevicePool implements Executor {
   private take(limit: number): Queued[] {
     if (this.queue.peek()!.alone) return this.queue.take(1, () => false);
     return batchOf(this.queue.peek()!.task.evaluator)
-      ? this.queue.take(limit, (head, q) => !q.alone && sameBatch(head.task, q.task))
+      ? this.queue.take(limit, (head, q) => !q.alone && samePaddedBatch(head.task, q.task))
       : this.queue.take(limit, (head, q) => !q.alone && q.opts.signal === head.opts.signal, true);
   }
 
@@ -178,7 +178,7 @@ function modelKey(spec: Flux2PickScoreSpec): string {
 }
 
 /** Two model evaluations that one padded batch can run: the same prompt, model and settings. */
-function sameBatch(a: EvaluationTask, b: EvaluationTask): boolean {
+function samePaddedBatch(a: EvaluationTask, b: EvaluationTask): boolean {
   const ma = batchOf(a.evaluator);
   const mb = batchOf(b.evaluator);
   return !!ma && !!mb && a.promptIndex === b.promptIndex && a.prompt === b.prompt && !!a.returnImage === !!b.returnImage
