@@ -15,7 +15,8 @@ import type { SafetensorsDtype, TensorLocation, WeightSource } from "../safetens
 export type ElemType = "float32" | "float16" | "bfloat16" | "int64" | "int32" | "uint8" | "bool";
 export type ComputeType = "float32" | "float16" | "bfloat16";
 
-export const OPSET = 21;
+/** 22: the first opset with a bfloat16 Conv (the VAE, CLIP's patch embedding). */
+export const OPSET = 22;
 export const MS_DOMAIN = "com.microsoft";
 
 const TYPE_CODE: Record<ElemType, number> = {
