@@ -15,11 +15,11 @@ import { parseQwen3Config } from "../flux2/text-encoder-graph.js";
 import { parseFlux2TransformerConfig } from "../flux2/transformer-graph.js";
 import { parseFlux2VaeConfig } from "../flux2/vae-decoder-graph.js";
 import { importModels, type ImportSources } from "../import-models.js";
-import { GRAPH_NAMES, type GraphName, type ModelManifest } from "../manifest.js";
+import { GRAPH_NAMES, type GraphName, type ModelDimensions, type ModelManifest } from "../manifest.js";
 import { ModelInputError } from "../model-error.js";
 import { GraphBuilder, type ComputeType } from "../onnx/graph-builder.js";
 import { parseClipConfig } from "../pickscore/clip-graphs.js";
-import { stageGraphBuilders, type StageConfigs } from "../stage-graphs.js";
+import { stageDimensions, stageGraphBuilders, type StageConfigs } from "../stage-graphs.js";
 import type { TensorLocation, WeightSource } from "../safetensors.js";
 
 export const SYNTHETIC_MODELS = ["flux2-tiny", "flux2-klein-4b"] as const;
@@ -366,6 +366,11 @@ export function syntheticStageGraphs(name: SyntheticModelName, compute: ComputeT
       return [g, b];
     }),
   ) as Record<GraphName, GraphBuilder>;
+}
+
+/** A synthetic model's dimensions as its manifest records them. */
+export function syntheticDimensions(name: SyntheticModelName): ModelDimensions {
+  return stageDimensions(stageConfigs(name));
 }
 
 /** Every tensor the graphs of a synthetic model read, per checkpoint, in file order; nothing is written. */
