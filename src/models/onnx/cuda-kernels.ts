@@ -24,7 +24,7 @@ export interface KernelQuery {
   outputTypes?: (string | undefined)[];
 }
 
-interface Formal {
+export interface Formal {
   name: string;
   /** a type-constraint letter ("T") or a fixed type ("tensor(int64)") */
   type: string;
@@ -62,6 +62,11 @@ export function normaliseDomain(domain: string | null | undefined): string {
   return !domain ? ONNX_DOMAIN : domain;
 }
 
+/** The op's input parameters as the table lists them (newest form): which inputs share a type letter. */
+export function kernelInputs(domain: string, op: string): readonly Formal[] | undefined {
+  return TABLE.kernels[normaliseDomain(domain)]?.[op]?.inputs;
+}
+
 /** The ops the table covers, per domain. */
 export function tabulatedOps(): Record<string, string[]> {
   return Object.fromEntries(Object.entries(TABLE.kernels).map(([d, ops]) => [d, Object.keys(ops)]));
@@ -83,7 +88,7 @@ export function resolveSinceVersion(domain: string, op: string, opset: number): 
 const rangeText = (r: Registration) => (r.versions[1] === null ? `${r.versions[0]}+` : r.versions[0] === r.versions[1] ? `${r.versions[0]}` : `[${r.versions[0]}, ${r.versions[1]}]`);
 
 /** The formal parameter at position i (a variadic last parameter covers the rest). */
-function formalAt(formals: Formal[], i: number): Formal | undefined {
+export function formalAt(formals: readonly Formal[], i: number): Formal | undefined {
   if (i < formals.length) return formals[i];
   const last = formals[formals.length - 1];
   return last?.variadic ? last : undefined;

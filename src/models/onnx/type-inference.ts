@@ -5,8 +5,7 @@
  * enclosing graph's values in scope.
  */
 import type { onnx as OnnxTypes } from "onnx-proto";
-import { cudaKernelMissing, normaliseDomain, ONNX_DOMAIN } from "./cuda-kernels.js";
-import table from "./cuda-kernels.json" with { type: "json" };
+import { cudaKernelMissing, formalAt, kernelInputs, normaliseDomain, ONNX_DOMAIN } from "./cuda-kernels.js";
 
 /** TensorProto.DataType codes to the names ONNX's docs use. */
 const TYPE_NAMES: Record<number, string> = {
@@ -34,14 +33,10 @@ export function opsetsOf(model: OnnxTypes.IModelProto): Map<string, number> {
   return new Map((model.opsetImport ?? []).map((o) => [normaliseDomain(o.domain), num(o.version ?? 0)]));
 }
 
-/** Input and output formals of each op in the kernel table: which positions share a type letter. */
-const FORMALS = (table as unknown as { kernels: Record<string, Record<string, { inputs: { type: string; variadic?: boolean }[]; outputs: { type: string; variadic?: boolean }[] }>> }).kernels;
-const formal = (list: { type: string; variadic?: boolean }[], i: number) => list[i] ?? (list[list.length - 1]?.variadic ? list[list.length - 1] : undefined);
-
 const BOOL_OUT = new Set(["Equal", "Less", "LessOrEqual", "Greater", "GreaterOrEqual", "Not", "And", "Or", "Xor", "IsNaN", "IsInf"]);
 const INT64_OUT = new Set(["Shape", "Size", "ArgMax", "ArgMin", "NonZero"]);
 /** Ops whose outputs after the first are float statistics (stash_type, float by default). */
-const STATS_OUT = new Set(["LayerNormalization", "SimplifiedLayerNormalization", "SkipLayerNormalization", "SkipSimplifiedLayerNormalization"]);
+const STATS_OUT = new Set(["LayerNormalization", "SkipLayerNormalization", "SkipSimplifiedLayerNormalization"]);
 
 function tensorAttrType(n: OnnxTypes.INodeProto): string | undefined {
   const value = attr(n, "value");
@@ -106,11 +101,12 @@ function walkGraph(g: OnnxTypes.IGraphProto, scope: Map<string, string>, where: 
     names.forEach((x, i) => {
       if (x !== "" && ins[i] === undefined) w.errors.push(`${label} (${n.opType}): input ${x} has no known type (used before it is defined?)`);
     });
-    const formals = FORMALS[normaliseDomain(n.domain)]?.[n.opType ?? ""];
+    // inputs bound to one type letter must agree (the schema's rule; the kernel table lists the letters)
+    const formals = kernelInputs(n.domain ?? "", n.opType ?? "");
     if (formals) {
       const byLetter = new Map<string, Set<string>>();
       ins.forEach((t, i) => {
-        const f = formal(formals.inputs, i);
+        const f = formalAt(formals, i);
         if (t === undefined || !f || f.type.startsWith("tensor(")) return;
         byLetter.set(f.type, (byLetter.get(f.type) ?? new Set()).add(t));
       });
