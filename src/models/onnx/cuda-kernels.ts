@@ -41,6 +41,7 @@ interface Registration {
 }
 
 interface OpKernels {
+  note?: string;
   inputs: Formal[];
   outputs: Formal[];
   registrations: Registration[];
@@ -119,7 +120,7 @@ export function cudaKernelMissing(node: KernelQuery): string | undefined {
   const version = resolveSinceVersion(domain, node.op, node.opset);
   if (version === undefined) return `${op}: no schema at opset ${node.opset}`;
   const at = `${op}-${version} (opset ${node.opset})`;
-  if (!entry.registrations.length) return `${at}: no CUDA kernel registered`;
+  if (!entry.registrations.length) return `${at}: no CUDA kernel registered${entry.note ? ` (${entry.note})` : ""}`;
   const reg = entry.registrations.find((r) => r.versions[0] <= version && (r.versions[1] === null || version <= r.versions[1]));
   if (!reg) return `${at}: no CUDA kernel for this version (registered: ${entry.registrations.map(rangeText).join(", ")})`;
 
