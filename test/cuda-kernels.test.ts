@@ -195,4 +195,35 @@ describe("nodesWithoutCudaKernel on tiny models", () => {
     expect(types.get("the_loop.body/acc_next")).toBe("bfloat16");
     expect(nodesWithoutCudaKernel(m)).toEqual([expect.stringMatching(/^the_loop\.body\/inner_cos: Cos\(bfloat16\): ai\.onnx Cos-7 \(opset 21\)/)]);
   });
+
+  it("types If by its branches' outputs, and reports branches that disagree", () => {
+    const vi = (name: string, t: number): OnnxTypes.IValueInfoProto => ({ name, type: { tensorType: { elemType: t } } });
+    const branch = (name: string, op: string, t: number): OnnxTypes.IGraphProto => ({
+      name,
+      node: [{ name: `${name}_op`, opType: op, input: ["x"], output: [`${name}_y`] }],
+      output: [vi(`${name}_y`, t)],
+    });
+    const ifModel = (elseType: number): OnnxTypes.IModelProto => ({
+      opsetImport: [{ domain: "", version: 21 }],
+      graph: {
+        input: [vi("flag", DT.BOOL), vi("x", DT.FLOAT16)],
+        node: [{
+          name: "choose", opType: "If", input: ["flag"], output: ["y"],
+          attribute: [
+            { name: "then_branch", type: onnx.AttributeProto.AttributeType.GRAPH, g: branch("then", "Sin", DT.FLOAT16) },
+            { name: "else_branch", type: onnx.AttributeProto.AttributeType.GRAPH, g: branch("else", "Neg", elseType) },
+          ],
+        }],
+        output: [vi("y", DT.FLOAT16)],
+      },
+    });
+    const fine = inferElementTypes(ifModel(DT.FLOAT16));
+    expect(fine.errors).toEqual([]);
+    expect(fine.types.get("y")).toBe("float16");
+    expect(nodesWithoutCudaKernel(ifModel(DT.FLOAT16))).toEqual([]);
+    expect(inferElementTypes(ifModel(DT.BFLOAT16)).errors).toEqual([
+      "choose.else_branch: output else_y is float16, declared bfloat16",
+      "choose (If): output 0 is float16 in then_branch, bfloat16 in else_branch",
+    ]);
+  });
 });
