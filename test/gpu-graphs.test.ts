@@ -2,7 +2,10 @@
  * The stage graphs at the real model's dimensions (FLUX.2-klein-4B, Qwen3-4B, the FLUX.2 VAE,
  * PickScore's ViT-H/14), as `--synthetic flux2-klein-4b` builds them, in the GPU's compute types:
  * their structure, checked without weights. Attention must be the fused op, never
- * MatMul -> Softmax -> MatMul, which would materialise every score matrix on the GPU.
+ * MatMul -> Softmax -> MatMul, which would materialise every score matrix on the GPU; and every node
+ * must have a kernel in onnxruntime's CUDA provider for its op, opset and input types
+ * (src/models/onnx/cuda-kernels.json), or the provider would hand it to the CPU, with a copy of its
+ * tensors across the bus each way.
  */
 import onnxProto from "onnx-proto";
 import type { onnx as OnnxTypes } from "onnx-proto";
@@ -10,6 +13,7 @@ import { describe, expect, it } from "vitest";
 import { GRAPH_NAMES } from "../src/models/manifest.js";
 import { GraphBuilder } from "../src/models/onnx/graph-builder.js";
 import { attention } from "../src/models/onnx/layers.js";
+import { nodesWithoutCudaKernel } from "../src/models/onnx/type-inference.js";
 import { syntheticStageGraphs } from "../src/models/synthetic/synthetic-models.js";
 import type { TensorLocation } from "../src/models/safetensors.js";
 
@@ -67,5 +71,9 @@ describe.each(["float16", "bfloat16"] as const)("flux2-klein-4b graphs in %s", (
     const fused = nodes.filter((n) => n.opType === "MultiHeadAttention" && n.domain === "com.microsoft").length;
     // layers with attention: 5 + 20 transformer blocks, 27 Qwen3 layers, 1 VAE mid block, 32 and 24 CLIP layers
     expect(fused).toBe({ transformer: 25, text_encoder: 27, vae_decoder: 1, clip_vision: 32, clip_text: 24 }[g]);
+  });
+
+  it.each(GRAPH_NAMES)("%s: every node has a CUDA kernel for its types", (g) => {
+    expect(nodesWithoutCudaKernel(models[g])).toEqual([]);
   });
 });

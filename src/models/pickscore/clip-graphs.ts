@@ -175,8 +175,9 @@ export function buildClipTextGraph(b: GraphBuilder, cfg: ClipConfig): void {
   const mask = b.op("Slice", [b.constantCompute(table, [1, 1, n, n]), b.int64s([0, 0]), b.op("Concat", [length, length], { axis: 0 }), b.int64s([2, 3])]);
   for (let i = 0; i < t.numLayers; i++) h = encoderLayer(b, h, t, `${p}encoder.layers.${i}.`, mask);
   const pick = t.eosTokenId === 2 ? ids : b.op("Equal", [ids, b.constant([t.eosTokenId], [], "int64")]);
-  // int32 as transformers casts before argmax; ArgMax returns the first maximum, as torch does
-  const index = b.op("ArgMax", [b.cast(pick, "int32")], { axis: 1, keepdims: 1 });
+  // transformers casts to int32 before argmax; float32 holds every token id and the 0/1 of a match
+  // exactly and has a CUDA ArgMax kernel (int32 has none). ArgMax returns the first maximum, as torch does.
+  const index = b.op("ArgMax", [b.cast(pick, "float32")], { axis: 1, keepdims: 1 });
   // the final LayerNorm acts per token, so it is applied to the pooled token only
   const pooled = b.op("GatherND", [h, index], { batch_dims: 1 });
   const normed = layerNorm(b, pooled, t.layerNormEps, `${p}final_layer_norm.weight`, `${p}final_layer_norm.bias`, d);
