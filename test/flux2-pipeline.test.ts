@@ -1,11 +1,13 @@
 /**
  * The whole evaluation against the reference's traces: a model directory imported from the golden
- * checkpoints (the real layouts), run stage by stage on CPU in float32.
+ * checkpoints (the real layouts), on CPU in float32, through both paths of the pipeline: the batch
+ * graph in one run (what workers run; its traced variant outputs the intermediates) and the stage
+ * graphs with the host between them.
  */
 import path from "node:path";
 import { beforeAll, describe, expect, test } from "vitest";
 import { Flux2Models } from "../src/evaluators/flux2-pickscore/model-sessions.js";
-import { Flux2PickScorePipeline } from "../src/evaluators/flux2-pickscore/pipeline.js";
+import { Flux2PickScorePipeline, type PipelinePath } from "../src/evaluators/flux2-pickscore/pipeline.js";
 import { importModels } from "../src/models/import-models.js";
 import { torchRandn } from "../src/noise/torch-generator.js";
 import { flux2Dir, golden, loadTrace, relativeError, scratchDir, TRACES, type TraceTensor } from "./flux2-reference.js";
@@ -13,6 +15,8 @@ import { flux2Dir, golden, loadTrace, relativeError, scratchDir, TRACES, type Tr
 const dir = scratchDir();
 const modelDir = path.join(dir, "golden");
 let pipeline: Flux2PickScorePipeline;
+const byPath = new Map<PipelinePath, Flux2PickScorePipeline>();
+const cpu = { kind: "cpu" as const, index: 0, intraOpThreads: 1 };
 
 beforeAll(async () => {
   await importModels({
@@ -21,7 +25,9 @@ beforeAll(async () => {
     processor: path.join(flux2Dir, "CLIP-processor-tiny"),
     out: modelDir,
   });
-  pipeline = new Flux2PickScorePipeline(await Flux2Models.open(modelDir, "float32", { kind: "cpu", index: 0, intraOpThreads: 1 }));
+  pipeline = new Flux2PickScorePipeline(await Flux2Models.open(modelDir, "float32", cpu));
+  byPath.set("one-run", pipeline);
+  byPath.set("stages", new Flux2PickScorePipeline(await Flux2Models.open(modelDir, "float32", cpu), () => {}, "stages"));
 });
 
 const settings = (h: number, w: number) => ({ height: h, width: w, steps: 4, score: "cosine" as const, maxBatch: 1 });
@@ -37,7 +43,7 @@ function levelsOff(a: Uint8Array | Float32Array, e: ArrayLike<number>, level: nu
   return { share: n / e.length, max };
 }
 
-describe.each(TRACES.map((t) => [t]))("%s", (name) => {
+describe.each((["one-run", "stages"] as const).flatMap((mode) => TRACES.map((t) => [mode, t] as const)))("%s path, %s", (mode, name) => {
   const seed = Number(/seed(\d+)/.exec(name)![1]);
   const c = golden.cases.find((g) => g.seed === seed)!;
   const seen = new Map<string, Float32Array | Uint8Array | BigInt64Array>();
@@ -47,7 +53,7 @@ describe.each(TRACES.map((t) => [t]))("%s", (name) => {
   beforeAll(async () => {
     trace = loadTrace(name);
     const noise = torchRandn(seed, 128 * (c.height / 16) * (c.width / 16));
-    const [result] = await pipeline.scoreBatch(c.prompt, [noise], settings(c.height, c.width), (k, v) => seen.set(k, v.slice()));
+    const [result] = await byPath.get(mode)!.scoreBatch(c.prompt, [noise], settings(c.height, c.width), { observe: (k, v) => seen.set(k, v.slice()) });
     score = result.score;
   }, 300_000);
 
@@ -79,6 +85,18 @@ describe.each(TRACES.map((t) => [t]))("%s", (name) => {
     expect(Math.abs(score - c.score_cosine)).toBeLessThanOrEqual(1e-5);
   });
 });
+
+test("the one-run path's scores equal the stage path's to 1e-6 on every golden case", async () => {
+  let worst = 0;
+  for (const c of golden.cases) {
+    const noise = torchRandn(c.seed, 128 * (c.height / 16) * (c.width / 16));
+    const [one] = await byPath.get("one-run")!.scoreBatch(c.prompt, [noise], settings(c.height, c.width));
+    const [stages] = await byPath.get("stages")!.scoreBatch(c.prompt, [noise], settings(c.height, c.width));
+    worst = Math.max(worst, Math.abs(one.score - stages.score));
+  }
+  console.log(`largest |one-run - stages| score difference over ${golden.cases.length} golden cases: ${worst.toExponential(2)}`);
+  expect(worst).toBeLessThanOrEqual(1e-6);
+}, 300_000);
 
 test("the golden scores of case 0 at seeds 0-2, cosine and logit", async () => {
   for (const c of golden.cases.filter((g) => g.case === 0)) {
@@ -115,7 +133,7 @@ describe("batches", () => {
 
   test("a prompt over 77 CLIP tokens is truncated and said once", async () => {
     const lines: string[] = [];
-    const p = new Flux2PickScorePipeline(await Flux2Models.open(modelDir, "float32", { kind: "cpu", index: 0, intraOpThreads: 1 }), (l) => lines.push(l));
+    const p = new Flux2PickScorePipeline(await Flux2Models.open(modelDir, "float32", cpu), (l) => lines.push(l));
     const long = Array.from({ length: 120 }, (_, i) => `word${i}`).join(" ");
     await p.scoreBatch(long, [noises[0]], settings(128, 128));
     await p.scoreBatch(long, [noises[1]], settings(128, 128));

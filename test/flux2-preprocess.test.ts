@@ -7,7 +7,10 @@ import { clipPixelValues } from "../src/evaluators/flux2-pickscore/clip-preproce
 import { parseClipPreprocessorConfig } from "../src/models/pickscore/clip-preprocessor-config.js";
 import { decodedToUint8 } from "../src/evaluators/flux2-pickscore/image-convert.js";
 import { loadClipTokenizer, loadQwenPromptTokenizer } from "../src/evaluators/flux2-pickscore/prompt-tokens.js";
+import * as ort from "onnxruntime-node";
 import { ModelInputError } from "../src/models/model-error.js";
+import { GraphBuilder } from "../src/models/onnx/graph-builder.js";
+import { clipPreprocess } from "../src/models/pickscore/clip-preprocess-graph.js";
 import { TRACES, float32Of, flux2Dir, golden, loadTrace, type TraceTensor } from "./flux2-reference.js";
 
 const qwenDir = path.join(flux2Dir, "FLUX.2-klein-tiny", "tokenizer");
@@ -149,5 +152,22 @@ describe("CLIP pixel values", () => {
     // Exact, bit for bit: the criterion would allow 0.1% of values off by one uint8 level (1/255/std).
     const m = mismatch(ours, float32Of(trace, "pixel_values"), (i) => 1 / 255 / cfg.std[Math.floor(i / plane)]);
     expect(m).toEqual({ fraction: 0, worst: 0 });
+  });
+
+  // The batch graph's in-graph preprocessing (float64 integer accumulation), run by onnxruntime.
+  it.each(traced)("$name: the graph's preprocessing equals pixel_values bit for bit", async ({ golden: g, trace }) => {
+    const noWeights = { get: (): never => { throw new Error("no weights"); } };
+    const b = new GraphBuilder({ name: "clip_preprocess", compute: "float32", weights: noWeights, location: () => "" });
+    const image = b.input("image", "uint8", [2, 3, g.height, g.width]);
+    b.output(clipPreprocess(b, image, g.height, g.width, cfg), "pixel_values", "float32", [2, 3, 224, 224]);
+    const session = await ort.InferenceSession.create(b.encode(), { executionProviders: ["cpu"] });
+    const hwc = uint8Of(trace, "image_uint8").data;
+    const plane = g.height * g.width;
+    const chw = new Uint8Array(2 * 3 * plane);
+    for (let p = 0; p < plane; p++) for (let c = 0; c < 3; c++) chw[c * plane + p] = chw[3 * plane + c * plane + p] = hwc[p * 3 + c];
+    const out = (await session.run({ image: new ort.Tensor("uint8", chw, [2, 3, g.height, g.width]) })).pixel_values.data as Float32Array;
+    const expected = float32Of(trace, "pixel_values");
+    // both rows of the batch, every value to the bit
+    expect(Buffer.from(out.buffer, out.byteOffset, out.byteLength).equals(Buffer.concat([Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength), Buffer.from(expected.buffer, expected.byteOffset, expected.byteLength)]))).toBe(true);
   });
 });

@@ -12,7 +12,8 @@ import { parseClipPreprocessorConfig } from "./pickscore/clip-preprocessor-confi
 import { parseQwen3Config } from "./flux2/text-encoder-graph.js";
 import { parseFlux2TransformerConfig } from "./flux2/transformer-graph.js";
 import { parseFlux2VaeConfig } from "./flux2/vae-decoder-graph.js";
-import { GRAPH_NAMES, GRAPH_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, sha256File, type GraphName, type ModelManifest, type Precision } from "./manifest.js";
+import { CONFIG_FILES, GRAPH_NAMES, GRAPH_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, sha256File, type GraphName, type ModelManifest, type Precision } from "./manifest.js";
+import { CHECKPOINT_STEMS } from "./model-configs.js";
 import { ModelInputError } from "./model-error.js";
 import { GraphBuilder } from "./onnx/graph-builder.js";
 import { parseClipConfig, readLogitScale } from "./pickscore/clip-graphs.js";
@@ -118,6 +119,18 @@ function copyFolderFiles(from: string, to: string): void {
   }
 }
 
+/** The source configs, as read: a worker parses them again to build the batch graph for a size. */
+function copyConfigs(src: ImportSources, dir: string): void {
+  mkdirSync(path.join(dir, "configs"));
+  const from: Record<keyof ModelManifest["configs"], string> = {
+    text_encoder: path.join(src.flux2, "text_encoder", "config.json"),
+    transformer: path.join(src.flux2, "transformer", "config.json"),
+    vae: path.join(src.flux2, "vae", "config.json"),
+    clip: path.join(src.pickscore, "config.json"),
+  };
+  for (const [key, file] of Object.entries(from)) copyFileSync(file, path.join(dir, CONFIG_FILES[key as keyof typeof from]));
+}
+
 /** Links a checkpoint's files (and its shard index) into `to` and opens it there. */
 function placeWeights(c: Component, modelDir: string): { checkpoint: Checkpoint; sources: string[] } {
   const source = new Checkpoint(c.dir, c.stem);
@@ -163,10 +176,10 @@ function sourcePaths(message: string, tmp: string, src: ImportSources): string {
 /** The checkpoints a model directory is built from, and where each one's weights are. */
 function componentSources(opts: ImportOptions): Component[] {
   return [
-    { key: "text_encoder", dir: path.join(opts.flux2, "text_encoder"), stem: "model" },
-    { key: "transformer", dir: path.join(opts.flux2, "transformer"), stem: "diffusion_pytorch_model" },
-    { key: "vae", dir: path.join(opts.flux2, "vae"), stem: "diffusion_pytorch_model" },
-    { key: "pickscore", dir: opts.pickscore, stem: "model" },
+    { key: "text_encoder", dir: path.join(opts.flux2, "text_encoder"), stem: CHECKPOINT_STEMS.text_encoder },
+    { key: "transformer", dir: path.join(opts.flux2, "transformer"), stem: CHECKPOINT_STEMS.transformer },
+    { key: "vae", dir: path.join(opts.flux2, "vae"), stem: CHECKPOINT_STEMS.vae },
+    { key: "pickscore", dir: opts.pickscore, stem: CHECKPOINT_STEMS.pickscore },
   ];
 }
 
@@ -185,6 +198,7 @@ async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: st
   const components = componentSources(opts);
   const placed: Placed = Object.fromEntries(components.map((c) => [c.key, placeWeights(c, dir)]));
   const graphs = writeGraphs(parsed, placed, dir, log);
+  copyConfigs(opts, dir);
   copyFolderFiles(path.join(opts.flux2, "tokenizer"), path.join(dir, "tokenizer"));
   copyFolderFiles(opts.processor, path.join(dir, "clip_processor"));
   const { files, digests } = await digestFiles(dir);
@@ -203,6 +217,7 @@ async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: st
     dimensions: stageDimensions(parsed),
     constants: manifestConstants(parsed, placed),
     tokenizers: { text: "tokenizer", clip: "clip_processor" },
+    configs: CONFIG_FILES,
   };
   writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
   return manifest;

@@ -19,7 +19,7 @@ export const MANIFEST_FILE = "manifest.json";
 
 const signature = z.strictObject({
   name: z.string(),
-  dtype: z.enum(["float32", "float16", "bfloat16", "int64", "int32", "uint8", "bool"]),
+  dtype: z.enum(["float32", "float16", "bfloat16", "float64", "int64", "int32", "uint8", "bool"]),
   shape: z.array(z.union([z.number().int(), z.string()])),
 });
 
@@ -88,7 +88,16 @@ export const manifestSchema = z.strictObject({
     projection_dim: z.number().int(),
   }),
   tokenizers: z.strictObject({ text: z.string(), clip: z.string() }),
+  /** the source configs as imported, relative to the model directory */
+  configs: z.strictObject({ text_encoder: z.string(), transformer: z.string(), vae: z.string(), clip: z.string() }),
 });
+
+export const CONFIG_FILES = {
+  text_encoder: "configs/text_encoder.json",
+  transformer: "configs/transformer.json",
+  vae: "configs/vae.json",
+  clip: "configs/clip.json",
+} as const;
 export type ModelManifest = z.infer<typeof manifestSchema>;
 
 export function readManifest(modelDir: string): ModelManifest {

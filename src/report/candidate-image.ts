@@ -35,8 +35,8 @@ export async function renderCandidate(runDir: string, searchId: string, evalInde
   try {
     const pipeline = new Flux2PickScorePipeline(models, (line) => process.stderr.write(`${line}\n`));
     const noise = new NoiseFactory().materialise(candidate.recipe, spec.shape);
-    const [scored] = await pipeline.scoreBatch(search.prompt, [noise], settingsOf(spec));
-    writeFileSync(out, encodePng({ width: spec.width, height: spec.height, data: scored.image, channels: 3, depth: 8 }));
+    const [scored] = await pipeline.scoreBatch(search.prompt, [noise], settingsOf(spec), { images: true });
+    writeFileSync(out, encodePng({ width: spec.width, height: spec.height, data: scored.image as Uint8Array, channels: 3, depth: 8 }));
     const recorded = record.scores[evalIndex];
     return { score: scored.score, recorded: Number.isNaN(recorded) ? null : recorded, noiseSeed: candidate.noiseSeed };
   } finally {

@@ -61,11 +61,12 @@ export async function evaluateFlux2Batch(tasks: EvaluationTask[], ctx: ThreadCon
   const spec = tasks[0].evaluator as Flux2PickScoreSpec;
   const evaluator = await flux2Evaluator(spec, ctx);
   const inputs = tasks.map((t) => ({ noise: noise.materialise(t.recipe, spec.shape), shape: spec.shape, prompt: t.prompt, promptIndex: t.promptIndex }));
-  const scored = await evaluator.scoreBatch(inputs, spec);
+  // images cross from the device only for candidates whose image is kept (renders of best images)
+  const scored = await evaluator.scoreBatch(inputs, spec, tasks.some((t) => t.returnImage));
   const latencyMs = (performance.now() - started) / tasks.length;
   return scored.map((s, i) => ({
     score: finite(s.score),
     latencyMs,
-    ...(tasks[i].returnImage ? { image: encodePng({ width: spec.width, height: spec.height, data: s.image, channels: 3, depth: 8 }) } : {}),
+    ...(tasks[i].returnImage && s.image ? { image: encodePng({ width: spec.width, height: spec.height, data: s.image, channels: 3, depth: 8 }) } : {}),
   }));
 }

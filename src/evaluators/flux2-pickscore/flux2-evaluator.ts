@@ -4,30 +4,27 @@ import { Flux2Models, type DeviceTarget, type RuntimeInfo } from "./model-sessio
 import { Flux2PickScorePipeline, type ScoredImage } from "./pipeline.js";
 import type { Flux2PickScoreSpec } from "../../domain/sweep.js";
 
-const WARM_LATENT = 16;
-
 export class Flux2PickScoreEvaluator {
   private constructor(readonly pipeline: Flux2PickScorePipeline, readonly runtime: RuntimeInfo) {}
 
   /**
-   * Opens the model directory (`spec.model_dir`, resolved by the worker) and runs every graph once
-   * at a small size (session initialisation, allocators), cheap on a CPU as on a GPU.
+   * Opens the model directory (`spec.model_dir`, resolved by the worker) and runs one candidate at
+   * the spec's size and steps: the batch graph of that size is built, opened and allocated before
+   * any timed work.
    */
   static async load(spec: Flux2PickScoreSpec, device: DeviceTarget, log: (line: string) => void): Promise<Flux2PickScoreEvaluator> {
     if (!spec.model_dir) throw new Error(`model '${spec.model}' has no resolved folder (the worker resolves it under its model root)`);
     const models = await Flux2Models.open(spec.model_dir, spec.precision, device);
     const pipeline = new Flux2PickScorePipeline(models, log);
-    await pipeline.warm(new Float32Array(spec.shape[1] * WARM_LATENT * WARM_LATENT), {
-      ...settingsOf(spec), height: 16 * WARM_LATENT, width: 16 * WARM_LATENT, steps: 1, maxBatch: 1,
-    });
+    await pipeline.warm(new Float32Array(spec.shape[1] * spec.shape[2] * spec.shape[3]), { ...settingsOf(spec), maxBatch: 1 });
     return new Flux2PickScoreEvaluator(pipeline, models.runtime);
   }
 
-  /** Scores and images (height x width x 3, uint8) of one prompt's candidates. */
-  async scoreBatch(inputs: EvaluationInput[], spec: Flux2PickScoreSpec): Promise<ScoredImage[]> {
+  /** Scores of one prompt's candidates, and their images (height x width x 3, uint8) when `images`. */
+  async scoreBatch(inputs: EvaluationInput[], spec: Flux2PickScoreSpec, images = false): Promise<ScoredImage[]> {
     const prompt = inputs[0].prompt;
     if (inputs.some((i) => i.prompt !== prompt)) throw new Error("a flux2-pickscore batch must hold one prompt");
-    return this.pipeline.scoreBatch(prompt, inputs.map((i) => i.noise), settingsOf(spec));
+    return this.pipeline.scoreBatch(prompt, inputs.map((i) => i.noise), settingsOf(spec), { images });
   }
 }
 

@@ -1,6 +1,6 @@
 /**
- * A model directory opened on one device: its manifest checked, one onnxruntime session per graph
- * (created once and kept), on the CPU execution provider or CUDA's with the device's index.
+ * A model directory opened on one device: its manifest checked, onnxruntime sessions created once and
+ * kept, on the CPU execution provider or CUDA's with the device's index.
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -11,9 +11,12 @@ import onnxProto from "onnx-proto";
 
 // onnx-proto is CommonJS: its namespace comes through the default export under Node's ESM loader.
 const { onnx } = onnxProto;
-import { OPSET } from "../../models/onnx/graph-builder.js";
-import { GRAPH_NAMES, readManifest, verifyModelFiles, type GraphName, type ModelManifest, type Precision } from "../../models/manifest.js";
+import { buildBatchGraph } from "../../models/batch-graph.js";
+import { GraphBuilder, OPSET } from "../../models/onnx/graph-builder.js";
+import { readManifest, verifyModelFiles, type GraphName, type ModelManifest, type Precision } from "../../models/manifest.js";
+import { modelWeights, readStageConfigs } from "../../models/model-configs.js";
 import { ModelInputError } from "../../models/model-error.js";
+import type { ClipPreprocessConfig } from "../../models/pickscore/clip-preprocessor-config.js";
 
 export interface DeviceTarget {
   kind: "cpu" | "gpu";
@@ -89,11 +92,30 @@ function deviceName(device: DeviceTarget): string {
   }
 }
 
+/** The batch graph of one size and step count (models/batch-graph.ts). */
+export interface BatchShape {
+  height: number;
+  width: number;
+  steps: number;
+  /** also output the intermediates the reference traces (tests) */
+  trace?: boolean;
+}
+
+/**
+ * A model directory on one device. The prompt's graphs (text encoder, CLIP text tower) open with
+ * it; the batch graph of a size is built here and opened on first use, from the stage graphs'
+ * weights (the same files, read by one session: the stage graphs of the transformer, the VAE and
+ * the CLIP vision tower are not opened unless asked for, so no weight is held twice).
+ */
 export class Flux2Models {
+  private readonly stages = new Map<GraphName, Promise<ort.InferenceSession>>();
+  private readonly batches = new Map<string, Promise<ort.InferenceSession>>();
+
   private constructor(
     readonly dir: string,
     readonly manifest: ModelManifest,
-    readonly sessions: Record<GraphName, ort.InferenceSession>,
+    readonly precision: Precision,
+    private readonly device: DeviceTarget,
     readonly runtime: RuntimeInfo,
   ) {}
 
@@ -103,15 +125,8 @@ export class Flux2Models {
     }
     const manifest = readManifest(dir);
     await verifyModelFiles(dir, manifest, opts.verify ?? false);
-    const graphs = manifest.graphs[precision];
-    if (!graphs) {
+    if (!manifest.graphs[precision]) {
       throw new ModelInputError(`${path.join(dir, "manifest.json")}: no ${precision} graphs in this model directory (it has: ${Object.keys(manifest.graphs).join(", ")}); import it again with this version`);
-    }
-    const sessions = {} as Record<GraphName, ort.InferenceSession>;
-    for (const name of GRAPH_NAMES) {
-      const file = path.join(dir, graphs[name].file);
-      if (!existsSync(file)) throw new ModelInputError(`${file}: missing from the model directory`);
-      sessions[name] = await createSession(file, device);
     }
     const runtime: RuntimeInfo = {
       execution_provider: device.kind === "gpu" ? "cuda" : "cpu",
@@ -120,10 +135,63 @@ export class Flux2Models {
       precision,
       synthetic: manifest.synthetic,
     };
-    return new Flux2Models(dir, manifest, sessions, runtime);
+    const models = new Flux2Models(dir, manifest, precision, device, runtime);
+    await Promise.all([models.stage("text_encoder"), models.stage("clip_text")]);
+    return models;
+  }
+
+  /** A stage graph's session, opened on first use. */
+  stage(name: GraphName): Promise<ort.InferenceSession> {
+    let session = this.stages.get(name);
+    if (!session) {
+      const file = path.join(this.dir, (this.manifest.graphs[this.precision] as NonNullable<ModelManifest["graphs"][Precision]>)[name].file);
+      session = existsSync(file) ? createSession(file, this.device) : Promise.reject(new ModelInputError(`${file}: missing from the model directory`));
+      this.stages.set(name, session);
+    }
+    return session;
+  }
+
+  /** The batch graph's session for a size and step count, built and opened on first use. */
+  batch(shape: BatchShape): Promise<ort.InferenceSession> {
+    const key = `${shape.height}x${shape.width}x${shape.steps}${shape.trace ? "+trace" : ""}`;
+    let session = this.batches.get(key);
+    if (!session) {
+      session = this.openBatch(shape);
+      this.batches.set(key, session);
+      session.catch(() => this.batches.delete(key));
+    }
+    return session;
+  }
+
+  private async openBatch(shape: BatchShape): Promise<ort.InferenceSession> {
+    const c = this.manifest.constants;
+    const b = new GraphBuilder({
+      name: `batch_${shape.height}x${shape.width}_${shape.steps}_${this.precision}`,
+      compute: this.precision,
+      weights: modelWeights(this.dir, ["transformer", "vae", "pickscore"]),
+      location: (file) => path.relative(this.dir, file),
+    });
+    buildBatchGraph(b, readStageConfigs(this.dir, this.manifest), {
+      ...shape,
+      textLength: c.text_max_length,
+      clipImage: clipPreprocessConfig(this.manifest),
+    });
+    try {
+      // External data resolves against the model directory; the graph itself stays in memory.
+      return await ort.InferenceSession.create(b.encode(), { ...sessionOptions(this.device), extra: { session: { model_external_initializers_file_folder_path: this.dir } } });
+    } catch (e) {
+      throw new ModelInputError(`${this.dir}: onnxruntime cannot open the batch graph for ${shape.height}x${shape.width}, ${shape.steps} steps: ${(e as Error).message.split("\n")[0]}`);
+    }
   }
 
   async release(): Promise<void> {
-    await Promise.all(Object.values(this.sessions).map((s) => s.release()));
+    const sessions = await Promise.allSettled([...this.stages.values(), ...this.batches.values()]);
+    await Promise.all(sessions.map((s) => (s.status === "fulfilled" ? s.value.release() : undefined)));
   }
+}
+
+/** CLIP's preprocessing as the manifest records it. */
+export function clipPreprocessConfig(manifest: ModelManifest): ClipPreprocessConfig {
+  const c = manifest.constants.clip_image;
+  return { size: c.size, cropSize: { height: c.crop_height, width: c.crop_width }, mean: c.mean, std: c.std, rescaleFactor: c.rescale_factor };
 }

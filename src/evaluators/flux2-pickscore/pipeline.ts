@@ -1,9 +1,14 @@
 /**
  * One FLUX.2-klein + PickScore evaluation, batched: noise -> tokens -> Euler steps of the
- * transformer -> VAE decode -> uint8 image -> CLIP preprocessing -> PickScore. The arithmetic
- * between the graphs (token layout, schedule, Euler step, image conversion, resize) is the
- * reference's, in float32. Prompt embeddings are computed once per prompt and kept. Every batch runs
- * at max_batch rows (a partial one padded), so a candidate's score never depends on its batch.
+ * transformer -> VAE decode -> uint8 image -> CLIP preprocessing -> PickScore. Prompt embeddings
+ * are computed once per prompt and kept. Every batch runs at max_batch rows (a partial one padded),
+ * so a candidate's score never depends on its batch.
+ *
+ * Two paths with the same arithmetic: "one-run" (the default, what workers run) calls the batch
+ * graph once per batch (models/batch-graph.ts: everything from the noises to the image embeddings
+ * on the device, the images fetched only when asked for); "stages" runs the five stage graphs with
+ * the host computing between them (token layout, schedule, Euler step, image conversion, resize, in
+ * the reference's float32): the path the tests and benchmarks compare the one-run path with.
  */
 import path from "node:path";
 import * as ort from "onnxruntime-node";
@@ -36,8 +41,17 @@ interface PromptEmbedding {
 
 export interface ScoredImage {
   score: number;
-  /** height x width x 3, uint8 RGB */
-  image: Uint8Array;
+  /** height x width x 3, uint8 RGB (when asked for) */
+  image?: Uint8Array;
+}
+
+export type PipelinePath = "one-run" | "stages";
+
+export interface BatchOptions {
+  /** return each candidate's image (the one-run path fetches them only then) */
+  images?: boolean;
+  /** named intermediates of batch row 0, as the reference traces them */
+  observe?: Observer;
 }
 
 const f = Math.fround;
@@ -55,6 +69,9 @@ export interface StageTimings {
   transformer_runs: number;
   vae_decoder: number;
   clip_vision: number;
+  /** the one-run path's batch graph run() calls, and their time */
+  batch: number;
+  batch_runs: number;
   /** noise -> tokens, prompt rows, tokens -> VAE layout, input tensors */
   layout: number;
   euler: number;
@@ -63,7 +80,7 @@ export interface StageTimings {
 }
 
 export function newStageTimings(): StageTimings {
-  return { text_encoder: 0, clip_text: 0, transformer: 0, transformer_runs: 0, vae_decoder: 0, clip_vision: 0, layout: 0, euler: 0, uint8: 0, clip_preprocess: 0 };
+  return { text_encoder: 0, clip_text: 0, transformer: 0, transformer_runs: 0, vae_decoder: 0, clip_vision: 0, batch: 0, batch_runs: 0, layout: 0, euler: 0, uint8: 0, clip_preprocess: 0 };
 }
 
 export class Flux2PickScorePipeline {
@@ -82,6 +99,7 @@ export class Flux2PickScorePipeline {
   constructor(
     private readonly models: Flux2Models,
     private readonly log: (line: string) => void = () => {},
+    readonly mode: PipelinePath = "one-run",
   ) {
     const { manifest, dir } = models;
     const c = manifest.constants;
@@ -99,7 +117,7 @@ export class Flux2PickScorePipeline {
   }
 
   /** Adds the time since `t0` to `timings[stage]` when timings are on; returns the time now. */
-  private lap(stage: Exclude<keyof StageTimings, "transformer_runs">, t0: number): number {
+  private lap(stage: Exclude<keyof StageTimings, "transformer_runs" | "batch_runs">, t0: number): number {
     const now = performance.now();
     if (this.timings) this.timings[stage] += now - t0;
     return now;
@@ -110,14 +128,15 @@ export class Flux2PickScorePipeline {
     return this.prompts.getOrCreate(prompt, () => this.encodePrompt(prompt));
   }
 
-  /** One batch on a blank prompt, outside the cache and the counts: sessions allocate before real work. */
+  /** One batch on a blank prompt, outside the cache and the counts: sessions open and allocate before real work. */
   async warm(noise: Float32Array, s: Flux2Settings): Promise<void> {
     const emb = await this.encodePrompt("", false);
-    await this.runBatch(emb, [noise], s);
+    await this.runBatch(emb, [noise], s, {});
   }
 
   private async encodePrompt(prompt: string, counted = true): Promise<PromptEmbedding> {
-    const { sessions, manifest } = this.models;
+    const { manifest } = this.models;
+    const stage = (name: "text_encoder" | "clip_text") => this.models.stage(name);
     const L = manifest.constants.text_max_length;
     const qwen = this.qwen.encode(prompt);
     const clip = this.clipTokens.encode(prompt);
@@ -128,12 +147,12 @@ export class Flux2PickScorePipeline {
     }
     if (counted) this.textEncodes++;
     let t0 = performance.now();
-    const text = await sessions.text_encoder.run({
+    const text = await (await stage("text_encoder")).run({
       input_ids: new ort.Tensor("int64", qwen.inputIds, [1, L]),
       attention_mask: new ort.Tensor("int64", qwen.attentionMask, [1, L]),
     });
     t0 = this.lap("text_encoder", t0);
-    const clipText = await sessions.clip_text.run({ input_ids: new ort.Tensor("int64", clip.inputIds, [1, clip.inputIds.length]) });
+    const clipText = await (await stage("clip_text")).run({ input_ids: new ort.Tensor("int64", clip.inputIds, [1, clip.inputIds.length]) });
     this.lap("clip_text", t0);
     return { promptEmbeds: text.prompt_embeds.data as Float32Array, clipText: clipText.text_embeds.data as Float32Array };
   }
@@ -153,17 +172,61 @@ export class Flux2PickScorePipeline {
   }
 
   /** Scores of `noises` (each (1, 128, height/16, width/16)), in order; more than max_batch run in chunks. */
-  async scoreBatch(prompt: string, noises: Float32Array[], s: Flux2Settings, observe?: Observer): Promise<ScoredImage[]> {
+  async scoreBatch(prompt: string, noises: Float32Array[], s: Flux2Settings, opts: BatchOptions = {}): Promise<ScoredImage[]> {
     const out: ScoredImage[] = [];
     const emb = await this.promptEmbedding(prompt);
-    for (let i = 0; i < noises.length; i += s.maxBatch) out.push(...(await this.runBatch(emb, noises.slice(i, i + s.maxBatch), s, observe)));
+    for (let i = 0; i < noises.length; i += s.maxBatch) out.push(...(await this.runBatch(emb, noises.slice(i, i + s.maxBatch), s, opts)));
     return out;
   }
 
-  /** One padded batch: noise to tokens, the transformer's Euler steps, the VAE, CLIP's score. */
-  private async runBatch(emb: PromptEmbedding, noises: Float32Array[], s: Flux2Settings, observe?: Observer): Promise<ScoredImage[]> {
-    observe?.("prompt_embeds", emb.promptEmbeds);
-    observe?.("text_embeds", emb.clipText);
+  /** One padded batch on this pipeline's path, scored against the prompt's CLIP text embedding. */
+  private async runBatch(emb: PromptEmbedding, noises: Float32Array[], s: Flux2Settings, opts: BatchOptions): Promise<ScoredImage[]> {
+    opts.observe?.("prompt_embeds", emb.promptEmbeds);
+    opts.observe?.("text_embeds", emb.clipText);
+    const { imageEmbeds, images } = this.mode === "one-run" ? await this.runOnce(emb, noises, s, opts) : await this.runStages(emb, noises, s, opts.observe);
+    const P = this.models.manifest.constants.projection_dim;
+    return noises.map((_, b) => {
+      // text_embs @ image_embs.T, accumulated in float32
+      let cosine = 0;
+      for (let k = 0; k < P; k++) cosine = f(cosine + f(emb.clipText[k] * imageEmbeds[b * P + k]));
+      const score = s.score === "logit" ? f(this.expLogitScale * cosine) : cosine;
+      return opts.images || this.mode === "stages" ? { score, image: images?.[b] } : { score };
+    });
+  }
+
+  /** The batch graph, one run: noises and the prompt's embedding in, image embeddings (and images if asked) out. */
+  private async runOnce(emb: PromptEmbedding, noises: Float32Array[], s: Flux2Settings, opts: BatchOptions): Promise<{ imageEmbeds: Float32Array; images?: Uint8Array[] }> {
+    const g = this.geometry(s);
+    const c = this.models.manifest.constants;
+    const observe = opts.observe;
+    const session = await this.models.batch({ height: s.height, width: s.width, steps: s.steps, trace: !!observe });
+    let t0 = performance.now();
+    const feeds = {
+      noise: new ort.Tensor("float32", stackNoises(noises, g, s.maxBatch), [s.maxBatch, g.C, g.rows, g.cols]),
+      prompt_embeds: new ort.Tensor("float32", emb.promptEmbeds, [1, c.text_max_length, c.text_hidden_layers.length * c.text_hidden_size]),
+      sigmas: new ort.Tensor("float32", flux2Schedule(s.steps, g.S).sigmas, [s.steps + 1]),
+    };
+    const traced = observe ? [...Array.from({ length: s.steps }, (_, i) => [`step${i}_latents_in`, `step${i}_velocity`]).flat(), "vae_in", "vae_out", "image_uint8", "pixel_values"] : [];
+    const fetches = ["image_embeds", ...(opts.images || observe ? ["images"] : []), ...traced];
+    t0 = this.lap("layout", t0);
+    const out = await session.run(feeds, fetches);
+    this.lap("batch", t0);
+    if (this.timings) this.timings.batch_runs++;
+    if (observe) {
+      const row0 = (name: string) => {
+        const t = out[name];
+        return (t.data as Float32Array | Uint8Array).subarray(0, t.size / t.dims[0]);
+      };
+      for (const name of [...traced, "image_embeds"]) observe(name, row0(name));
+    }
+    const plane = s.height * s.width * 3;
+    const all = out.images?.data as Uint8Array | undefined;
+    const images = all ? Array.from({ length: s.maxBatch }, (_, b) => all.subarray(b * plane, (b + 1) * plane)) : undefined;
+    return { imageEmbeds: out.image_embeds.data as Float32Array, images };
+  }
+
+  /** The stage graphs with the host between them: noise to tokens, the Euler steps, the VAE, CLIP. */
+  private async runStages(emb: PromptEmbedding, noises: Float32Array[], s: Flux2Settings, observe?: Observer): Promise<{ imageEmbeds: Float32Array; images: Uint8Array[] }> {
     const g = this.geometry(s);
     let t0 = performance.now();
     const latents = noiseToTokens(noises, g, s.maxBatch);
@@ -173,14 +236,7 @@ export class Flux2PickScorePipeline {
     const vaeIn = tokensToChannels(latents, g, s.maxBatch);
     this.lap("layout", t0);
     const images = await this.decode(vaeIn, g, s, observe);
-    const imageEmbeds = await this.embedImages(images, s, observe);
-    const P = this.models.manifest.constants.projection_dim;
-    return noises.map((_, b) => {
-      // text_embs @ image_embs.T, accumulated in float32
-      let cosine = 0;
-      for (let k = 0; k < P; k++) cosine = f(cosine + f(emb.clipText[k] * imageEmbeds[b * P + k]));
-      return { score: s.score === "logit" ? f(this.expLogitScale * cosine) : cosine, image: images[b] };
-    });
+    return { imageEmbeds: await this.embedImages(images, s, observe), images };
   }
 
   private geometry(s: Flux2Settings): Geometry {
@@ -207,7 +263,7 @@ export class Flux2PickScorePipeline {
     for (let i = 0; i < s.steps; i++) {
       observe?.(`step${i}_latents_in`, latents.slice(0, S * C));
       t0 = performance.now();
-      const result = await this.models.sessions.transformer.run({
+      const result = await (await this.models.stage("transformer")).run({
         latents: new ort.Tensor("float32", latents, [B, S, C]),
         timestep: new ort.Tensor("float32", new Float32Array(B).fill(schedule.timesteps[i]), [B]),
         prompt_embeds: promptTensor,
@@ -228,7 +284,7 @@ export class Flux2PickScorePipeline {
   private async decode(vaeIn: Float32Array, g: Geometry, s: Flux2Settings, observe?: Observer): Promise<Uint8Array[]> {
     observe?.("vae_in", vaeIn.subarray(0, g.C * g.S));
     let t0 = performance.now();
-    const decoded = (await this.models.sessions.vae_decoder.run({ latents: new ort.Tensor("float32", vaeIn, [s.maxBatch, g.C, g.rows, g.cols]) })).image.data as Float32Array;
+    const decoded = (await (await this.models.stage("vae_decoder")).run({ latents: new ort.Tensor("float32", vaeIn, [s.maxBatch, g.C, g.rows, g.cols]) })).image.data as Float32Array;
     this.lap("vae_decoder", t0);
     const plane = 3 * s.height * s.width;
     observe?.("vae_out", decoded.subarray(0, plane));
@@ -251,7 +307,7 @@ export class Flux2PickScorePipeline {
     this.lap("clip_preprocess", t0);
     observe?.("pixel_values", pixels.subarray(0, 3 * ch * cw));
     t0 = performance.now();
-    const embeds = (await this.models.sessions.clip_vision.run({ pixel_values: new ort.Tensor("float32", pixels, [images.length, 3, ch, cw]) })).image_embeds.data as Float32Array;
+    const embeds = (await (await this.models.stage("clip_vision")).run({ pixel_values: new ort.Tensor("float32", pixels, [images.length, 3, ch, cw]) })).image_embeds.data as Float32Array;
     this.lap("clip_vision", t0);
     observe?.("image_embeds", embeds.subarray(0, this.models.manifest.constants.projection_dim));
     return embeds;
@@ -277,6 +333,18 @@ function noiseToTokens(noises: Float32Array[], g: Geometry, B: number): Float32A
     for (let ch = 0; ch < C; ch++) for (let t = 0; t < S; t++) latents[base + t * C + ch] = noise[ch * S + t];
   }
   return latents;
+}
+
+/** (1, C, rows, cols) noises stacked into (B, C, rows, cols); padding rows repeat the first noise. */
+function stackNoises(noises: Float32Array[], g: Geometry, B: number): Float32Array {
+  const n = g.C * g.S;
+  const out = new Float32Array(B * n);
+  for (let b = 0; b < B; b++) {
+    const noise = noises[b < noises.length ? b : 0];
+    if (noise.length !== n) throw new Error(`noise has ${noise.length} values; (1, ${g.C}, ${g.rows}, ${g.cols}) expected`);
+    out.set(noise, b * n);
+  }
+  return out;
 }
 
 /** (B, S, C) tokens -> (B, C, rows, cols), for the VAE. */

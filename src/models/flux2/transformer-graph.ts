@@ -89,20 +89,43 @@ export function parseFlux2TransformerConfig(json: unknown, file: string): Flux2T
  * LayerNormalization's own affine with per-sample (B, 1, dim) scale and bias.
  */
 export function buildTransformerGraph(b: GraphBuilder, cfg: Flux2TransformerConfig, opts: { textLength: number }): void {
-  const T = opts.textLength;
+  const headDim = cfg.attentionHeadDim;
+  // The tables repeat each value for its interleaved pair; RotaryEmbedding takes one per pair.
+  const ropeIn = (name: string) =>
+    b.op("Slice", [b.input(name, "float32", ["joint_tokens", headDim]), b.int64s([0]), b.int64s([headDim]), b.int64s([1]), b.int64s([2])]);
+  const velocity = transformerVelocity(b, cfg, {
+    latents: b.input("latents", "float32", ["batch", "image_tokens", cfg.inChannels]),
+    timestep: b.input("timestep", "float32", ["batch"]),
+    prompt: b.input("prompt_embeds", "float32", ["batch", opts.textLength, cfg.jointAttentionDim]),
+    rope: { cos: ropeIn("rope_cos"), sin: ropeIn("rope_sin") },
+    textLength: opts.textLength,
+  });
+  b.output(velocity, "velocity", "float32", ["batch", "image_tokens", cfg.outChannels]);
+}
+
+export interface TransformerInputs {
+  /** (B, S, in_channels) float32 */
+  latents: string;
+  /** (B,) float32 sigma */
+  timestep: string;
+  /** (B, textLength, joint_attention_dim) float32 */
+  prompt: string;
+  /** (textLength + S, head_dim / 2) float32, one value per interleaved pair (rope.ts's tables, every other column) */
+  rope: { cos: string; sin: string };
+  textLength: number;
+}
+
+/** One velocity prediction, (B, S, out_channels) float32: the graph's body, for the stage graph and the batch graph. */
+export function transformerVelocity(b: GraphBuilder, cfg: Flux2TransformerConfig, io: TransformerInputs): string {
+  const T = io.textLength;
   const heads = cfg.numAttentionHeads;
   const headDim = cfg.attentionHeadDim;
   const dim = heads * headDim;
   const mlpHidden = Math.trunc(dim * cfg.mlpRatio);
-  const latents = toCompute(b, b.input("latents", "float32", ["batch", "image_tokens", cfg.inChannels]));
-  const timestep = b.input("timestep", "float32", ["batch"]);
-  const prompt = toCompute(b, b.input("prompt_embeds", "float32", ["batch", T, cfg.jointAttentionDim]));
-  // The tables repeat each value for its interleaved pair; RotaryEmbedding takes one per pair.
-  const ropeIn = (name: string) =>
-    b.op("Slice", [b.input(name, "float32", ["joint_tokens", headDim]), b.int64s([0]), b.int64s([headDim]), b.int64s([1]), b.int64s([2])]);
-  const rope = { cos: ropeIn("rope_cos"), sin: ropeIn("rope_sin") };
+  const latents = toCompute(b, io.latents);
+  const prompt = toCompute(b, io.prompt);
 
-  const temb = timestepEmbedding(b, timestep, cfg.timestepGuidanceChannels, dim);
+  const temb = timestepEmbedding(b, io.timestep, cfg.timestepGuidanceChannels, dim);
   const siluTemb = silu(b, temb);
   const modImg = modulation(b, siluTemb, "double_stream_modulation_img", dim, 2);
   const modTxt = modulation(b, siluTemb, "double_stream_modulation_txt", dim, 2);
@@ -110,7 +133,7 @@ export function buildTransformerGraph(b: GraphBuilder, cfg: Flux2TransformerConf
 
   let img = linear(b, latents, "x_embedder.weight", undefined, [dim, cfg.inChannels]);
   let txt = linear(b, prompt, "context_embedder.weight", undefined, [dim, cfg.jointAttentionDim]);
-  const blk = { dim, heads, headDim, mlpHidden, eps: cfg.eps, rope };
+  const blk = { dim, heads, headDim, mlpHidden, eps: cfg.eps, rope: io.rope };
   for (let i = 0; i < cfg.numLayers; i++) [txt, img] = doubleBlock(b, `transformer_blocks.${i}`, blk, img, txt, modImg, modTxt);
   let x = b.op("Concat", [txt, img], { axis: 1 });
   for (let i = 0; i < cfg.numSingleLayers; i++) x = singleBlock(b, `single_transformer_blocks.${i}`, blk, x, modSingle);
@@ -119,8 +142,7 @@ export function buildTransformerGraph(b: GraphBuilder, cfg: Flux2TransformerConf
   // norm_out (AdaLayerNormContinuous): chunk order is (scale, shift), unlike the blocks.
   const [scale, shift] = chunk(b, unsqueeze1(b, linear(b, siluTemb, "norm_out.linear.weight", undefined, [2 * dim, dim])), 2);
   x = modulatedNorm(b, x, cfg.eps, shift, scale);
-  const velocity = toFloat32(b, linear(b, x, "proj_out.weight", undefined, [cfg.outChannels, dim]));
-  b.output(velocity, "velocity", "float32", ["batch", "image_tokens", cfg.outChannels]);
+  return toFloat32(b, linear(b, x, "proj_out.weight", undefined, [cfg.outChannels, dim]));
 }
 
 interface BlockShape {

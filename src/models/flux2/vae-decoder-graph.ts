@@ -76,8 +76,13 @@ export function parseFlux2VaeConfig(json: unknown, file: string): Flux2VaeConfig
  * upsampling as a broadcast (exact in any type; Resize has no bfloat16 CUDA kernel).
  */
 export function buildVaeDecoderGraph(b: GraphBuilder, cfg: Flux2VaeConfig): void {
+  const latents = b.input("latents", "float32", ["batch", cfg.latentChannels * PATCH * PATCH, "latent_height", "latent_width"]);
+  b.output(decodeLatents(b, cfg, latents), "image", "float32", ["batch", 3, "image_height", "image_width"]);
+}
+
+/** The decoder's body: (B, 4 x latent_channels, h, w) float32 latents -> (B, 3, 16h, 16w) float32 image. */
+export function decodeLatents(b: GraphBuilder, cfg: Flux2VaeConfig, latents: string): string {
   const patched = cfg.latentChannels * PATCH * PATCH;
-  const latents = b.input("latents", "float32", ["batch", patched, "latent_height", "latent_width"]);
 
   const perChannel = [1, patched, 1, 1];
   const mean = b.op("Reshape", [b.paramFloat32("bn.running_mean", [patched]), b.int64s(perChannel)]);
@@ -106,8 +111,7 @@ export function buildVaeDecoderGraph(b: GraphBuilder, cfg: Flux2VaeConfig): void
   });
 
   x = silu(b, groupNorm(b, x, "decoder.conv_norm_out", channels, cfg.normNumGroups));
-  x = toFloat32(b, conv(b, x, "decoder.conv_out", channels, 3, 3));
-  b.output(x, "image", "float32", ["batch", 3, "image_height", "image_width"]);
+  return toFloat32(b, conv(b, x, "decoder.conv_out", channels, 3, 3));
 }
 
 /** nn.Conv2d with bias, stride 1, "same" padding (kernel 1 or 3), in the compute type (bfloat16 Conv from opset 22). */

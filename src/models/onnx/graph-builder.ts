@@ -12,7 +12,7 @@ import type { onnx as OnnxTypes } from "onnx-proto";
 const { onnx } = onnxProto;
 import type { SafetensorsDtype, TensorLocation, WeightSource } from "../safetensors.js";
 
-export type ElemType = "float32" | "float16" | "bfloat16" | "int64" | "int32" | "uint8" | "bool";
+export type ElemType = "float32" | "float16" | "bfloat16" | "float64" | "int64" | "int32" | "uint8" | "bool";
 export type ComputeType = "float32" | "float16" | "bfloat16";
 
 /** 22: the first opset with a bfloat16 Conv (the VAE, CLIP's patch embedding). */
@@ -23,13 +23,14 @@ const TYPE_CODE: Record<ElemType, number> = {
   float32: onnx.TensorProto.DataType.FLOAT,
   float16: onnx.TensorProto.DataType.FLOAT16,
   bfloat16: onnx.TensorProto.DataType.BFLOAT16,
+  float64: onnx.TensorProto.DataType.DOUBLE,
   int64: onnx.TensorProto.DataType.INT64,
   int32: onnx.TensorProto.DataType.INT32,
   uint8: onnx.TensorProto.DataType.UINT8,
   bool: onnx.TensorProto.DataType.BOOL,
 };
 
-const BYTES: Record<ElemType, number> = { float32: 4, float16: 2, bfloat16: 2, int64: 8, int32: 4, uint8: 1, bool: 1 };
+const BYTES: Record<ElemType, number> = { float32: 4, float16: 2, bfloat16: 2, float64: 8, int64: 8, int32: 4, uint8: 1, bool: 1 };
 
 const FROM_SAFETENSORS: Partial<Record<SafetensorsDtype, ElemType>> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
 
@@ -147,11 +148,12 @@ export class GraphBuilder {
     return loc.name;
   }
 
-  /** An inline constant (small: shapes, scales, precomputed tables), stored as float32 or int64. */
-  constant(values: ArrayLike<number>, dims: number[], type: "float32" | "int64" = "float32"): string {
+  /** An inline constant (small: shapes, scales, precomputed tables), stored as float32, float64 or int64. */
+  constant(values: ArrayLike<number>, dims: number[], type: "float32" | "float64" | "int64" = "float32"): string {
     const name = this.fresh("const");
     const tensor: OnnxTypes.ITensorProto = { name, dims, dataType: TYPE_CODE[type] };
     if (type === "float32") tensor.rawData = new Uint8Array(Float32Array.from(values).buffer);
+    else if (type === "float64") tensor.rawData = new Uint8Array(Float64Array.from(values).buffer);
     else tensor.rawData = new Uint8Array(BigInt64Array.from(Array.from(values, (v) => BigInt(v))).buffer);
     this.initializers.push(tensor);
     return name;

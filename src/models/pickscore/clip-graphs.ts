@@ -127,9 +127,15 @@ export function readLogitScale(checkpoint: Checkpoint): number {
  */
 export function buildClipVisionGraph(b: GraphBuilder, cfg: ClipConfig): void {
   const v = cfg.vision;
+  const pixels = b.input("pixel_values", "float32", ["batch", v.numChannels, v.imageSize, v.imageSize]);
+  b.output(clipImageEmbeds(b, cfg, pixels), "image_embeds", "float32", ["batch", cfg.projectionDim]);
+}
+
+/** The vision tower's body: (B, C, S, S) float32 pixel values -> (B, projection_dim) float32, unit length. */
+export function clipImageEmbeds(b: GraphBuilder, cfg: ClipConfig, pixels: string): string {
+  const v = cfg.vision;
   const d = v.hiddenSize;
   const p = "vision_model.";
-  const pixels = b.input("pixel_values", "float32", ["batch", v.numChannels, v.imageSize, v.imageSize]);
   const patchShape = [d, v.numChannels, v.patchSize, v.patchSize];
   const patchAttrs = { kernel_shape: [v.patchSize, v.patchSize], strides: [v.patchSize, v.patchSize] };
   const patchWeight = b.param(`${p}embeddings.patch_embedding.weight`, patchShape);
@@ -147,8 +153,7 @@ export function buildClipVisionGraph(b: GraphBuilder, cfg: ClipConfig): void {
   for (let i = 0; i < v.numLayers; i++) h = encoderLayer(b, h, v, `${p}encoder.layers.${i}.`);
   const pooled = b.op("Gather", [h, b.constant([0], [], "int64")], { axis: 1 });
   const normed = layerNorm(b, pooled, v.layerNormEps, `${p}post_layernorm.weight`, `${p}post_layernorm.bias`, d);
-  const embeds = linear(b, normed, "visual_projection.weight", undefined, [cfg.projectionDim, d]);
-  b.output(l2Normalize(b, embeds), "image_embeds", "float32", ["batch", cfg.projectionDim]);
+  return l2Normalize(b, linear(b, normed, "visual_projection.weight", undefined, [cfg.projectionDim, d]));
 }
 
 /**
