@@ -41,9 +41,14 @@ function hwm(pid) {
   }
 }
 
+// a tree whose bench knows both pipeline paths measures the one workers run
+const bench = path.join(root, "bench", "evaluator.mjs");
+const onePath = readFileSync(bench, "utf8").includes('"one-run"') ? ["--path", "one-run"] : [];
+
 function runCase(size, batch) {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(root, "bench", "evaluator.mjs"), "--model", model, "--height", String(size), "--width", String(size), "--batch", String(batch), "--evals", String(batch)], { stdio: ["ignore", "ignore", "ignore"] });
+    const args = [bench, "--model", model, "--height", String(size), "--width", String(size), "--batch", String(batch), "--evals", String(batch), ...onePath];
+    const child = spawn(process.execPath, args, { stdio: ["ignore", "ignore", "ignore"] });
     let peak = 0;
     let capped = false;
     const timer = setInterval(() => {

@@ -14,7 +14,7 @@ import { GRAPH_NAMES } from "../src/models/manifest.js";
 import { GraphBuilder } from "../src/models/onnx/graph-builder.js";
 import { attention } from "../src/models/onnx/layers.js";
 import { nodesWithoutCudaKernel } from "../src/models/onnx/type-inference.js";
-import { syntheticStageGraphs } from "../src/models/synthetic/synthetic-models.js";
+import { syntheticBatchGraph, syntheticStageGraphs } from "../src/models/synthetic/synthetic-models.js";
 import type { TensorLocation } from "../src/models/safetensors.js";
 
 const { onnx } = onnxProto;
@@ -75,5 +75,16 @@ describe.each(["float16", "bfloat16"] as const)("flux2-klein-4b graphs in %s", (
 
   it.each(GRAPH_NAMES)("%s: every node has a CUDA kernel for its types", (g) => {
     expect(nodesWithoutCudaKernel(models[g])).toEqual([]);
+  });
+
+  it("the batch graph (1024x1024, 4 steps): fused attention only, every node on a CUDA kernel, the CLIP preprocessing's float64 ops included", () => {
+    const model = decode(syntheticBatchGraph("flux2-klein-4b", compute, { height: 1024, width: 1024, steps: 4 }));
+    const nodes = model.graph!.node!;
+    expect(unfusedAttention(model)).toEqual([]);
+    expect(nodes.filter((n) => n.opType === "Softmax")).toEqual([]);
+    // 25 attention layers per step, the VAE's mid block, 32 CLIP vision layers
+    expect(nodes.filter((n) => n.opType === "MultiHeadAttention").length).toBe(4 * 25 + 1 + 32);
+    expect(nodes.some((n) => n.opType === "ReduceSum")).toBe(true);
+    expect(nodesWithoutCudaKernel(model)).toEqual([]);
   });
 });

@@ -1,8 +1,10 @@
 /**
  * Memory one device slot needs to evaluate a flux2-pickscore spec, from the model's dimensions and
  * the graphs' weight bytes (both in the model manifest): weights, plus each stage's peak of live
- * activations. Every stage is its own onnxruntime session with its own memory arena, which keeps its
- * high-water mark, so the activation peaks add up rather than take turns.
+ * activations. A worker holds three onnxruntime sessions, each with its own memory arena that keeps
+ * its high-water mark: the text encoder's and the CLIP text tower's (once per prompt), and the batch
+ * graph's (models/batch-graph.ts), whose stages run one after another in one arena: its peak is the
+ * largest of the transformer's, the VAE's and CLIP vision's (with the preprocessing).
  *
  * The peaks count the tensors alive at each stage's widest point as the graphs compute them
  * (layers.ts, flux2/*, pickscore/clip-graphs.ts), with onnxruntime reusing a buffer once its last
@@ -89,7 +91,12 @@ export function stageActivations(stage: GraphName, dims: ModelDimensions, q: Mem
       const t = dims[stage];
       const rows = stage === "clip_vision" ? B : 1;
       const scores = stage === "clip_text" && device === "cpu" ? t.heads * t.tokens * t.tokens * F32 : 0;
-      return rows * (t.tokens * e * (6 * t.hidden + 2 * t.intermediate) + scores) + (stage === "clip_vision" ? B * 3 * 224 * 224 * F32 : 0);
+      const tower = rows * (t.tokens * e * (6 * t.hidden + 2 * t.intermediate) + scores);
+      if (stage === "clip_text") return tower;
+      // the preprocessing's horizontal pass: each of 224 output columns gathers its taps (about
+      // 2 x width / 224 + 1 of them) in float64, for every row of the uint8 image
+      const taps = 2 * Math.ceil((2 * Math.max(q.width, 224)) / 224) + 1;
+      return Math.max(tower, B * 3 * q.height * 224 * taps * 8 * 2) + B * 3 * q.height * q.width;
     }
   }
 }
@@ -98,7 +105,8 @@ export function estimateMemory(dims: ModelDimensions, weightBytes: Record<GraphN
   const stages = Object.keys(weightBytes) as GraphName[];
   const activations = Object.fromEntries(stages.map((s) => [s, stageActivations(s, dims, q, device)])) as Record<GraphName, number>;
   const weights = stages.reduce((n, s) => n + weightBytes[s], 0);
-  const total = weights + ARENA_GROWTH * stages.reduce((n, s) => n + activations[s], 0) + RUNTIME_OVERHEAD_BYTES[device];
+  const batch = Math.max(activations.transformer, activations.vae_decoder, activations.clip_vision);
+  const total = weights + ARENA_GROWTH * (activations.text_encoder + activations.clip_text + batch) + RUNTIME_OVERHEAD_BYTES[device];
   return { weights, activations, total };
 }
 

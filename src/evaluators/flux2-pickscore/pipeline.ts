@@ -72,6 +72,9 @@ export interface StageTimings {
   /** the one-run path's batch graph run() calls, and their time */
   batch: number;
   batch_runs: number;
+  /** bytes of the tensors given to and returned by the batch work's run() calls (prompt encoding apart) */
+  bytes_in: number;
+  bytes_out: number;
   /** noise -> tokens, prompt rows, tokens -> VAE layout, input tensors */
   layout: number;
   euler: number;
@@ -79,8 +82,10 @@ export interface StageTimings {
   clip_preprocess: number;
 }
 
+type TimedStage = Exclude<keyof StageTimings, "transformer_runs" | "batch_runs" | "bytes_in" | "bytes_out">;
+
 export function newStageTimings(): StageTimings {
-  return { text_encoder: 0, clip_text: 0, transformer: 0, transformer_runs: 0, vae_decoder: 0, clip_vision: 0, batch: 0, batch_runs: 0, layout: 0, euler: 0, uint8: 0, clip_preprocess: 0 };
+  return { text_encoder: 0, clip_text: 0, transformer: 0, transformer_runs: 0, vae_decoder: 0, clip_vision: 0, batch: 0, batch_runs: 0, bytes_in: 0, bytes_out: 0, layout: 0, euler: 0, uint8: 0, clip_preprocess: 0 };
 }
 
 export class Flux2PickScorePipeline {
@@ -117,10 +122,23 @@ export class Flux2PickScorePipeline {
   }
 
   /** Adds the time since `t0` to `timings[stage]` when timings are on; returns the time now. */
-  private lap(stage: Exclude<keyof StageTimings, "transformer_runs" | "batch_runs">, t0: number): number {
+  private lap(stage: TimedStage, t0: number): number {
     const now = performance.now();
     if (this.timings) this.timings[stage] += now - t0;
     return now;
+  }
+
+  /** One run() call of a graph, its time added to `stage` and (batch work) its tensors' bytes counted. */
+  private async run(stage: TimedStage, session: ort.InferenceSession, feeds: Record<string, ort.Tensor>, fetches?: string[]): Promise<ort.InferenceSession.ReturnType> {
+    const t0 = performance.now();
+    const out = fetches ? await session.run(feeds, fetches) : await session.run(feeds);
+    this.lap(stage, t0);
+    if (this.timings && stage !== "text_encoder" && stage !== "clip_text") {
+      const bytes = (tensors: Iterable<ort.Tensor>) => [...tensors].reduce((n, t) => n + (t.data as ArrayBufferView).byteLength, 0);
+      this.timings.bytes_in += bytes(Object.values(feeds));
+      this.timings.bytes_out += bytes(Object.values(out));
+    }
+    return out;
   }
 
   /** The prompt's text embeddings (Qwen3 hidden states and the CLIP text embedding), computed once. */
@@ -146,14 +164,11 @@ export class Flux2PickScorePipeline {
       this.log(`prompt '${prompt.length > 60 ? `${prompt.slice(0, 57)}...` : prompt}' is longer than ${which}: truncated as the reference does`);
     }
     if (counted) this.textEncodes++;
-    let t0 = performance.now();
-    const text = await (await stage("text_encoder")).run({
+    const text = await this.run("text_encoder", await stage("text_encoder"), {
       input_ids: new ort.Tensor("int64", qwen.inputIds, [1, L]),
       attention_mask: new ort.Tensor("int64", qwen.attentionMask, [1, L]),
     });
-    t0 = this.lap("text_encoder", t0);
-    const clipText = await (await stage("clip_text")).run({ input_ids: new ort.Tensor("int64", clip.inputIds, [1, clip.inputIds.length]) });
-    this.lap("clip_text", t0);
+    const clipText = await this.run("clip_text", await stage("clip_text"), { input_ids: new ort.Tensor("int64", clip.inputIds, [1, clip.inputIds.length]) });
     return { promptEmbeds: text.prompt_embeds.data as Float32Array, clipText: clipText.text_embeds.data as Float32Array };
   }
 
@@ -200,7 +215,7 @@ export class Flux2PickScorePipeline {
     const c = this.models.manifest.constants;
     const observe = opts.observe;
     const session = await this.models.batch({ height: s.height, width: s.width, steps: s.steps, trace: !!observe });
-    let t0 = performance.now();
+    const t0 = performance.now();
     const feeds = {
       noise: new ort.Tensor("float32", stackNoises(noises, g, s.maxBatch), [s.maxBatch, g.C, g.rows, g.cols]),
       prompt_embeds: new ort.Tensor("float32", emb.promptEmbeds, [1, c.text_max_length, c.text_hidden_layers.length * c.text_hidden_size]),
@@ -208,9 +223,8 @@ export class Flux2PickScorePipeline {
     };
     const traced = observe ? [...Array.from({ length: s.steps }, (_, i) => [`step${i}_latents_in`, `step${i}_velocity`]).flat(), "vae_in", "vae_out", "image_uint8", "pixel_values"] : [];
     const fetches = ["image_embeds", ...(opts.images || observe ? ["images"] : []), ...traced];
-    t0 = this.lap("layout", t0);
-    const out = await session.run(feeds, fetches);
-    this.lap("batch", t0);
+    this.lap("layout", t0);
+    const out = await this.run("batch", session, feeds, fetches);
     if (this.timings) this.timings.batch_runs++;
     if (observe) {
       const row0 = (name: string) => {
@@ -262,15 +276,13 @@ export class Flux2PickScorePipeline {
     this.lap("layout", t0);
     for (let i = 0; i < s.steps; i++) {
       observe?.(`step${i}_latents_in`, latents.slice(0, S * C));
-      t0 = performance.now();
-      const result = await (await this.models.stage("transformer")).run({
+      const result = await this.run("transformer", await this.models.stage("transformer"), {
         latents: new ort.Tensor("float32", latents, [B, S, C]),
         timestep: new ort.Tensor("float32", new Float32Array(B).fill(schedule.timesteps[i]), [B]),
         prompt_embeds: promptTensor,
         rope_cos: cos,
         rope_sin: sin,
       });
-      this.lap("transformer", t0);
       if (this.timings) this.timings.transformer_runs++;
       const velocity = result.velocity.data as Float32Array;
       observe?.(`step${i}_velocity`, velocity.subarray(0, S * C));
@@ -283,14 +295,12 @@ export class Flux2PickScorePipeline {
   /** The VAE's images of the (B, C, rows, cols) latents, as uint8 RGB. */
   private async decode(vaeIn: Float32Array, g: Geometry, s: Flux2Settings, observe?: Observer): Promise<Uint8Array[]> {
     observe?.("vae_in", vaeIn.subarray(0, g.C * g.S));
-    let t0 = performance.now();
-    const decoded = (await (await this.models.stage("vae_decoder")).run({ latents: new ort.Tensor("float32", vaeIn, [s.maxBatch, g.C, g.rows, g.cols]) })).image.data as Float32Array;
-    this.lap("vae_decoder", t0);
+    const decoded = (await this.run("vae_decoder", await this.models.stage("vae_decoder"), { latents: new ort.Tensor("float32", vaeIn, [s.maxBatch, g.C, g.rows, g.cols]) })).image.data as Float32Array;
     const plane = 3 * s.height * s.width;
     observe?.("vae_out", decoded.subarray(0, plane));
     const images: Uint8Array[] = [];
     for (let b = 0; b < s.maxBatch; b++) {
-      t0 = performance.now();
+      const t0 = performance.now();
       images.push(decodedToUint8(decoded.subarray(b * plane, (b + 1) * plane), s.height, s.width));
       this.lap("uint8", t0);
     }
@@ -302,13 +312,11 @@ export class Flux2PickScorePipeline {
   private async embedImages(images: Uint8Array[], s: Flux2Settings, observe?: Observer): Promise<Float32Array> {
     const { height: ch, width: cw } = this.clipImage.cropSize;
     const pixels = new Float32Array(images.length * 3 * ch * cw);
-    let t0 = performance.now();
+    const t0 = performance.now();
     images.forEach((image, b) => pixels.set(clipPixelValues(image, s.height, s.width, this.clipImage), b * 3 * ch * cw));
     this.lap("clip_preprocess", t0);
     observe?.("pixel_values", pixels.subarray(0, 3 * ch * cw));
-    t0 = performance.now();
-    const embeds = (await (await this.models.stage("clip_vision")).run({ pixel_values: new ort.Tensor("float32", pixels, [images.length, 3, ch, cw]) })).image_embeds.data as Float32Array;
-    this.lap("clip_vision", t0);
+    const embeds = (await this.run("clip_vision", await this.models.stage("clip_vision"), { pixel_values: new ort.Tensor("float32", pixels, [images.length, 3, ch, cw]) })).image_embeds.data as Float32Array;
     observe?.("image_embeds", embeds.subarray(0, this.models.manifest.constants.projection_dim));
     return embeds;
   }

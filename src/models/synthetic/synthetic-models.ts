@@ -19,7 +19,9 @@ import { GRAPH_NAMES, type GraphName, type ModelDimensions, type ModelManifest }
 import { ModelInputError } from "../model-error.js";
 import { GraphBuilder, type ComputeType } from "../onnx/graph-builder.js";
 import { parseClipConfig } from "../pickscore/clip-graphs.js";
-import { stageDimensions, stageGraphBuilders, type StageConfigs } from "../stage-graphs.js";
+import { buildBatchGraph } from "../batch-graph.js";
+import { parseClipPreprocessorConfig } from "../pickscore/clip-preprocessor-config.js";
+import { stageDimensions, stageGraphBuilders, TEXT_MAX_LENGTH, type StageConfigs } from "../stage-graphs.js";
 import type { TensorLocation, WeightSource } from "../safetensors.js";
 
 export const SYNTHETIC_MODELS = ["flux2-tiny", "flux2-klein-4b"] as const;
@@ -366,6 +368,15 @@ export function syntheticStageGraphs(name: SyntheticModelName, compute: ComputeT
       return [g, b];
     }),
   ) as Record<GraphName, GraphBuilder>;
+}
+
+/** The batch graph (models/batch-graph.ts) of a synthetic model at its real dimensions, over placeholder weights. */
+export function syntheticBatchGraph(name: SyntheticModelName, compute: ComputeType, shape: { height: number; width: number; steps: number }): GraphBuilder {
+  const dtype: "F32" | "BF16" = MODELS[name].dtype === "float32" ? "F32" : "BF16";
+  const b = new GraphBuilder({ name: `batch_${compute}`, compute, weights: new TensorRecorder(dtype), location: () => "placeholder.safetensors" });
+  const clipImage = parseClipPreprocessorConfig(JSON.parse(clipProcessorFiles()["preprocessor_config.json"]), `synthetic ${name} preprocessor_config.json`);
+  buildBatchGraph(b, stageConfigs(name), { ...shape, textLength: TEXT_MAX_LENGTH, clipImage });
+  return b;
 }
 
 /** A synthetic model's dimensions as its manifest records them. */
