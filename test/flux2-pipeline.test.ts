@@ -98,6 +98,17 @@ test("the one-run path's scores equal the stage path's to 1e-6 on every golden c
   expect(worst).toBeLessThanOrEqual(1e-6);
 }, 300_000);
 
+test("the one-run path fetches an image only when asked for, the same image as the stage path's", async () => {
+  const c = golden.cases[0];
+  const noise = torchRandn(c.seed, 128 * (c.height / 16) * (c.width / 16));
+  const [scoreOnly] = await byPath.get("one-run")!.scoreBatch(c.prompt, [noise], settings(c.height, c.width));
+  expect(scoreOnly.image).toBeUndefined();
+  const [withImage] = await byPath.get("one-run")!.scoreBatch(c.prompt, [noise], settings(c.height, c.width), { images: true });
+  const [stages] = await byPath.get("stages")!.scoreBatch(c.prompt, [noise], settings(c.height, c.width));
+  expect(withImage.image).toEqual(stages.image);
+  expect(withImage.score).toBe(scoreOnly.score);
+}, 120_000);
+
 test("the golden scores of case 0 at seeds 0-2, cosine and logit", async () => {
   for (const c of golden.cases.filter((g) => g.case === 0)) {
     const noise = torchRandn(c.seed, 128 * 8 * 8);
