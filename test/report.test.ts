@@ -44,7 +44,10 @@ describe("sweep report", () => {
     expect(r.code, r.stderr).toBe(0);
     for (const f of ["report.md", "report.html", "budget_curve.svg", "budget_curve.png"]) expect(existsSync(path.join(dir, "rep1", f)), f).toBe(true);
     expect(r.stdout).toMatch(/^Complete run\./m);
-    expect(r.stdout).toMatch(/^ses_wide\s+15\s+12\s/m);
+    // the pivot: one row per strategy, one column per budget, mean (95% CI)
+    expect(r.stdout).toMatch(/^strategy\s+budget 5\s+budget 15$/m);
+    expect(r.stdout).toMatch(/^ses_wide\s+-?\d+\.\d{4} \(-?\d+\.\d{4}, -?\d+\.\d{4}\)[ ^][ *]\s+-?\d+\.\d{4} \(/m);
+    expect(r.stdout).toMatch(/over 12 \(prompt, seed\) pairs per cell/);
     const png = readFileSync(path.join(dir, "rep1", "budget_curve.png"));
     expect(png.subarray(1, 4).toString()).toBe("PNG");
     const svg = readFileSync(path.join(dir, "rep1", "budget_curve.svg"), "utf8");
@@ -145,11 +148,13 @@ evaluator: { kind: synthetic, shape: [1, 4, 16, 16] }
     const r = await runCli(["report", runDir, "--format", "latex", "--out", path.join(dir, "rep3"), "--baseline", "ses"]);
     expect(r.code, r.stderr).toBe(0);
     const tex = readFileSync(path.join(dir, "rep3", "report.tex"), "utf8");
-    expect(tex).toMatch(/\\begin\{tabular\}\{lrrrcr\}/);
+    // the pivot: strategies as rows, budgets as columns
+    expect(tex).toMatch(/\\begin\{tabular\}\{lrr\}/);
     const body = tex.slice(tex.indexOf("\\hline\nstrategy"), tex.indexOf("\\end{tabular}"));
     const rows = body.split("\n").filter((l) => l.endsWith("\\\\"));
-    expect(rows.length).toBe(1 + 3 * 2);
-    for (const row of rows) expect(row.split("&").length).toBe(6);
+    expect(rows.length).toBe(1 + 3);
+    for (const row of rows) expect(row.split("&").length).toBe(3);
+    expect((body.match(/\\textbf\{/g) ?? []).length).toBeGreaterThanOrEqual(2);
     expect(tex).toContain("ses\\_wide");
     let depth = 0;
     for (const ch of tex.replace(/\\[{}]/g, "")) {

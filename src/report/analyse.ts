@@ -11,6 +11,9 @@ import type { SearchSummary } from "../results/search-summary.js";
 import type { TrialRow } from "../results/trials.js";
 import type { LoadedRun } from "./load-run.js";
 import { buildGallery, type Gallery } from "./gallery.js";
+import { describeExperiment, type Experiment } from "./experiment.js";
+import { findFailures, type Failures } from "./failures.js";
+import { perPrompt, type PerPrompt } from "./per-prompt.js";
 import { ReportInputError } from "./report-input-error.js";
 import type { Sweep } from "../domain/sweep.js";
 
@@ -30,6 +33,9 @@ export interface ReportData {
   status: string;
   missing: LoadedRun["missing"];
   baseline: string;
+  /** labels in the sweep's order */
+  strategies: string[];
+  budgets: number[];
   bootstrap: { resamples: number; curve_resamples: number; seed: number; method: "percentile"; level: 0.95 };
   tables: TableRow[];
   prompt_tables: PromptTableRow[];
@@ -38,6 +44,14 @@ export interface ReportData {
   no_comparison: string | null;
   curves: CurvePoint[];
   evaluations_to_match: MatchRow[];
+  /** why `evaluations_to_match` is empty, in a sentence; null when it is not */
+  no_match: string | null;
+  /** per prompt at the largest budget: each strategy's mean and its difference to the baseline */
+  per_prompt: PerPrompt;
+  /** what experiment this is (manifest.json) */
+  experiment: Experiment;
+  /** failed trials, the run's error, best images missing */
+  failures: Failures;
   /** who is still writing the run folder (its lock), or null */
   in_progress: string | null;
   /** the evaluator in one line */
@@ -77,6 +91,8 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
     status: run.manifest.status,
     missing: run.missing,
     baseline,
+    strategies,
+    budgets: [...run.sweep.budgets],
     bootstrap: { resamples, curve_resamples: curveResamples, seed, method: "percentile", level: 0.95 },
     tables,
     prompt_tables: promptTables,
@@ -84,6 +100,10 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
     no_comparison: comparisons.length > 0 ? null : whyNoComparison(strategies, baseline, ok, run.trials),
     curves,
     evaluations_to_match: evaluationsToMatch,
+    no_match: evaluationsToMatch.length > 0 ? null : whyNoMatch(strategies, baseline, run.sweep.budgets),
+    per_prompt: perPrompt(ok, run.sweep.prompts, strategies, baseline, run.sweep.budgets[run.sweep.budgets.length - 1]),
+    experiment: describeExperiment(run.manifest),
+    failures: findFailures(run.manifest, run.trials, run.best, run.runDir),
     in_progress: inProgress(run.runDir),
     evaluator: evaluatorLine((run.manifest.config as Sweep).evaluator),
     warnings: runWarnings(run.manifest),
@@ -97,16 +117,30 @@ function resultTables(run: LoadedRun, ok: TrialRow[], strategies: string[], base
   const tables: TableRow[] = [];
   const promptTables: PromptTableRow[] = [];
   const comparisons: Comparison[] = [];
+  // Grouped once: a cell or a prompt's trials are looked up, not filtered out of all trials.
+  const cells = new Map<string, TrialRow[]>();
+  for (const t of ok) {
+    const k = `${t.strategy}\u0000${t.budget}`;
+    const cell = cells.get(k);
+    if (cell) cell.push(t);
+    else cells.set(k, [t]);
+  }
   for (const strategy of strategies) {
     for (const budget of run.sweep.budgets) {
-      const cell = ok.filter((t) => t.strategy === strategy && t.budget === budget);
+      const cell = cells.get(`${strategy}\u0000${budget}`) ?? [];
       if (cell.length > 0) tables.push({ strategy, budget, ...summaryRow(cell.map((t) => t.best_score!), resamples, seed) });
+      const byPrompt = new Map<number, number[]>();
+      for (const t of cell) {
+        const xs = byPrompt.get(t.prompt_index);
+        if (xs) xs.push(t.best_score!);
+        else byPrompt.set(t.prompt_index, [t.best_score!]);
+      }
       run.sweep.prompts.forEach((prompt, promptIndex) => {
-        const xs = cell.filter((t) => t.prompt_index === promptIndex).map((t) => t.best_score!);
-        if (xs.length > 0) promptTables.push({ strategy, budget, prompt_index: promptIndex, prompt, ...summaryRow(xs, resamples, seed) });
+        const xs = byPrompt.get(promptIndex);
+        if (xs) promptTables.push({ strategy, budget, prompt_index: promptIndex, prompt, ...summaryRow(xs, resamples, seed) });
       });
       if (strategy === baseline) continue;
-      const base = new Map(ok.filter((t) => t.strategy === baseline && t.budget === budget).map((t) => [pairKey(t), t.best_score!]));
+      const base = new Map((cells.get(`${baseline}\u0000${budget}`) ?? []).map((t) => [pairKey(t), t.best_score!]));
       const diffs = cell.filter((t) => base.has(pairKey(t))).map((t) => t.best_score! - base.get(pairKey(t))!);
       if (diffs.length === 0) continue;
       const ci = bootstrapMeanCi(diffs, { resamples, seed });
@@ -141,6 +175,12 @@ function budgetCurves(run: LoadedRun, tables: TableRow[], strategies: string[], 
     };
   });
   return { curves, evaluationsToMatch };
+}
+
+/** Why the evaluations-to-match table is empty, in a sentence. */
+function whyNoMatch(strategies: string[], baseline: string, budgets: readonly number[]): string {
+  if (strategies.length === 1) return `Only one strategy (${baseline}): no other strategy to match it.`;
+  return `No trial of the baseline ${baseline} succeeded at its largest budget (${budgets[budgets.length - 1]}): there is no target to match.`;
 }
 
 /** Why no strategy could be compared with the baseline, in a sentence. */

@@ -21,6 +21,8 @@ export interface Interval {
 export function bootstrapMeanCi(xs: readonly number[], opts: { resamples?: number; seed?: number; level?: number } = {}): Interval {
   const n = xs.length;
   if (n === 0) return { low: NaN, high: NaN };
+  // Every resample of one value is that value: the interval is exact without drawing (per-prompt cells of one seed).
+  if (n === 1) return { low: xs[0], high: xs[0] };
   const resamples = opts.resamples ?? DEFAULT_RESAMPLES;
   const rng = new MT19937(opts.seed ?? DEFAULT_BOOTSTRAP_SEED);
   const means = new Float64Array(resamples);
