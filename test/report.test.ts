@@ -6,6 +6,13 @@ import { runCli, sweepBin, tempDir } from "./cli.js";
 import { readCsv } from "./run-results.js";
 import { stringify } from "csv-stringify/sync";
 import stats from "./fixtures/stats-reference.json" with { type: "json" };
+import { analyse } from "../src/report/analyse.js";
+import { findFailures } from "../src/report/failures.js";
+import { loadRun } from "../src/report/load-run.js";
+import { budgetCurveSpec, renderSvg } from "../src/report/plots.js";
+import { htmlReport, markdownReport } from "../src/report/render.js";
+import { candidateStem } from "../src/results/best-files.js";
+import type { Manifest } from "../src/results/manifest.js";
 
 const yaml = `name: rep
 prompts: ["a cat", "a dog", "a fox"]
@@ -208,5 +215,40 @@ evaluator: { kind: synthetic, shape: [1, 4, 16, 16] }
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toBe("sweep report: --baseline: no strategy 'nope' in this run (it has: random, ses, ses_wide)\n");
     expect(existsSync(out), "nothing written").toBe(false);
+  });
+});
+
+describe("report sections beyond the tables", () => {
+  it("counts the best images a run never rendered and names the command that renders them", async () => {
+    const run = await loadRun(runDir, { bestFiles: true });
+    // the synthetic evaluator makes no images: none is missing
+    expect(findFailures(run.manifest, run.trials, run.best, runDir).missing_best_images).toBe(0);
+    // as a flux2-pickscore run interrupted while rendering: one image per distinct best candidate, one present
+    const flux2 = { ...run.manifest, config: { ...run.manifest.config, evaluator: { kind: "flux2-pickscore", model: "m", height: 64, width: 64, steps: 1, score: "logit", precision: "float32", max_batch: 1, shape: [1, 8, 32, 32], timeout_s: 600, retries: 2 } } } as unknown as Manifest;
+    const trials = readCsv(runDir, "trials.csv");
+    const expected = new Set(trials.map((t) => `best/${candidateStem(`p${t.prompt_index}/${t.strategy}/s${t.seed}`, Number(t.best_eval_index))}.png`));
+    const present = [...expected][0];
+    const failures = findFailures(flux2, run.trials, { index: [], images: new Set([present]) }, runDir);
+    expect(failures.missing_best_images).toBe(expected.size - 1);
+    expect(failures.render_command).toBe(`sweep render --run ${runDir} --best`);
+    const data = { ...analyse(run, { resamples: 100 }), failures };
+    const page = htmlReport(data, "<svg></svg>");
+    expect(page).toContain(`<p id="missing-images">${expected.size - 1} best images missing (rendering stopped before them); render them with <code>sweep render --run ${runDir} --best</code>`);
+    expect(markdownReport(data)).toMatch(/## What went wrong\n\n\d+ best images missing .*`sweep render --run .* --best`/);
+  });
+
+  it("draws the budget curve with one panel per reward, the legend shared", async () => {
+    const run = await loadRun(runDir);
+    const data = analyse(run, { resamples: 100, curveResamples: 100 });
+    const svg = await renderSvg(budgetCurveSpec(
+      [{ reward: "PickScore", points: data.curves }, { reward: "held-out reward", points: data.curves.map((p) => ({ ...p, mean: -p.mean, ci_low: -p.ci_high, ci_high: -p.ci_low })) }],
+      { name: "two", complete: true, budgets: data.budgets, strategies: data.strategies },
+    ));
+    expect(svg).toMatch(/>PickScore<\/text>/);
+    expect(svg).toMatch(/>held-out reward<\/text>/);
+    expect((svg.match(/aria-label="X-axis/g) ?? []).length).toBe(2);
+    expect((svg.match(/role-legend-title/g) ?? []).length).toBe(1);
+    expect((svg.match(/role-legend-label/g) ?? []).length).toBe(3);
+    expect((svg.match(/aria-roledescription="line mark"/g) ?? []).length).toBe(2 * 3);
   });
 });
