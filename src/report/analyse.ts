@@ -4,7 +4,7 @@
  * Pure: rows in, numbers out (docs/report.md describes every field).
  */
 import { inProgress, evaluatorLine, runWarnings } from "./run-notes.js";
-import { bootstrapMeanCi, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from "../statistics/bootstrap.js";
+import { bootstrapMeanCis, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES, type Interval } from "../statistics/bootstrap.js";
 import { mean, median, sampleStd } from "../statistics/descriptive.js";
 import { wilcoxon } from "../statistics/wilcoxon.js";
 import type { SearchSummary } from "../results/search-summary.js";
@@ -69,9 +69,34 @@ export interface AnalyseOptions {
   seed?: number;
 }
 
-function summaryRow(xs: number[], resamples: number, seed: number) {
-  const ci = bootstrapMeanCi(xs, { resamples, seed });
-  return { n: xs.length, mean: mean(xs), std: sampleStd(xs), ci_low: ci.low, ci_high: ci.high, median: median(xs) };
+/**
+ * Bootstrap intervals asked for one by one and computed together (bootstrapMeanCis, by length):
+ * the same numbers as one bootstrapMeanCi each, the resample indices drawn once per length.
+ */
+class IntervalBatch {
+  private readonly byLength = new Map<number, { xs: readonly number[]; done: (ci: Interval) => void }[]>();
+  constructor(private readonly resamples: number, private readonly seed: number) {}
+
+  add(xs: readonly number[], done: (ci: Interval) => void): void {
+    const jobs = this.byLength.get(xs.length);
+    if (jobs) jobs.push({ xs, done });
+    else this.byLength.set(xs.length, [{ xs, done }]);
+  }
+
+  run(): void {
+    for (const jobs of this.byLength.values()) {
+      const cis = bootstrapMeanCis(jobs.map((j) => j.xs), { resamples: this.resamples, seed: this.seed });
+      jobs.forEach((j, i) => j.done(cis[i]));
+    }
+    this.byLength.clear();
+  }
+}
+
+/** A table row (`head`'s fields first) whose interval the batch fills in when it runs. */
+function summaryRow<H extends object>(head: H, xs: number[], batch: IntervalBatch) {
+  const row = { ...head, n: xs.length, mean: mean(xs), std: sampleStd(xs), ci_low: NaN, ci_high: NaN, median: median(xs) };
+  batch.add(xs, (ci) => Object.assign(row, { ci_low: ci.low, ci_high: ci.high }));
+  return row;
 }
 
 export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
@@ -117,6 +142,7 @@ function resultTables(run: LoadedRun, ok: TrialRow[], strategies: string[], base
   const tables: TableRow[] = [];
   const promptTables: PromptTableRow[] = [];
   const comparisons: Comparison[] = [];
+  const batch = new IntervalBatch(resamples, seed);
   // Grouped once: a cell or a prompt's trials are looked up, not filtered out of all trials.
   const cells = new Map<string, TrialRow[]>();
   for (const t of ok) {
@@ -128,7 +154,7 @@ function resultTables(run: LoadedRun, ok: TrialRow[], strategies: string[], base
   for (const strategy of strategies) {
     for (const budget of run.sweep.budgets) {
       const cell = cells.get(`${strategy}\u0000${budget}`) ?? [];
-      if (cell.length > 0) tables.push({ strategy, budget, ...summaryRow(cell.map((t) => t.best_score!), resamples, seed) });
+      if (cell.length > 0) tables.push(summaryRow({ strategy, budget }, cell.map((t) => t.best_score!), batch));
       const byPrompt = new Map<number, number[]>();
       for (const t of cell) {
         const xs = byPrompt.get(t.prompt_index);
@@ -137,21 +163,23 @@ function resultTables(run: LoadedRun, ok: TrialRow[], strategies: string[], base
       }
       run.sweep.prompts.forEach((prompt, promptIndex) => {
         const xs = byPrompt.get(promptIndex);
-        if (xs) promptTables.push({ strategy, budget, prompt_index: promptIndex, prompt, ...summaryRow(xs, resamples, seed) });
+        if (xs) promptTables.push(summaryRow({ strategy, budget, prompt_index: promptIndex, prompt }, xs, batch));
       });
       if (strategy === baseline) continue;
       const base = new Map((cells.get(`${baseline}\u0000${budget}`) ?? []).map((t) => [pairKey(t), t.best_score!]));
       const diffs = cell.filter((t) => base.has(pairKey(t))).map((t) => t.best_score! - base.get(pairKey(t))!);
       if (diffs.length === 0) continue;
-      const ci = bootstrapMeanCi(diffs, { resamples, seed });
       const w = wilcoxon(diffs);
-      comparisons.push({
-        strategy, baseline, budget, n: diffs.length, mean_diff: mean(diffs), ci_low: ci.low, ci_high: ci.high,
+      const comparison: Comparison = {
+        strategy, baseline, budget, n: diffs.length, mean_diff: mean(diffs), ci_low: NaN, ci_high: NaN,
         wins: diffs.filter((d) => d > 0).length, ties: diffs.filter((d) => d === 0).length, losses: diffs.filter((d) => d < 0).length,
         wilcoxon_statistic: w.statistic, wilcoxon_p: w.pvalue, wilcoxon_method: w.method,
-      });
+      };
+      batch.add(diffs, (ci) => Object.assign(comparison, { ci_low: ci.low, ci_high: ci.high }));
+      comparisons.push(comparison);
     }
   }
+  batch.run();
   return { tables, promptTables, comparisons };
 }
 
@@ -250,11 +278,15 @@ function curveGrid(curves: Curve[], budgets: readonly number[], extra?: number):
 }
 
 function curvePoints(strategy: string, curves: Curve[], grid: number[], resamples: number, seed: number): CurvePoint[] {
-  return grid.map((e) => {
+  const batch = new IntervalBatch(resamples, seed);
+  const points = grid.map((e) => {
     const xs = valuesAt(curves, e);
-    const ci = bootstrapMeanCi(xs, { resamples, seed });
-    return { strategy, evaluations: e, n: xs.length, mean: mean(xs), ci_low: ci.low, ci_high: ci.high };
+    const point: CurvePoint = { strategy, evaluations: e, n: xs.length, mean: mean(xs), ci_low: NaN, ci_high: NaN };
+    batch.add(xs, (ci) => Object.assign(point, { ci_low: ci.low, ci_high: ci.high }));
+    return point;
   });
+  batch.run();
+  return points;
 }
 
 /**
