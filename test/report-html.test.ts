@@ -157,7 +157,8 @@ describe("report.html in a real headless Chromium", () => {
     const ses = page.locator('#experiment-strategies tr[data-strategy="ses"]');
     expect(await ses.locator(".option").allInnerTexts()).toEqual(["popsize 4", "elites 2", "wavelet db1", "level 3"]);
     expect(await page.locator('#experiment-strategies tr[data-strategy="random"] td').nth(2).innerText()).toBe("no options");
-    expect(await page.locator("#experiment-evaluator td").innerText()).toMatch(/^synthetic: shape \[1,8,32,32\]/);
+    expect(await page.locator("#experiment-evaluator td").innerText()).toBe("synthetic, noise shape [1, 8, 32, 32].");
+    expect(await page.locator("#experiment-evaluator-settings td").innerText()).toMatch(/^synthetic: shape \[1,8,32,32\], .*; timeout_s 600, retries 2$/);
     expect(await page.locator("#experiment-workers tbody tr").count()).toBe(1);
     expect(await page.locator("#experiment-workers").innerText()).toMatch(/cpu: cpu \/ onnxruntime/);
     expect(await page.locator("#experiment-resumes td").innerText()).toBe("none");

@@ -34,6 +34,8 @@ export interface Experiment {
   strategies: { label: string; name: string; options: Record<string, unknown> }[];
   /** the evaluator's fields, kind first */
   evaluator: Record<string, unknown>;
+  /** timeout and retries of an evaluation */
+  execution: Record<string, unknown>;
   executor: string;
   workers: ExperimentWorker[];
   host: string;
@@ -65,6 +67,7 @@ export function describeExperiment(m: Manifest): Experiment {
     budgets: [...sweep.budgets],
     strategies: sweep.strategies.map(({ name, label, ...options }) => ({ label, name, options })),
     evaluator: { ...sweep.evaluator },
+    execution: { ...sweep.execution },
     executor: m.executor.kind,
     workers: (m.executor.workers as DescribedWorker[]).map((w) => ({
       address: w.address ?? "?",

@@ -87,7 +87,7 @@ th:first-child,td:first-child{text-align:left}thead th{border-bottom:2px solid #
 #pivot td{white-space:nowrap}#pivot .ci,#pivot .n,.baseline{color:#666;font-size:.9em}#pivot .sig{color:#b00;font-weight:bold}#pivot td.best{background:#f1f8e9}
 .legend{color:#444;font-size:.9em}
 .facts th{text-align:left;font-weight:normal;color:#555;border-bottom:1px solid #eee}.facts td{text-align:left;border-bottom:1px solid #eee;word-break:break-all}
-#experiment-strategies td{text-align:left}
+#experiment-strategies td,#experiment-strategies th,#experiment-workers td,#experiment-workers th{text-align:left}
 #failures{border-left:4px solid #c62828;padding-left:1em}#failed-trials td{text-align:left;vertical-align:top}#failed-trials pre{margin:0;white-space:pre-wrap;font-size:.85em;max-width:40em}
 figure{margin:1em 0}figure svg{max-width:100%;height:auto}
 details summary{cursor:pointer;color:#1565c0}td.prompt{max-width:28em}
