@@ -1,6 +1,18 @@
 /** Number and text formatting shared by the report's renderers (markdown, HTML, terminal, LaTeX). */
 import type { Pivot, PivotCell } from "./pivot.js";
 
+/** An embedded thumbnail of a gallery image, or why there is none. */
+export type EmbeddedThumbnail = { uri: string; width: number; height: number } | { error: string };
+
+export interface RenderOptions {
+  /** the run folder relative to the report's folder, `/`-separated ("" when the same) */
+  runLink?: string;
+  /** by image path (relative to the run folder) */
+  thumbnails?: Map<string, EmbeddedThumbnail>;
+  /** the budget curves as SVG, inlined in the HTML */
+  curveSvg?: string;
+}
+
 export const f = (x: number | null | undefined, digits = 4) => (x === null || x === undefined || Number.isNaN(x) ? "-" : x.toFixed(digits));
 export const p = (x: number) => (Number.isNaN(x) ? "-" : x < 1e-4 ? x.toExponential(2) : x.toFixed(4));
 export const signed = (x: number | null) => (x === null ? "-" : `${x >= 0 ? "+" : ""}${x.toFixed(4)}`);

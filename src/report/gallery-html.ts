@@ -4,8 +4,7 @@
  * each image, the best of the row marked. Thumbnails are embedded; each links to its full image.
  */
 import type { Gallery, GalleryBest, GalleryImage, GalleryRow } from "./gallery.js";
-import { f, html, runHref } from "./format.js";
-import type { RenderOptions } from "./sections.js";
+import { f, html, runHref, type RenderOptions } from "./format.js";
 
 function galleryCell(cls: string, attrs: string, what: string, image: string | null, score: number | null, extra: string, opts: RenderOptions): string {
   let picture: string;

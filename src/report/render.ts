@@ -1,11 +1,11 @@
 /** A report's pages: markdown and HTML from REPORT_SECTIONS, CSV, LaTeX and the terminal table. */
 import { stringify } from "csv-stringify/sync";
 import type { ReportData } from "./analyse.js";
-import { f, html } from "./format.js";
-import { mainPivot, pivotText, REPORT_SECTIONS, type RenderOptions } from "./sections.js";
+import { f, html, type RenderOptions } from "./format.js";
+import { mainPivot, pivotText, REPORT_SECTIONS } from "./sections.js";
 import { textTable } from "./text-table.js";
 
-export type { EmbeddedThumbnail, RenderOptions } from "./sections.js";
+export type { EmbeddedThumbnail, RenderOptions } from "./format.js";
 
 function completeness(d: ReportData): string {
   if (d.in_progress) return `IN PROGRESS: the run is being written by ${d.in_progress}; this report covers what is recorded so far (${d.missing.evaluations} evaluations to go).`;

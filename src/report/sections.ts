@@ -4,22 +4,11 @@
  */
 import type { ReportData } from "./analyse.js";
 import { durationText, optionsLine, optionValue } from "./experiment.js";
-import { BEST_MARK, cellText, f, html, htmlTable, mdTable, p, pivotLegend, signed, SIG_MARK, uniformN } from "./format.js";
+import { BEST_MARK, cellText, f, html, htmlTable, mdTable, p, pivotLegend, signed, SIG_MARK, uniformN, type RenderOptions } from "./format.js";
 import { htmlGallery, markdownBestImages } from "./gallery-html.js";
 import { shortPrompt } from "./per-prompt.js";
 import { pivot, type Pivot } from "./pivot.js";
 
-/** An embedded thumbnail of a gallery image, or why there is none. */
-export type EmbeddedThumbnail = { uri: string; width: number; height: number } | { error: string };
-
-export interface RenderOptions {
-  /** the run folder relative to the report's folder, `/`-separated ("" when the same) */
-  runLink?: string;
-  /** by image path (relative to the run folder) */
-  thumbnails?: Map<string, EmbeddedThumbnail>;
-  /** the budget curves as SVG, inlined in the HTML */
-  curveSvg?: string;
-}
 
 export interface ReportSection {
   /** the HTML element id of the section */
