@@ -153,7 +153,7 @@ export function encodeJpegThumbnail(r: Raster, quality: number): Uint8Array {
 }
 
 /** JPEG qualities tried in turn until a thumbnail fits its byte limit. */
-export const THUMBNAIL_QUALITIES = [85, 70, 50, 30];
+export const THUMBNAIL_QUALITIES = [80, 65, 50, 30];
 
 /** A thumbnail's JPEG bytes at most (20 prompts x 4 seeds x 7 images x 4/3 for base64: under 4 MB). */
 export const THUMBNAIL_MAX_BYTES = 20_000;
@@ -167,7 +167,7 @@ export interface ThumbnailOptions {
 
 /**
  * A PNG file's bytes -> its thumbnail, as JPEG bytes, no larger than maxBytes: the image shrunk to
- * maxSide at quality 85 if that fits, else at lower qualities, else smaller. Throws on what is not a PNG.
+ * maxSide at quality 80 if that fits, else at lower qualities, else smaller. Throws on what is not a PNG.
  */
 export function jpegThumbnail(bytes: Uint8Array, opts: ThumbnailOptions = {}): Thumbnail {
   const maxBytes = opts.maxBytes ?? THUMBNAIL_MAX_BYTES;
