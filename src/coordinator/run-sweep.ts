@@ -8,7 +8,6 @@ import { planSweep, type Plan } from "../plan/plan.js";
 import { generateReport } from "../report/generate.js";
 import { pivotText } from "../report/sections.js";
 import { summarise, summaryTable } from "../report/summary.js";
-import { textTable } from "../report/text-table.js";
 import { writeManifest, type Manifest, type RunStatus } from "../results/manifest.js";
 import type { BestFiles } from "../results/write-best-files.js";
 import { writeBestCandidates, writeTrialsFile, type DeriveContext } from "./derive.js";
@@ -184,7 +183,7 @@ async function finish(run: Run, dispatched: Dispatched, stopped: boolean, evalua
 
   try {
     const report = await generateReport(runDir);
-    say.summary(`Mean best score (over prompt x seed)\n${pivotText(report.data, textTable)}`);
+    say.summary(`Mean best score (over prompt x seed)\n${pivotText(report.data)}`);
     say.reportWritten(report.files);
   } catch (e) {
     // Without a report (no intervals, no tests), the means still show.

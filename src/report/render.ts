@@ -3,7 +3,6 @@ import { stringify } from "csv-stringify/sync";
 import type { ReportData } from "./analyse.js";
 import { f, html, type RenderOptions } from "./format.js";
 import { mainPivot, pivotText, REPORT_SECTIONS } from "./sections.js";
-import { textTable } from "./text-table.js";
 
 export type { EmbeddedThumbnail, RenderOptions } from "./format.js";
 
@@ -16,7 +15,7 @@ function completeness(d: ReportData): string {
 
 /** What `sweep report` and the end of `sweep run` print: the main table as a pivot. */
 export function terminalTable(d: ReportData): string {
-  return `${completeness(d)}\n${pivotText(d, textTable)}`;
+  return `${completeness(d)}\n${pivotText(d)}`;
 }
 
 export function markdownReport(d: ReportData, opts: RenderOptions = {}): string {

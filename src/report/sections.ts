@@ -8,7 +8,7 @@ import { BEST_MARK, cellText, f, html, htmlTable, mdTable, p, pivotLegend, signe
 import { htmlGallery, markdownBestImages } from "./gallery-html.js";
 import { shortPrompt } from "./per-prompt.js";
 import { pivot, type Pivot } from "./pivot.js";
-
+import { textTable } from "./text-table.js";
 
 export interface ReportSection {
   /** the HTML element id of the section */
@@ -49,15 +49,15 @@ function htmlPivot(d: ReportData): string {
     const title = c.p === null ? "" : ` title="Wilcoxon p = ${p(c.p)} against ${html(pv.baseline)}"`;
     return `<td data-budget="${pv.budgets[j]}" class="${[c.best ? "best" : "", c.significant ? "significant" : ""].join(" ").trim()}"${title}>${mean} <span class="ci">(${f(c.ci_low)}, ${f(c.ci_high)})</span>${c.significant ? `<sup class="sig">${SIG_MARK}</sup>` : ""}${n === null ? ` <span class="n">n=${c.n}</span>` : ""}</td>`;
   }).join("")}</tr>`);
-  return `<table id="pivot"><thead>${head}</thead><tbody>${rows.join("")}</tbody></table>\n<p class="legend">${html(pivotLegend(pv, { best: "bold", sig: SIG_MARK }))} The long form (n, std, median) is in report.csv and report.json.</p>`;
+  return `<table id="pivot"><thead>${head}</thead><tbody>${rows.join("")}</tbody></table>\n<p class="legend">${html(pivotLegend(pv, { best: "bold", sig: SIG_MARK }))} The long form (n, std, median per cell) is in report.json and report.csv (sweep report --format json or csv).</p>`;
 }
 
 /** The pivot as a terminal table (end of `sweep run`, `sweep report`). */
-export function pivotText(d: ReportData, table: (header: string[], rows: string[][]) => string): string {
+export function pivotText(d: ReportData): string {
   const pv = mainPivot(d);
   const n = uniformN(pv);
   const rows = pv.rows.map((r) => [r.strategy, ...r.cells.map((c) => (c ? `${cellText(c)}${n === null ? ` n=${c.n}` : ""}${c.best ? BEST_MARK : " "}${c.significant ? SIG_MARK : " "}` : "-"))]);
-  return `${table(["strategy", ...pv.budgets.map((b) => `budget ${b}`)], rows)}\n${pivotLegend(pv, { best: BEST_MARK, sig: SIG_MARK })}`;
+  return `${textTable(["strategy", ...pv.budgets.map((b) => `budget ${b}`)], rows)}\n${pivotLegend(pv, { best: BEST_MARK, sig: SIG_MARK })}`;
 }
 
 // --- comparisons, evaluations to match ----------------------------------------------------------
