@@ -8,6 +8,7 @@ import type { Manifest } from "../results/manifest.js";
 import { searchId } from "../plan/plan.js";
 import type { TrialRow } from "../results/trials.js";
 import type { EvaluatorSpec } from "../domain/sweep.js";
+import { shellQuote } from "../util/shell-quote.js";
 
 export interface FailedSearch {
   prompt_index: number;
@@ -66,6 +67,6 @@ export function findFailures(manifest: Manifest, trials: TrialRow[], best: BestF
     failed_trials: failedTrials,
     failed_searches: [...bySearch.values()],
     missing_best_images: missing,
-    render_command: missing > 0 ? `sweep render --run ${runDir} --best` : null,
+    render_command: missing > 0 ? `sweep render --run ${shellQuote(runDir)} --best` : null,
   };
 }
