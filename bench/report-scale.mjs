@@ -3,8 +3,11 @@
 // Every folder has the same 200 searches (10 prompts x random and SES x 10 seeds) and 600 trials
 // (budgets 10, 100 and rows/200), so what changes between them is the length of the searches: the
 // report's memory should stay flat (it grows with trials, not rows) and its time grow with the rows.
+// Then the wide case (alone: node bench/report-scale.mjs wide): 10,000 prompts x 2 strategies x 1
+// seed x budget 10, 200,000 evaluations in 20,000 short searches, where the per-prompt work counts.
 // The manifest is the tool's own (a run that found no worker); evaluations.csv is written here, rows
-// interleaved across searches as a run writes them, scores from a seeded generator.
+// interleaved across searches as a run writes them, scores from a seeded generator. KEEP=1 keeps
+// the run folders (their paths are printed), to time `sweep report` on them by hand.
 import { spawn, spawnSync } from "node:child_process";
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync, writeSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -13,20 +16,23 @@ import { fileURLToPath } from "node:url";
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const bin = path.join(root, "bin", "sweep.js");
-const PROMPTS = 10;
-const SEEDS = 10;
 const STRATEGIES = ["random", "ses"];
-const SEARCHES = PROMPTS * SEEDS * STRATEGIES.length;
+/** The row-scale cases: a fixed set of searches, longer and longer. */
+const LONG = { prompts: 10, seeds: 10 };
+const WIDE = { prompts: 10_000, seeds: 1, budgets: [10] };
+const searchesOf = (shape) => shape.prompts * shape.seeds * STRATEGIES.length;
 const COLUMNS = "run_id,search_id,prompt_index,prompt,strategy,seed,budget,eval_index,generation,noise_seed,score,best_so_far,status,error,worker,latency_ms,finished_at,attempts";
 
-/** A run folder with `rows` evaluations (rows / 200 per search); returns its path. */
-function makeRun(rows) {
-  const budget = Math.ceil(rows / SEARCHES);
+/** A run folder of `shape.prompts` x 2 strategies x `shape.seeds` searches of the largest budget; returns its path. */
+function makeRun(shape) {
+  const { prompts: PROMPTS, seeds: SEEDS, budgets } = shape;
+  const SEARCHES = searchesOf(shape);
+  const budget = Math.max(...budgets);
   const dir = mkdtempSync(path.join(tmpdir(), "sweep-bench-report-"));
   const yaml = `name: report-scale
 prompts: [${Array.from({ length: PROMPTS }, (_, i) => `"prompt ${i}"`).join(", ")}]
 seeds: [${Array.from({ length: SEEDS }, (_, i) => i).join(", ")}]
-budgets: [10, 100, ${budget}]
+budgets: [${budgets.join(", ")}]
 strategies: [${STRATEGIES.map((s) => `{ name: ${s} }`).join(", ")}]
 evaluator: { kind: noop }
 `;
@@ -73,7 +79,7 @@ evaluator: { kind: noop }
   }
   writeSync(fd, chunk);
   closeSync(fd);
-  return { dir, runDir, budget };
+  return { dir, runDir, rows: budget * SEARCHES };
 }
 
 /** Runs `sweep report` in its own process; its wall time and peak resident memory. */
@@ -91,18 +97,26 @@ function report(runDir) {
   }));
 }
 
-const counts = process.argv.slice(2).map(Number).filter((n) => n > 0);
-const scales = counts.length > 0 ? counts : [1e5, 1e6, 1e7];
-console.log(`sweep report on ${SEARCHES} searches, ${SEARCHES * 3} trials (node ${process.version}, ${process.platform}-${process.arch})`);
-console.log("rows        csv MB   report s   rows/s     peak RSS MB");
-for (const rows of scales) {
-  const { dir, runDir, budget } = makeRun(rows);
+async function measure(label, shape) {
+  const { dir, runDir, rows } = makeRun(shape);
   try {
     const mb = statSync(path.join(runDir, "evaluations.csv")).size / 2 ** 20;
     const r = await report(runDir);
-    const n = budget * SEARCHES;
-    console.log(`${String(n).padEnd(11)} ${mb.toFixed(0).padStart(6)}   ${r.seconds.toFixed(1).padStart(8)}   ${Math.round(n / r.seconds).toString().padStart(8)}   ${r.peakMb.toFixed(0).padStart(11)}`);
+    console.log(`${label.padEnd(22)} ${String(rows).padStart(9)} ${mb.toFixed(0).padStart(7)}   ${r.seconds.toFixed(1).padStart(8)}   ${Math.round(rows / r.seconds).toString().padStart(8)}   ${r.peakMb.toFixed(0).padStart(11)}`);
   } finally {
-    rmSync(dir, { recursive: true, force: true });
+    if (process.env.KEEP) console.log(`  kept: ${runDir}`);
+    else rmSync(dir, { recursive: true, force: true });
   }
 }
+
+const args = process.argv.slice(2);
+const counts = args.map(Number).filter((n) => n > 0);
+const wideOnly = args.includes("wide");
+const scales = wideOnly ? [] : counts.length > 0 ? counts : [1e5, 1e6, 1e7];
+console.log(`sweep report (node ${process.version}, ${process.platform}-${process.arch})`);
+console.log("case                        rows  csv MB   report s     rows/s   peak RSS MB");
+for (const rows of scales) {
+  const budget = Math.ceil(rows / searchesOf(LONG));
+  await measure(`${searchesOf(LONG)} searches x ${budget}`, { ...LONG, budgets: [10, 100, budget] });
+}
+if (wideOnly || counts.length === 0) await measure("10,000 prompts x 2 x 1", WIDE);

@@ -7,7 +7,8 @@ import { chromium, type Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BEST_INDEX_COLUMNS, candidateStem, insideRun, readBestFiles } from "../src/results/best-files.js";
 import { galleryThumbnails } from "../src/report/generate.js";
-import { encodePng, pngThumbnail, posterize, resizeArea, thumbnailSize, toRaster8 } from "../src/report/thumbnail.js";
+import { decode as decodeJpeg } from "jpeg-js";
+import { jpegThumbnail, resizeArea, thumbnailSize, toRaster8, toRgbaOverWhite } from "../src/report/thumbnail.js";
 import { runCli, sweepDir, tempDir } from "./cli.js";
 import { readCsv, type Row } from "./run-results.js";
 
@@ -52,34 +53,34 @@ describe("thumbnail resize (area average)", () => {
     expect(thumbnailSize(64, 48)).toEqual({ width: 64, height: 48 });
   });
 
-  it("makes a PNG thumbnail that decodes to the image's colours, and keeps noisy images under the byte limit", () => {
+  it("makes a JPEG thumbnail that decodes to the image's colours, and keeps noisy images under the byte limit", () => {
     const flat = new Uint8Array(1024 * 1024 * 3);
     for (let i = 0; i < flat.length; i += 3) flat.set([12, 200, 99], i);
-    const t = pngThumbnail(encode({ width: 1024, height: 1024, data: flat, channels: 3, depth: 8 }));
-    const back = decode(t.png);
-    expect([back.width, back.height, back.channels, t.bits]).toEqual([192, 192, 3, 8]);
-    for (let i = 0; i < back.data.length; i += 3) expect([back.data[i], back.data[i + 1], back.data[i + 2]]).toEqual([12, 200, 99]);
-    // pure noise: the worst case for deflate; the thumbnail still fits its limit
+    const t = jpegThumbnail(encode({ width: 1024, height: 1024, data: flat, channels: 3, depth: 8 }));
+    const back = decodeJpeg(t.jpeg, { useTArray: true });
+    expect([back.width, back.height, t.quality]).toEqual([192, 192, 80]);
+    // lossy, but a flat colour comes back within a level or two
+    for (let i = 0; i < back.data.length; i += 4) {
+      for (const [k, v] of [12, 200, 99].entries()) expect(Math.abs(back.data[i + k] - v)).toBeLessThanOrEqual(2);
+    }
+    // pure noise: the worst case for any encoder; the thumbnail still fits its limit
     let s = 1;
     const noise = new Uint8Array(512 * 512 * 3).map(() => ((s = (s * 1103515245 + 12345) >>> 0) >>> 24));
-    const n = pngThumbnail(encode({ width: 512, height: 512, data: noise, channels: 3, depth: 8 }), { maxBytes: 30_000 });
-    expect(n.png.length).toBeLessThanOrEqual(30_000);
-    expect(decode(n.png).width).toBe(n.width);
+    const n = jpegThumbnail(encode({ width: 512, height: 512, data: noise, channels: 3, depth: 8 }), { maxBytes: 20_000 });
+    expect(n.jpeg.length).toBeLessThanOrEqual(20_000);
+    expect(decodeJpeg(n.jpeg, { useTArray: true }).width).toBe(n.width);
   });
 
-  it("reads palette, 16-bit and grey+alpha PNGs", () => {
+  it("reads palette, 16-bit and grey+alpha PNGs, and puts transparency over white for the JPEG", () => {
     const pal = encode({ width: 2, height: 1, data: new Uint8Array([0, 1]), channels: 1, depth: 8, palette: [[255, 0, 0], [0, 0, 255]] });
     expect([...toRaster8(decode(pal)).data]).toEqual([255, 0, 0, 0, 0, 255]);
     const deep = encode({ width: 1, height: 1, data: new Uint16Array([65535, 257, 0]), channels: 3, depth: 16 });
     expect([...toRaster8(decode(deep)).data]).toEqual([255, 1, 0]);
     const ga = toRaster8(decode(encode({ width: 1, height: 1, data: new Uint8Array([9, 200]), channels: 2, depth: 8 })));
-    expect([...decode(encodePng(ga)).data]).toEqual([9, 200]);
-  });
-
-  it("posterizes to 2^bits levels keeping black, white and alpha", () => {
-    const r = posterize({ width: 2, height: 1, channels: 2, data: new Uint8Array([0, 3, 255, 130]) }, 1);
-    expect([...r.data]).toEqual([0, 3, 255, 130]);
-    expect([...posterize({ width: 3, height: 1, channels: 1, data: new Uint8Array([100, 128, 200]) }, 2).data]).toEqual([85, 170, 170]);
+    expect([...ga.data]).toEqual([9, 200]);
+    // 9 at 200/255 over white: 9 * 200/255 + 255 * 55/255 = 62.06
+    expect([...toRgbaOverWhite(ga)]).toEqual([62, 62, 62, 255]);
+    expect([...toRgbaOverWhite({ width: 1, height: 1, channels: 4, data: new Uint8Array([255, 0, 0, 0]) })]).toEqual([255, 255, 255, 255]);
   });
 });
 
@@ -173,10 +174,11 @@ evaluator: { kind: synthetic, shape: [1, 8, 32, 32] }
     // JSON: paths, not bytes
     const data = JSON.parse(readFileSync(path.join(out, "report.json"), "utf8"));
     expect(data.gallery.index).toBe("best/index.csv");
-    expect(data.gallery.budget).toBe(8);
+    expect(data.gallery.budgets).toEqual([4, 8]);
     expect(data.gallery.base_strategy).toBe("rnd");
     expect(data.gallery.rows).toHaveLength(4);
-    expect(data.gallery.images).toBe(4 * 2 + 3);
+    // per (prompt, seed): 2 strategies x 2 budgets, and 3 of the 4 base images
+    expect(data.gallery.images).toBe(4 * 4 + 3);
     expect(JSON.stringify(data.gallery)).not.toMatch(/base64/);
     const rowMissing = data.gallery.rows.find((x: { prompt_index: number; seed: number }) => x.prompt_index === missing.p && x.seed === missing.seed);
     expect(rowMissing.base).toEqual({ image: null, score: Number(evaluations.find((e) => e.search_id === `p${missing.p}/rnd/s${missing.seed}` && e.eval_index === "0")!.score), search_id: `p${missing.p}/rnd/s${missing.seed}` });
@@ -186,7 +188,12 @@ evaluator: { kind: synthetic, shape: [1, 8, 32, 32] }
       expect(row.base).toEqual({ image: `best/${candidateStem(id, 0)}.png`, score: Number(evaluations.find((e) => e.search_id === id && e.eval_index === "0")!.score), search_id: id });
     }
     const row00 = data.gallery.rows[0];
-    expect(row00.strategies.map((s: { strategy: string }) => s.strategy)).toEqual(["rnd", "ses"]);
+    expect(row00.strategies.map((s: { strategy: string; budget: number }) => `${s.strategy}@${s.budget}`)).toEqual(["rnd@4", "rnd@8", "ses@4", "ses@8"]);
+    for (const row of data.gallery.rows) {
+      const scores = row.strategies.map((s: { score: number }) => s.score);
+      expect(row.strategies[row.top].score).toBe(Math.max(...scores));
+      expect(scores.indexOf(Math.max(...scores))).toBe(row.top);
+    }
 
     // markdown names best/index.csv
     const md = readFileSync(path.join(runDir, "report.md"), "utf8");
@@ -204,7 +211,7 @@ evaluator: { kind: synthetic, shape: [1, 8, 32, 32] }
       expect(requests.every((u) => u.startsWith("file:") || u.startsWith("data:")), label).toBe(true);
 
       const imgs = page.locator("#gallery img");
-      expect(await imgs.count(), label).toBe(4 * 2 + 3);
+      expect(await imgs.count(), label).toBe(4 * 4 + 3);
       const shown = await imgs.evaluateAll((els) => els.map((el) => {
         const img = el as HTMLImageElement;
         const canvas = document.createElement("canvas");
@@ -218,10 +225,12 @@ evaluator: { kind: synthetic, shape: [1, 8, 32, 32] }
       for (const s of shown) {
         expect(s.complete && s.naturalWidth > 0, label).toBe(true);
         expect(Math.max(s.naturalWidth, s.naturalHeight)).toBeLessThanOrEqual(192);
-        expect(s.src).toBe("data:image/png;base64,");
-        // the link opens the full-size file, and the thumbnail is that file's image
+        expect(s.src).toBe("data:image/jpeg;base64");
+        // the link opens the full-size file, and the thumbnail is that file's image (JPEG: within a few levels)
         const target = path.relative(runDir, fileURLToPath(s.href)).split(path.sep).join("/");
-        expect(colours.get(target), `${label}: ${s.href}`).toEqual(s.px);
+        const rgb = colours.get(target);
+        expect(rgb, `${label}: ${s.href}`).toBeDefined();
+        for (let k = 0; k < 3; k++) expect(Math.abs(rgb![k] - s.px[k]), `${label}: ${s.href} channel ${k}`).toBeLessThanOrEqual(4);
       }
       expect(shown.some((s) => s.naturalWidth === 192 && s.naturalHeight === 144)).toBe(true);
 
@@ -242,17 +251,26 @@ evaluator: { kind: synthetic, shape: [1, 8, 32, 32] }
           expect(await base.locator("a").getAttribute("href")).toMatch(new RegExp(`best/p${p}_rnd_s${seed}_e0\\.png$`));
         }
         const cells = row.locator("td.best");
-        expect(await cells.count()).toBe(2);
-        for (const [i, strategy] of ["rnd", "ses"].entries()) {
-          const t = trials.find((x) => x.prompt_index === String(p) && x.seed === String(seed) && x.strategy === strategy && x.budget === "8")!;
+        expect(await cells.count()).toBe(4);
+        const mine = trials.filter((x) => x.prompt_index === String(p) && x.seed === String(seed));
+        const top = Math.max(...mine.map((x) => Number(x.best_score)));
+        // the best of the row marked: the first cell with the row's highest score
+        const marked = row.locator("td.best.top");
+        expect(await marked.count()).toBe(1);
+        expect(await marked.locator(".mark").innerText()).toBe("best of row");
+        expect(await marked.locator(".score").innerText()).toBe(`score ${top.toFixed(4)}`);
+        for (const [i, [strategy, budget]] of [["rnd", "4"], ["rnd", "8"], ["ses", "4"], ["ses", "8"]].entries()) {
+          const t = mine.find((x) => x.strategy === strategy && x.budget === budget)!;
           const cell = cells.nth(i);
+          expect(await cell.getAttribute("data-strategy")).toBe(strategy);
+          expect(await cell.getAttribute("data-budget")).toBe(budget);
           expect(await cell.locator("img").count()).toBe(1);
           expect(await cell.locator(".score").innerText()).toBe(`score ${Number(t.best_score).toFixed(4)}`);
           expect(await cell.locator(".eval").innerText()).toBe(`eval ${t.best_eval_index}`);
           expect(await cell.locator("a").getAttribute("href")).toMatch(new RegExp(`best/${candidateStem(`p${p}/${strategy}/s${seed}`, Number(t.best_eval_index))}\\.png$`));
         }
       }
-      expect(await page.locator("#gallery thead th").allInnerTexts()).toEqual(["prompt", "seed", "base noise (rnd eval 0)", "rnd best", "ses best"]);
+      expect(await page.locator("#gallery thead th").allInnerTexts()).toEqual(["prompt", "seed", "base noise (rnd eval 0)", "rnd best", "ses best", "budget 4", "budget 8", "budget 4", "budget 8"]);
       await page.screenshot({ path: path.join(reportDir, "gallery-screenshot.png"), fullPage: true });
       await page.close();
     }
@@ -275,8 +293,8 @@ describe("best files for the gallery", () => {
     writeFileSync(path.join(run, "best", "broken.png"), "not a png");
     writeFileSync(path.join(run, "best", "ok.png"), flatPng(3, 2, [1, 2, 3]));
     const gallery = {
-      index: null, budget: 4, base_strategy: "random", images: 2,
-      rows: [{ prompt_index: 0, prompt: "x", seed: 0, base: { image: "best/ok.png", score: 1, search_id: "p0/random/s0" }, strategies: [{ strategy: "random", image: "best/broken.png", score: 2, eval_index: 1, trial_status: "ok" }] }],
+      index: null, budgets: [4], base_strategy: "random", images: 2,
+      rows: [{ prompt_index: 0, prompt: "x", seed: 0, base: { image: "best/ok.png", score: 1, search_id: "p0/random/s0" }, strategies: [{ strategy: "random", budget: 4, image: "best/broken.png", score: 2, eval_index: 1, trial_status: "ok" }], top: 0 }],
     };
     const thumbs = galleryThumbnails(run, gallery);
     expect(thumbs.get("best/ok.png")).toMatchObject({ width: 3, height: 2 });

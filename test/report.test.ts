@@ -6,6 +6,13 @@ import { runCli, sweepBin, tempDir } from "./cli.js";
 import { readCsv } from "./run-results.js";
 import { stringify } from "csv-stringify/sync";
 import stats from "./fixtures/stats-reference.json" with { type: "json" };
+import { analyse } from "../src/report/analyse.js";
+import { findFailures } from "../src/report/failures.js";
+import { loadRun } from "../src/report/load-run.js";
+import { budgetCurveSpec, renderSvg } from "../src/report/plots.js";
+import { htmlReport, markdownReport } from "../src/report/render.js";
+import { candidateStem } from "../src/results/best-files.js";
+import type { Manifest } from "../src/results/manifest.js";
 
 const yaml = `name: rep
 prompts: ["a cat", "a dog", "a fox"]
@@ -44,7 +51,10 @@ describe("sweep report", () => {
     expect(r.code, r.stderr).toBe(0);
     for (const f of ["report.md", "report.html", "budget_curve.svg", "budget_curve.png"]) expect(existsSync(path.join(dir, "rep1", f)), f).toBe(true);
     expect(r.stdout).toMatch(/^Complete run\./m);
-    expect(r.stdout).toMatch(/^ses_wide\s+15\s+12\s/m);
+    // the pivot: one row per strategy, one column per budget, mean (95% CI)
+    expect(r.stdout).toMatch(/^strategy\s+budget 5\s+budget 15$/m);
+    expect(r.stdout).toMatch(/^ses_wide\s+-?\d+\.\d{4} \(-?\d+\.\d{4}, -?\d+\.\d{4}\)[ ^][ *]\s+-?\d+\.\d{4} \(/m);
+    expect(r.stdout).toMatch(/over 12 \(prompt, seed\) pairs per cell/);
     const png = readFileSync(path.join(dir, "rep1", "budget_curve.png"));
     expect(png.subarray(1, 4).toString()).toBe("PNG");
     const svg = readFileSync(path.join(dir, "rep1", "budget_curve.svg"), "utf8");
@@ -145,11 +155,13 @@ evaluator: { kind: synthetic, shape: [1, 4, 16, 16] }
     const r = await runCli(["report", runDir, "--format", "latex", "--out", path.join(dir, "rep3"), "--baseline", "ses"]);
     expect(r.code, r.stderr).toBe(0);
     const tex = readFileSync(path.join(dir, "rep3", "report.tex"), "utf8");
-    expect(tex).toMatch(/\\begin\{tabular\}\{lrrrcr\}/);
+    // the pivot: strategies as rows, budgets as columns
+    expect(tex).toMatch(/\\begin\{tabular\}\{lrr\}/);
     const body = tex.slice(tex.indexOf("\\hline\nstrategy"), tex.indexOf("\\end{tabular}"));
     const rows = body.split("\n").filter((l) => l.endsWith("\\\\"));
-    expect(rows.length).toBe(1 + 3 * 2);
-    for (const row of rows) expect(row.split("&").length).toBe(6);
+    expect(rows.length).toBe(1 + 3);
+    for (const row of rows) expect(row.split("&").length).toBe(3);
+    expect((body.match(/\\textbf\{/g) ?? []).length).toBeGreaterThanOrEqual(2);
     expect(tex).toContain("ses\\_wide");
     let depth = 0;
     for (const ch of tex.replace(/\\[{}]/g, "")) {
@@ -203,5 +215,40 @@ evaluator: { kind: synthetic, shape: [1, 4, 16, 16] }
     expect(r.code, r.stderr).toBe(2);
     expect(r.stderr).toBe("sweep report: --baseline: no strategy 'nope' in this run (it has: random, ses, ses_wide)\n");
     expect(existsSync(out), "nothing written").toBe(false);
+  });
+});
+
+describe("report sections beyond the tables", () => {
+  it("counts the best images a run never rendered and names the command that renders them", async () => {
+    const run = await loadRun(runDir, { bestFiles: true });
+    // the synthetic evaluator makes no images: none is missing
+    expect(findFailures(run.manifest, run.trials, run.best, runDir).missing_best_images).toBe(0);
+    // as a flux2-pickscore run interrupted while rendering: one image per distinct best candidate, one present
+    const flux2 = { ...run.manifest, config: { ...run.manifest.config, evaluator: { kind: "flux2-pickscore", model: "m", height: 64, width: 64, steps: 1, score: "logit", precision: "float32", max_batch: 1, shape: [1, 8, 32, 32], timeout_s: 600, retries: 2 } } } as unknown as Manifest;
+    const trials = readCsv(runDir, "trials.csv");
+    const expected = new Set(trials.map((t) => `best/${candidateStem(`p${t.prompt_index}/${t.strategy}/s${t.seed}`, Number(t.best_eval_index))}.png`));
+    const present = [...expected][0];
+    const failures = findFailures(flux2, run.trials, { index: [], images: new Set([present]) }, runDir);
+    expect(failures.missing_best_images).toBe(expected.size - 1);
+    expect(failures.render_command).toBe(`sweep render --run ${runDir} --best`);
+    const data = { ...analyse(run, { resamples: 100 }), failures };
+    const page = htmlReport(data, "<svg></svg>");
+    expect(page).toContain(`<p id="missing-images">${expected.size - 1} best images missing (rendering stopped before them); render them with <code>sweep render --run ${runDir} --best</code>`);
+    expect(markdownReport(data)).toMatch(/## What went wrong\n\n\d+ best images missing .*`sweep render --run .* --best`/);
+  });
+
+  it("draws the budget curve with one panel per reward, the legend shared", async () => {
+    const run = await loadRun(runDir);
+    const data = analyse(run, { resamples: 100, curveResamples: 100 });
+    const svg = await renderSvg(budgetCurveSpec(
+      [{ reward: "PickScore", points: data.curves }, { reward: "held-out reward", points: data.curves.map((p) => ({ ...p, mean: -p.mean, ci_low: -p.ci_high, ci_high: -p.ci_low })) }],
+      { name: "two", complete: true, budgets: data.budgets, strategies: data.strategies },
+    ));
+    expect(svg).toMatch(/>PickScore<\/text>/);
+    expect(svg).toMatch(/>held-out reward<\/text>/);
+    expect((svg.match(/aria-label="X-axis/g) ?? []).length).toBe(2);
+    expect((svg.match(/role-legend-title/g) ?? []).length).toBe(1);
+    expect((svg.match(/role-legend-label/g) ?? []).length).toBe(3);
+    expect((svg.match(/aria-roledescription="line mark"/g) ?? []).length).toBe(2 * 3);
   });
 });

@@ -108,7 +108,13 @@ describe("resume after the coordinator is killed", () => {
     expect(scoresByKey(readCsv(runDir, "evaluations.csv")).size).toBe(2 * 2 * 3 * 30);
     expect(readCsv(runDir, "trials.csv")).toHaveLength(2 * 2 * 3 * 2);
     // The report written at the end of the resumed run, and a new one, count 2 prompts x 3 seeds.
-    expect(readFileSync(path.join(runDir, "report.md"), "utf8")).toMatch(/\| random \| 30 \| 6 \|/);
+    const md = readFileSync(path.join(runDir, "report.md"), "utf8");
+    expect(md).toMatch(/^\| strategy \| budget \d+ \| budget 30 \|$/m);
+    expect(md).toMatch(/over 6 \(prompt, seed\) pairs per cell/);
+    // the experiment names the resume and the forced change
+    expect(md).toMatch(/^\| seeds \| 0-2 \(3 seeds\) \|$/m);
+    expect(md).toMatch(/^\| resumes \| \S+ \(\d+ evaluations recorded before\) \|$/m);
+    expect(md).toMatch(/^\| forced config changes \| \S+: seeds: \[0,1\] -> \[0,1,2\] \|$/m);
     const report = await runCli(["report", runDir, "--format", "json", "--out", path.join(dir, "rep")]);
     expect(report.code, report.stderr).toBe(0);
     const data = JSON.parse(readFileSync(path.join(dir, "rep", "report.json"), "utf8"));

@@ -36,7 +36,9 @@ describe("sweep run (real CLI process)", () => {
     const r = await run(small("[4, 10]"), ["--threads", "2"]);
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/Mean best score/);
-    expect(r.stdout).toMatch(/random\s+\S+ \(n=4\)\s+\S+ \(n=4\)/);
+    // the report's pivot: mean (95% CI) per budget, n in the legend
+    expect(r.stdout).toMatch(/^random\s+-?\d+\.\d{4} \(-?\d+\.\d{4}, -?\d+\.\d{4}\)[ ^][ *]\s+-?\d+\.\d{4} \(/m);
+    expect(r.stdout).toMatch(/over 4 \(prompt, seed\) pairs per cell/);
     const evals = readCsv(r.runDir, "evaluations.csv");
     expect(Object.keys(evals[0])).toEqual([...EVALUATION_COLUMNS]);
     expect(evals.length).toBe(2 * 2 * 2 * 10);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bootstrapMeanCi } from "../src/statistics/bootstrap.js";
+import { bootstrapMeanCi, bootstrapMeanCis, COLUMNS_AT_ONCE } from "../src/statistics/bootstrap.js";
 import { mean, median, sampleStd } from "../src/statistics/descriptive.js";
 import { erfc, wilcoxon } from "../src/statistics/wilcoxon.js";
 import reference from "./fixtures/stats-reference.json" with { type: "json" };
@@ -42,5 +42,18 @@ describe(`statistics against scipy ${reference.scipy_version}`, () => {
     expect(Math.abs(erfc(3) / 2.209049699858544e-5 - 1)).toBeLessThan(1e-12);
     expect(Math.abs(erfc(6) / 2.151973671249891e-17 - 1)).toBeLessThan(1e-12);
     expect(erfc(-1)).toBeCloseTo(1.8427007929497148, 15);
+  });
+});
+
+describe("bootstrap of many columns at once", () => {
+  it("gives each column exactly the interval bootstrapMeanCi gives it, across chunks", () => {
+    let state = 7;
+    const next = () => ((state = (state * 1103515245 + 12345) >>> 0) / 4294967296) * 10 - 5;
+    const columns = Array.from({ length: COLUMNS_AT_ONCE + 3 }, () => Array.from({ length: 9 }, next));
+    const together = bootstrapMeanCis(columns, { resamples: 300, seed: 99 });
+    expect(together).toHaveLength(columns.length);
+    columns.forEach((c, i) => expect(together[i], `column ${i}`).toEqual(bootstrapMeanCi(c, { resamples: 300, seed: 99 })));
+    expect(bootstrapMeanCis([[3.5], [1]], { resamples: 10 })).toEqual([{ low: 3.5, high: 3.5 }, { low: 1, high: 1 }]);
+    expect(() => bootstrapMeanCis([[1, 2], [1]])).toThrow(/different lengths/);
   });
 });

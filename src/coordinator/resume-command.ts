@@ -4,12 +4,7 @@
  * runs as printed. A token is never printed: `SWEEP_TOKEN=...` stands for it.
  */
 import path from "node:path";
-
-/** A word as POSIX sh reads it back unchanged: bare when safe, else in single quotes. */
-export function shellQuote(word: string): string {
-  if (/^[A-Za-z0-9_@%+=:,./-]+$/.test(word)) return word;
-  return `'${word.replaceAll("'", `'\\''`)}'`;
-}
+import { shellQuote } from "../util/shell-quote.js";
 
 export interface ResumeCommandParts {
   /** The sweep file (shown relative to the current folder when inside it). */

@@ -6,6 +6,7 @@
  */
 import { planSweep, type Plan } from "../plan/plan.js";
 import { generateReport } from "../report/generate.js";
+import { pivotText } from "../report/sections.js";
 import { summarise, summaryTable } from "../report/summary.js";
 import { writeManifest, type Manifest, type RunStatus } from "../results/manifest.js";
 import type { BestFiles } from "../results/write-best-files.js";
@@ -180,10 +181,13 @@ async function finish(run: Run, dispatched: Dispatched, stopped: boolean, evalua
   closeManifest(manifest, status, failedSearches);
   writeManifest(runDir, manifest);
 
-  say.summary(summaryTable(summarise(trials)));
   try {
-    say.reportWritten((await generateReport(runDir)).files);
+    const report = await generateReport(runDir);
+    say.summary(`Mean best score (over prompt x seed)\n${pivotText(report.data)}`);
+    say.reportWritten(report.files);
   } catch (e) {
+    // Without a report (no intervals, no tests), the means still show.
+    say.summary(summaryTable(summarise(trials)));
     say.reportFailed(e as Error, runDir);
   }
   say.results(runDir, dispatched.best);

@@ -4,13 +4,16 @@
  * Pure: rows in, numbers out (docs/report.md describes every field).
  */
 import { inProgress, evaluatorLine, runWarnings } from "./run-notes.js";
-import { bootstrapMeanCi, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from "../statistics/bootstrap.js";
+import { bootstrapMeanCis, DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES, type Interval } from "../statistics/bootstrap.js";
 import { mean, median, sampleStd } from "../statistics/descriptive.js";
 import { wilcoxon } from "../statistics/wilcoxon.js";
 import type { SearchSummary } from "../results/search-summary.js";
 import type { TrialRow } from "../results/trials.js";
 import type { LoadedRun } from "./load-run.js";
 import { buildGallery, type Gallery } from "./gallery.js";
+import { describeExperiment, type Experiment } from "./experiment.js";
+import { findFailures, type Failures } from "./failures.js";
+import { perPrompt, type PerPrompt } from "./per-prompt.js";
 import { ReportInputError } from "./report-input-error.js";
 import type { Sweep } from "../domain/sweep.js";
 
@@ -30,6 +33,9 @@ export interface ReportData {
   status: string;
   missing: LoadedRun["missing"];
   baseline: string;
+  /** labels in the sweep's order */
+  strategies: string[];
+  budgets: number[];
   bootstrap: { resamples: number; curve_resamples: number; seed: number; method: "percentile"; level: 0.95 };
   tables: TableRow[];
   prompt_tables: PromptTableRow[];
@@ -38,6 +44,14 @@ export interface ReportData {
   no_comparison: string | null;
   curves: CurvePoint[];
   evaluations_to_match: MatchRow[];
+  /** why `evaluations_to_match` is empty, in a sentence; null when it is not */
+  no_match: string | null;
+  /** per prompt at the largest budget: each strategy's mean and its difference to the baseline */
+  per_prompt: PerPrompt;
+  /** what experiment this is (manifest.json) */
+  experiment: Experiment;
+  /** failed trials, the run's error, best images missing */
+  failures: Failures;
   /** who is still writing the run folder (its lock), or null */
   in_progress: string | null;
   /** the evaluator in one line */
@@ -55,9 +69,34 @@ export interface AnalyseOptions {
   seed?: number;
 }
 
-function summaryRow(xs: number[], resamples: number, seed: number) {
-  const ci = bootstrapMeanCi(xs, { resamples, seed });
-  return { n: xs.length, mean: mean(xs), std: sampleStd(xs), ci_low: ci.low, ci_high: ci.high, median: median(xs) };
+/**
+ * Bootstrap intervals asked for one by one and computed together (bootstrapMeanCis, by length):
+ * the same numbers as one bootstrapMeanCi each, the resample indices drawn once per length.
+ */
+class IntervalBatch {
+  private readonly byLength = new Map<number, { xs: readonly number[]; done: (ci: Interval) => void }[]>();
+  constructor(private readonly resamples: number, private readonly seed: number) {}
+
+  add(xs: readonly number[], done: (ci: Interval) => void): void {
+    const jobs = this.byLength.get(xs.length);
+    if (jobs) jobs.push({ xs, done });
+    else this.byLength.set(xs.length, [{ xs, done }]);
+  }
+
+  run(): void {
+    for (const jobs of this.byLength.values()) {
+      const cis = bootstrapMeanCis(jobs.map((j) => j.xs), { resamples: this.resamples, seed: this.seed });
+      jobs.forEach((j, i) => j.done(cis[i]));
+    }
+    this.byLength.clear();
+  }
+}
+
+/** A table row (`head`'s fields first) whose interval the batch fills in when it runs. */
+function summaryRow<H extends object>(head: H, xs: number[], batch: IntervalBatch) {
+  const row = { ...head, n: xs.length, mean: mean(xs), std: sampleStd(xs), ci_low: NaN, ci_high: NaN, median: median(xs) };
+  batch.add(xs, (ci) => Object.assign(row, { ci_low: ci.low, ci_high: ci.high }));
+  return row;
 }
 
 export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
@@ -77,6 +116,8 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
     status: run.manifest.status,
     missing: run.missing,
     baseline,
+    strategies,
+    budgets: [...run.sweep.budgets],
     bootstrap: { resamples, curve_resamples: curveResamples, seed, method: "percentile", level: 0.95 },
     tables,
     prompt_tables: promptTables,
@@ -84,6 +125,10 @@ export function analyse(run: LoadedRun, opts: AnalyseOptions = {}): ReportData {
     no_comparison: comparisons.length > 0 ? null : whyNoComparison(strategies, baseline, ok, run.trials),
     curves,
     evaluations_to_match: evaluationsToMatch,
+    no_match: evaluationsToMatch.length > 0 ? null : whyNoMatch(strategies, baseline, run.sweep.budgets),
+    per_prompt: perPrompt(ok, run.sweep.prompts, strategies, baseline, run.sweep.budgets[run.sweep.budgets.length - 1]),
+    experiment: describeExperiment(run.manifest),
+    failures: findFailures(run.manifest, run.trials, run.best, run.runDir),
     in_progress: inProgress(run.runDir),
     evaluator: evaluatorLine((run.manifest.config as Sweep).evaluator),
     warnings: runWarnings(run.manifest),
@@ -97,27 +142,44 @@ function resultTables(run: LoadedRun, ok: TrialRow[], strategies: string[], base
   const tables: TableRow[] = [];
   const promptTables: PromptTableRow[] = [];
   const comparisons: Comparison[] = [];
+  const batch = new IntervalBatch(resamples, seed);
+  // Grouped once: a cell or a prompt's trials are looked up, not filtered out of all trials.
+  const cells = new Map<string, TrialRow[]>();
+  for (const t of ok) {
+    const k = `${t.strategy}\u0000${t.budget}`;
+    const cell = cells.get(k);
+    if (cell) cell.push(t);
+    else cells.set(k, [t]);
+  }
   for (const strategy of strategies) {
     for (const budget of run.sweep.budgets) {
-      const cell = ok.filter((t) => t.strategy === strategy && t.budget === budget);
-      if (cell.length > 0) tables.push({ strategy, budget, ...summaryRow(cell.map((t) => t.best_score!), resamples, seed) });
+      const cell = cells.get(`${strategy}\u0000${budget}`) ?? [];
+      if (cell.length > 0) tables.push(summaryRow({ strategy, budget }, cell.map((t) => t.best_score!), batch));
+      const byPrompt = new Map<number, number[]>();
+      for (const t of cell) {
+        const xs = byPrompt.get(t.prompt_index);
+        if (xs) xs.push(t.best_score!);
+        else byPrompt.set(t.prompt_index, [t.best_score!]);
+      }
       run.sweep.prompts.forEach((prompt, promptIndex) => {
-        const xs = cell.filter((t) => t.prompt_index === promptIndex).map((t) => t.best_score!);
-        if (xs.length > 0) promptTables.push({ strategy, budget, prompt_index: promptIndex, prompt, ...summaryRow(xs, resamples, seed) });
+        const xs = byPrompt.get(promptIndex);
+        if (xs) promptTables.push(summaryRow({ strategy, budget, prompt_index: promptIndex, prompt }, xs, batch));
       });
       if (strategy === baseline) continue;
-      const base = new Map(ok.filter((t) => t.strategy === baseline && t.budget === budget).map((t) => [pairKey(t), t.best_score!]));
+      const base = new Map((cells.get(`${baseline}\u0000${budget}`) ?? []).map((t) => [pairKey(t), t.best_score!]));
       const diffs = cell.filter((t) => base.has(pairKey(t))).map((t) => t.best_score! - base.get(pairKey(t))!);
       if (diffs.length === 0) continue;
-      const ci = bootstrapMeanCi(diffs, { resamples, seed });
       const w = wilcoxon(diffs);
-      comparisons.push({
-        strategy, baseline, budget, n: diffs.length, mean_diff: mean(diffs), ci_low: ci.low, ci_high: ci.high,
+      const comparison: Comparison = {
+        strategy, baseline, budget, n: diffs.length, mean_diff: mean(diffs), ci_low: NaN, ci_high: NaN,
         wins: diffs.filter((d) => d > 0).length, ties: diffs.filter((d) => d === 0).length, losses: diffs.filter((d) => d < 0).length,
         wilcoxon_statistic: w.statistic, wilcoxon_p: w.pvalue, wilcoxon_method: w.method,
-      });
+      };
+      batch.add(diffs, (ci) => Object.assign(comparison, { ci_low: ci.low, ci_high: ci.high }));
+      comparisons.push(comparison);
     }
   }
+  batch.run();
   return { tables, promptTables, comparisons };
 }
 
@@ -141,6 +203,12 @@ function budgetCurves(run: LoadedRun, tables: TableRow[], strategies: string[], 
     };
   });
   return { curves, evaluationsToMatch };
+}
+
+/** Why the evaluations-to-match table is empty, in a sentence. */
+function whyNoMatch(strategies: string[], baseline: string, budgets: readonly number[]): string {
+  if (strategies.length === 1) return `Only one strategy (${baseline}): no other strategy to match it.`;
+  return `No trial of the baseline ${baseline} succeeded at its largest budget (${budgets[budgets.length - 1]}): there is no target to match.`;
 }
 
 /** Why no strategy could be compared with the baseline, in a sentence. */
@@ -210,11 +278,15 @@ function curveGrid(curves: Curve[], budgets: readonly number[], extra?: number):
 }
 
 function curvePoints(strategy: string, curves: Curve[], grid: number[], resamples: number, seed: number): CurvePoint[] {
-  return grid.map((e) => {
+  const batch = new IntervalBatch(resamples, seed);
+  const points = grid.map((e) => {
     const xs = valuesAt(curves, e);
-    const ci = bootstrapMeanCi(xs, { resamples, seed });
-    return { strategy, evaluations: e, n: xs.length, mean: mean(xs), ci_low: ci.low, ci_high: ci.high };
+    const point: CurvePoint = { strategy, evaluations: e, n: xs.length, mean: mean(xs), ci_low: NaN, ci_high: NaN };
+    batch.add(xs, (ci) => Object.assign(point, { ci_low: ci.low, ci_high: ci.high }));
+    return point;
   });
+  batch.run();
+  return points;
 }
 
 /**

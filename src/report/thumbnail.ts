@@ -1,12 +1,13 @@
 /**
  * Thumbnails for the report's gallery: a PNG decoded (fast-png), shrunk by area averaging to at
- * most `maxSide` pixels on its long side, and encoded again as an 8-bit PNG. Pure JavaScript, no
- * image library: the resize is an exact box filter (every source pixel weighs by the area of it a
- * thumbnail pixel covers, fractional at the edges), with colour weighted by alpha where there is one.
- * A thumbnail has a byte limit, so a report's page stays small whatever the images hold.
+ * most `maxSide` pixels on its long side, and encoded as a JPEG (jpeg-js, pure JavaScript): a
+ * photo-like thumbnail is several times smaller than as a PNG. The resize is an exact box filter
+ * (every source pixel weighs by the area of it a thumbnail pixel covers, fractional at the edges),
+ * with colour weighted by alpha where there is one. A thumbnail has a byte limit, so a report's
+ * page stays small whatever the images hold. The full-size images stay lossless PNGs.
  */
-import { constants, deflateSync } from "node:zlib";
 import { convertIndexedToRgb, decode, type DecodedPng } from "fast-png";
+import { encode as encodeJpeg } from "jpeg-js";
 
 export const THUMBNAIL_SIDE = 192;
 
@@ -19,14 +20,14 @@ export interface Raster {
 }
 
 export interface Thumbnail {
-  png: Uint8Array;
+  jpeg: Uint8Array;
   width: number;
   height: number;
   /** of the full-size image */
   sourceWidth: number;
   sourceHeight: number;
-  /** bits a sample kept (8, or fewer where the thumbnail had to fit its byte limit) */
-  bits: number;
+  /** the JPEG quality it was encoded at (lower where the thumbnail had to fit its byte limit) */
+  quality: number;
 }
 
 /** The size of an image of width x height shrunk to at most maxSide on its long side (never grown). */
@@ -128,130 +129,57 @@ export function resizeArea(src: Raster, width: number, height: number): Raster {
   return { width, height, channels: c, data: out };
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let v = n;
-    for (let k = 0; k < 8; k++) v = v & 1 ? 0xedb88320 ^ (v >>> 1) : v >>> 1;
-    t[n] = v >>> 0;
+/**
+ * A raster as the RGBA samples jpeg-js takes: grey spread to RGB, and transparency composited over
+ * white (the page's background; a JPEG has no alpha).
+ */
+export function toRgbaOverWhite(r: Raster): Uint8Array {
+  const { width, height, channels: c, data } = r;
+  const out = new Uint8Array(width * height * 4);
+  for (let i = 0, o = 0; i < data.length; i += c, o += 4) {
+    const grey = c <= 2;
+    const a = c === 2 || c === 4 ? data[i + c - 1] / 255 : 1;
+    for (let k = 0; k < 3; k++) {
+      const v = data[i + (grey ? 0 : k)];
+      out[o + k] = Math.round(v * a + 255 * (1 - a));
+    }
+    out[o + 3] = 255;
   }
-  return t;
-})();
-
-function crc32(bytes: Uint8Array): number {
-  let v = 0xffffffff;
-  for (let i = 0; i < bytes.length; i++) v = CRC_TABLE[(v ^ bytes[i]) & 0xff] ^ (v >>> 8);
-  return (v ^ 0xffffffff) >>> 0;
-}
-
-function chunk(type: string, body: Uint8Array): Buffer {
-  const out = Buffer.alloc(12 + body.length);
-  out.writeUInt32BE(body.length, 0);
-  out.write(type, 4, "latin1");
-  out.set(body, 8);
-  out.writeUInt32BE(crc32(out.subarray(4, 8 + body.length)), 8 + body.length);
   return out;
 }
 
-function paeth(a: number, b: number, c: number): number {
-  const p = a + b - c;
-  const pa = Math.abs(p - a);
-  const pb = Math.abs(p - b);
-  const pc = Math.abs(p - c);
-  return pa <= pb && pa <= pc ? a : pb <= pc ? b : c;
+export function encodeJpegThumbnail(r: Raster, quality: number): Uint8Array {
+  return encodeJpeg({ width: r.width, height: r.height, data: toRgbaOverWhite(r) }, quality).data;
 }
 
-/**
- * An 8-bit PNG of a raster, each row filtered with whichever of the five PNG filters gives the
- * smallest sum of absolute differences (libpng's heuristic), deflated at level 6 for filtered
- * data (within 2% of level 9 at a tenth of the time). fast-png's encoder writes unfiltered rows,
- * which for photographs is about half as large again.
- */
-export function encodePng(r: Raster): Uint8Array {
-  const { width, height, channels: c, data } = r;
-  const colourType = ({ 1: 0, 2: 4, 3: 2, 4: 6 } as Record<number, number>)[c];
-  if (colourType === undefined) throw new Error(`encodePng: ${c} channels`);
-  const stride = width * c;
-  const filtered = new Uint8Array((stride + 1) * height);
-  const candidate = Array.from({ length: 5 }, () => new Uint8Array(stride));
-  for (let y = 0; y < height; y++) {
-    const row = data.subarray(y * stride, (y + 1) * stride);
-    const up = y > 0 ? data.subarray((y - 1) * stride, y * stride) : null;
-    let best = 0;
-    let bestCost = Infinity;
-    for (let f = 0; f < 5; f++) {
-      const out = candidate[f];
-      let cost = 0;
-      for (let i = 0; i < stride; i++) {
-        const a = i >= c ? row[i - c] : 0;
-        const b = up ? up[i] : 0;
-        const cc = up && i >= c ? up[i - c] : 0;
-        const pred = f === 0 ? 0 : f === 1 ? a : f === 2 ? b : f === 3 ? (a + b) >> 1 : paeth(a, b, cc);
-        const v = (row[i] - pred) & 0xff;
-        out[i] = v;
-        cost += v < 128 ? v : 256 - v;
-      }
-      if (cost < bestCost) {
-        bestCost = cost;
-        best = f;
-      }
-    }
-    filtered[y * (stride + 1)] = best;
-    filtered.set(candidate[best], y * (stride + 1) + 1);
-  }
-  const header = Buffer.alloc(13);
-  header.writeUInt32BE(width, 0);
-  header.writeUInt32BE(height, 4);
-  header.set([8, colourType, 0, 0, 0], 8);
-  return Buffer.concat([
-    Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
-    chunk("IHDR", header),
-    chunk("IDAT", deflateSync(filtered, { level: 6, strategy: constants.Z_FILTERED })),
-    chunk("IEND", new Uint8Array(0)),
-  ]);
-}
+/** JPEG qualities tried in turn until a thumbnail fits its byte limit. */
+export const THUMBNAIL_QUALITIES = [80, 65, 50, 30];
 
-/**
- * Samples rounded to `bits` bits (2^bits levels spread over 0..255, so black and white stay), alpha
- * kept. Fewer distinct values deflate smaller; at 6 bits the error is under 2.1 levels in 255.
- */
-export function posterize(r: Raster, bits: number): Raster {
-  if (bits >= 8) return r;
-  const levels = 2 ** bits - 1;
-  const table = new Uint8Array(256);
-  for (let v = 0; v < 256; v++) table[v] = Math.round((Math.round((v * levels) / 255) * 255) / levels);
-  const alpha = r.channels === 2 || r.channels === 4 ? r.channels - 1 : -1;
-  const data = new Uint8Array(r.data.length);
-  for (let i = 0; i < data.length; i++) data[i] = i % r.channels === alpha ? r.data[i] : table[r.data[i]];
-  return { ...r, data };
-}
-
-/** A thumbnail's PNG bytes at most (20 prompts x 4 seeds x 3 images x 4/3 for base64: under 10 MB). */
-export const THUMBNAIL_MAX_BYTES = 30_000;
+/** A thumbnail's JPEG bytes at most (20 prompts x 4 seeds x 7 images x 4/3 for base64: under 4 MB). */
+export const THUMBNAIL_MAX_BYTES = 20_000;
 
 export interface ThumbnailOptions {
   /** long side, pixels (default 192) */
   maxSide?: number;
-  /** PNG bytes at most (default THUMBNAIL_MAX_BYTES) */
+  /** JPEG bytes at most (default THUMBNAIL_MAX_BYTES) */
   maxBytes?: number;
 }
 
 /**
- * A PNG file's bytes -> its thumbnail, as PNG bytes, no larger than maxBytes: the image shrunk to
- * maxSide at 8 bits a sample if that fits, else with samples rounded to 7, 6 or 5 bits (detailed
- * images, whose texture hides the steps), else smaller. Throws on what is not a PNG.
+ * A PNG file's bytes -> its thumbnail, as JPEG bytes, no larger than maxBytes: the image shrunk to
+ * maxSide at quality 80 if that fits, else at lower qualities, else smaller. Throws on what is not a PNG.
  */
-export function pngThumbnail(bytes: Uint8Array, opts: ThumbnailOptions = {}): Thumbnail {
+export function jpegThumbnail(bytes: Uint8Array, opts: ThumbnailOptions = {}): Thumbnail {
   const maxBytes = opts.maxBytes ?? THUMBNAIL_MAX_BYTES;
   const raster = toRaster8(decode(bytes));
   let side = opts.maxSide ?? THUMBNAIL_SIDE;
   for (;;) {
     const size = thumbnailSize(raster.width, raster.height, side);
     const small = size.width === raster.width && size.height === raster.height ? raster : resizeArea(raster, size.width, size.height);
-    for (const bits of [8, 7, 6, 5]) {
-      const png = encodePng(posterize(small, bits));
-      if (png.length <= maxBytes || (bits === 5 && side <= 16)) {
-        return { png, width: small.width, height: small.height, sourceWidth: raster.width, sourceHeight: raster.height, bits };
+    for (const quality of THUMBNAIL_QUALITIES) {
+      const jpeg = encodeJpegThumbnail(small, quality);
+      if (jpeg.length <= maxBytes || (quality === THUMBNAIL_QUALITIES[THUMBNAIL_QUALITIES.length - 1] && side <= 16)) {
+        return { jpeg, width: small.width, height: small.height, sourceWidth: raster.width, sourceHeight: raster.height, quality };
       }
     }
     side = Math.max(16, Math.floor((Math.max(small.width, small.height) * 3) / 4));

@@ -21,6 +21,8 @@ export interface Interval {
 export function bootstrapMeanCi(xs: readonly number[], opts: { resamples?: number; seed?: number; level?: number } = {}): Interval {
   const n = xs.length;
   if (n === 0) return { low: NaN, high: NaN };
+  // Every resample of one value is that value: the interval is exact without drawing (per-prompt cells of one seed).
+  if (n === 1) return { low: xs[0], high: xs[0] };
   const resamples = opts.resamples ?? DEFAULT_RESAMPLES;
   const rng = new MT19937(opts.seed ?? DEFAULT_BOOTSTRAP_SEED);
   const means = new Float64Array(resamples);
@@ -32,8 +34,43 @@ export function bootstrapMeanCi(xs: readonly number[], opts: { resamples?: numbe
   return intervalOf(means, opts.level ?? 0.95);
 }
 
+/** Columns bootstrapped together: their means take resamples x this many x 8 bytes. */
+export const COLUMNS_AT_ONCE = 256;
+
+/**
+ * The intervals bootstrapMeanCi gives each column (all of one length n), bit for bit: with one seed
+ * every column draws the same resample indices, so they are drawn once per COLUMNS_AT_ONCE columns
+ * rather than once per column (a report's budget-curve points and cells share their n).
+ */
+export function bootstrapMeanCis(columns: readonly (readonly number[])[], opts: { resamples?: number; seed?: number; level?: number } = {}): Interval[] {
+  const n = columns[0]?.length ?? 0;
+  if (columns.some((c) => c.length !== n)) throw new Error("bootstrapMeanCis: columns of different lengths");
+  if (n <= 1) return columns.map((c) => bootstrapMeanCi(c, opts));
+  const resamples = opts.resamples ?? DEFAULT_RESAMPLES;
+  const out: Interval[] = [];
+  for (let start = 0; start < columns.length; start += COLUMNS_AT_ONCE) {
+    const chunk = columns.slice(start, start + COLUMNS_AT_ONCE).map((c) => Float64Array.from(c));
+    const rng = new MT19937(opts.seed ?? DEFAULT_BOOTSTRAP_SEED);
+    const means = chunk.map(() => new Float64Array(resamples));
+    const index = new Int32Array(n);
+    for (let b = 0; b < resamples; b++) {
+      for (let i = 0; i < n; i++) index[i] = Math.floor((rng.next() / 4294967296) * n);
+      // each column summed in draw order, as bootstrapMeanCi sums it
+      for (let c = 0; c < chunk.length; c++) {
+        const xs = chunk[c];
+        let sum = 0;
+        for (let i = 0; i < n; i++) sum += xs[index[i]];
+        means[c][b] = sum / n;
+      }
+    }
+    for (const m of means) out.push(intervalOf(m, opts.level ?? 0.95));
+  }
+  return out;
+}
+
 export function intervalOf(values: Float64Array, level: number): Interval {
-  const sorted = Array.from(values).sort((a, b) => a - b);
+  // A typed array sorts numerically, as the comparator did, several times faster.
+  const sorted = Float64Array.from(values).sort();
   const alpha = (1 - level) / 2;
   return { low: percentile(sorted, 100 * alpha), high: percentile(sorted, 100 * (1 - alpha)) };
 }

@@ -14,7 +14,7 @@ export function sampleStd(xs: readonly number[]): number {
 }
 
 /** numpy.percentile with its default linear interpolation, q in [0, 100]. */
-export function percentile(sorted: readonly number[], q: number): number {
+export function percentile(sorted: ArrayLike<number>, q: number): number {
   if (sorted.length === 0) return NaN;
   const pos = ((sorted.length - 1) * q) / 100;
   const lo = Math.floor(pos);
