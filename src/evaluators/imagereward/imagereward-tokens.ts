@@ -115,7 +115,11 @@ export function loadImageRewardTokenizer(dir: string, maxLength = IMAGE_REWARD_M
   const jsonFile = path.join(dir, "tokenizer.json");
   const json = existsSync(jsonFile)
     ? readJson(jsonFile)
-    : pipelineFromVocab(path.join(dir, "vocab.txt"), config.do_lower_case !== false, { unk: special("unk_token", "[UNK]"), cls: special("cls_token", "[CLS]"), sep: special("sep_token", "[SEP]") });
+    : pipelineFromVocab(path.join(dir, "vocab.txt"), config.do_lower_case !== false, {
+        unk: special("unk_token", "[UNK]"),
+        cls: special("cls_token", "[CLS]"),
+        sep: special("sep_token", "[SEP]"),
+      });
   const source = existsSync(jsonFile) ? jsonFile : path.join(dir, "vocab.txt");
   const affixes = templateAffixes(json, source);
   const base = new Tokenizer(json, config);

@@ -204,7 +204,8 @@ export function parseImageRewardConfig(json: unknown, file: string): ImageReward
   if (typeof mean !== "number" || !Number.isFinite(mean)) h.fail("image_reward.mean", "a number", mean);
   if (typeof std !== "number" || !(std > 0)) h.fail("image_reward.std", "a positive number", std);
   for (const [field, value] of [["mean_float32", mean], ["std_float32", std]] as const) {
-    if (h.c[field] !== undefined && h.c[field] !== Math.fround(value as number)) h.fail(`image_reward.${field}`, `float32(${field.split("_")[0]}) = ${Math.fround(value as number)}`, h.c[field]);
+    const f32 = Math.fround(value as number);
+    if (h.c[field] !== undefined && h.c[field] !== f32) h.fail(`image_reward.${field}`, `float32(${field.split("_")[0]}) = ${f32}`, h.c[field]);
   }
   const maxLength = h.c.max_length ?? IMAGE_REWARD_TEXT_LENGTH;
   if (!Number.isInteger(maxLength) || (maxLength as number) < 3 || (maxLength as number) > text.maxPositions) {
@@ -302,6 +303,8 @@ export function checkImageRewardWeights(cfg: ImageRewardConfig, checkpoint: Chec
   }
   const mlp = indices(checkpoint, "mlp.layers.");
   if (mlp.join(",") !== MLP_LAYER_INDICES.join(",")) {
-    throw new ModelInputError(`${checkpoint.files[0]}: mlp.layers has Linear layers ${JSON.stringify(mlp)}; ImageReward's head has ${JSON.stringify(MLP_LAYER_INDICES)}`);
+    throw new ModelInputError(
+      `${checkpoint.files[0]}: mlp.layers has Linear layers ${JSON.stringify(mlp)}; ImageReward's head has ${JSON.stringify(MLP_LAYER_INDICES)}`,
+    );
   }
 }

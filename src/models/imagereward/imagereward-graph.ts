@@ -122,7 +122,16 @@ function textEncoder(b: GraphBuilder, t: ImageRewardTextConfig, ids: string, mas
 }
 
 /** BertAttention: queries from x, keys and values from `source` (x itself, or the image), then LayerNorm(dense(.) + x). */
-function attentionBlock(b: GraphBuilder, t: ImageRewardTextConfig, p: string, x: string, source: string, sourceDim: number, headDim: number, mask?: string): string {
+function attentionBlock(
+  b: GraphBuilder,
+  t: ImageRewardTextConfig,
+  p: string,
+  x: string,
+  source: string,
+  sourceDim: number,
+  headDim: number,
+  mask?: string,
+): string {
   const d = t.hiddenSize;
   const proj = (input: string, name: string, inDim: number) =>
     splitHeads(b, linear(b, input, `${p}self.${name}.weight`, `${p}self.${name}.bias`, [d, inDim]), t.numHeads, headDim);
