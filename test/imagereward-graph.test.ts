@@ -1,24 +1,18 @@
-import { copyFileSync, mkdirSync, writeFileSync } from "node:fs";
+import { writeFileSync } from "node:fs";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
 import { describe, expect, it } from "vitest";
 import { parseImageRewardConfig, type ImageRewardConfig } from "../src/models/imagereward/imagereward-config.js";
 import { buildImageRewardGraph } from "../src/models/imagereward/imagereward-graph.js";
-import { GraphBuilder } from "../src/models/onnx/graph-builder.js";
-import { Checkpoint } from "../src/models/safetensors.js";
 import { readJson, relativeError, scratchDir } from "./flux2-reference.js";
-import { imageRewardCases, imageRewardDir, loadTensors } from "./imagereward-reference.js";
+import { imageRewardBuilder, imageRewardCases, imageRewardDir, loadTensors } from "./imagereward-reference.js";
 
 const cfg = parseImageRewardConfig(readJson(path.join(imageRewardDir, "config.json")), "config.json");
 const dir = scratchDir();
 const images = loadTensors("images.safetensors");
 
-/** The graph saved beside a copy of the golden weights (onnxruntime reads external data inside the model's folder). */
 async function open(config: ImageRewardConfig, trace: boolean): Promise<ort.InferenceSession> {
-  const weights = path.join(dir, "ImageReward");
-  mkdirSync(weights, { recursive: true });
-  copyFileSync(path.join(imageRewardDir, "model.safetensors"), path.join(weights, "model.safetensors"));
-  const b = new GraphBuilder({ name: "image_reward", compute: "float32", weights: new Checkpoint(weights, "model"), location: (f) => path.relative(dir, f) });
+  const b = imageRewardBuilder(dir, "image_reward");
   buildImageRewardGraph(b, config, { trace });
   const file = path.join(dir, trace ? "image_reward_trace.onnx" : "image_reward.onnx");
   writeFileSync(file, b.encode());

@@ -1,6 +1,8 @@
 /** The ImageReward part of the rewards golden data (../shared/reference/rewards). */
+import { copyFileSync, mkdirSync } from "node:fs";
 import path from "node:path";
-import { readSafetensorsHeader, readTensorBytes } from "../src/models/safetensors.js";
+import { GraphBuilder, type ComputeType } from "../src/models/onnx/graph-builder.js";
+import { Checkpoint, readSafetensorsHeader, readTensorBytes } from "../src/models/safetensors.js";
 import { loadReference, referenceDir } from "./reference.js";
 
 export const rewardsDir = path.join(referenceDir, "rewards");
@@ -40,4 +42,12 @@ export function loadTensors(file: string): Map<string, Tensor> {
     out.set(key, { shape: t.shape, data });
   }
   return out;
+}
+
+/** A GraphBuilder over a copy of the golden ImageReward weights in `dir` (onnxruntime reads external data inside the model's folder). */
+export function imageRewardBuilder(dir: string, name: string, compute: ComputeType = "float32"): GraphBuilder {
+  const target = path.join(dir, "ImageReward");
+  mkdirSync(target, { recursive: true });
+  copyFileSync(path.join(imageRewardDir, "model.safetensors"), path.join(target, "model.safetensors"));
+  return new GraphBuilder({ name, compute, weights: new Checkpoint(target, "model"), location: (f) => path.relative(dir, f) });
 }

@@ -50,8 +50,9 @@ export function buildImageRewardGraph(b: GraphBuilder, cfg: ImageRewardConfig, o
     x = linear(b, x, `mlp.layers.${index}.weight`, `mlp.layers.${index}.bias`, [w[i + 1], w[i]]);
     mlp.push(x);
   });
-  const raw = b.op("Squeeze", [toFloat32(b, x), b.int64s([-1])]);
-  const score = b.op("Div", [b.op("Sub", [raw, b.constant([cfg.head.mean], [])]), b.constant([cfg.head.std], [])]);
+  const raw = b.op("Reshape", [toFloat32(b, x), b.int64s([-1])]);
+  // raw + (-mean) is raw - mean exactly (IEEE subtraction is the addition of the negation)
+  const score = b.op("Div", [b.op("Add", [raw, b.constant([-cfg.head.mean], [])]), b.constant([cfg.head.std], [])]);
   b.output(score, "score", "float32", ["batch"]);
   b.output(raw, "raw_reward", "float32", ["batch"]);
   if (!opts.trace) return;
@@ -106,9 +107,11 @@ function textEncoder(b: GraphBuilder, t: ImageRewardTextConfig, ids: string, mas
   const zero = b.int64s([0]);
   const positions = b.op("Slice", [b.param(`${T}embeddings.position_embeddings.weight`, [t.maxPositions, d]), zero, length, zero]);
   let h = layerNorm(b, b.op("Add", [words, positions]), t.layerNormEps, `${T}embeddings.LayerNorm.weight`, `${T}embeddings.LayerNorm.bias`, d);
-  // (1 - mask) x finfo.min on the keys, (B, 1, 1, L), as transformers' extended attention mask
+  // transformers' extended attention mask (1 - mask) x finfo.min on the keys, (B, 1, 1, L), written
+  // as min - mask x min: the same values for a 0/1 mask
   const keep = b.cast(b.op("Unsqueeze", [mask, b.int64s([1, 2])]), b.compute);
-  const keyMask = b.op("Mul", [b.op("Sub", [b.constantCompute([1], []), keep]), b.constantCompute([MASK_FILL[b.compute]], [])]);
+  const fill = MASK_FILL[b.compute];
+  const keyMask = b.op("Add", [b.op("Mul", [keep, b.constantCompute([-fill], [])]), b.constantCompute([fill], [])]);
   const headDim = d / t.numHeads;
   for (let i = 0; i < t.numLayers; i++) {
     const p = `${T}encoder.layer.${i}.`;
