@@ -1,8 +1,10 @@
-import { copyFileSync, mkdtempSync, rmSync } from "node:fs";
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { loadImageRewardTokenizer } from "../src/evaluators/imagereward/imagereward-tokens.js";
+import { IMAGE_REWARD_DIMS } from "../src/models/imagereward/imagereward-config.js";
+import { syntheticImageRewardTokenizerFiles } from "../src/models/imagereward/synthetic-tokenizer.js";
 import { ModelInputError } from "../src/models/model-error.js";
 import { imageRewardCases, imageRewardDir, loadTensors } from "./imagereward-reference.js";
 
@@ -45,6 +47,25 @@ describe("ImageReward tokens (BertTokenizer, max_length 35, padded)", () => {
       expect(() => loadImageRewardTokenizer(empty)).toThrow(/tokenizer_config\.json: file not found/);
     } finally {
       rmSync(empty, { recursive: true, force: true });
+    }
+  });
+  it("a synthetic folder at real size: every id within the word embeddings, ASCII prompts without [UNK]", () => {
+    const rows = IMAGE_REWARD_DIMS.real.text.vocab;
+    const dir = mkdtempSync(path.join(os.tmpdir(), "sweep-ir-synthetic-"));
+    try {
+      for (const [file, content] of Object.entries(syntheticImageRewardTokenizerFiles(rows))) writeFileSync(path.join(dir, file), content);
+      const tokenizer = loadImageRewardTokenizer(dir);
+      for (const c of imageRewardCases) {
+        const { inputIds } = tokenizer.encode(c.prompt);
+        expect(inputIds.every((id) => id >= 0n && id < BigInt(rows))).toBe(true);
+      }
+      // [UNK] is id 1 in the synthetic vocabulary
+      const ascii = tokenizer.encode(imageRewardCases[0].prompt).inputIds;
+      expect(ascii[1]).toBe(BigInt(syntheticImageRewardTokenizerFiles(rows)["vocab.txt"].split("\n").indexOf("a")));
+      expect(ascii.includes(1n)).toBe(false);
+      expect(tokenizer.encode("[ENC]").inputIds[1]).toBe(BigInt(rows - 1));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
