@@ -87,12 +87,21 @@ function pass(
     for (let o = 0; o < outSize; o++) {
       const w0 = o * t.ksize;
       const base = line * srcLineStep + t.start[o] * srcStride;
-      for (let c = 0; c < 3; c++) {
-        // |sum| stays below 2^31 (Pillow keeps 2 bits of headroom), so 32-bit arithmetic is exact
-        let acc = half;
-        for (let i = 0; i < t.count[o]; i++) acc += src[base + i * srcStride + c] * t.weights[w0 + i];
-        dst[line * dstLineStep + o * dstStride + c] = clip8(acc);
+      // the sums stay within 2^31 (Pillow keeps 2 bits of headroom), so doubles hold them exactly
+      let r = half;
+      let g = half;
+      let bl = half;
+      const n = t.count[o];
+      for (let i = 0, at = base; i < n; i++, at += srcStride) {
+        const w = t.weights[w0 + i];
+        r += src[at] * w;
+        g += src[at + 1] * w;
+        bl += src[at + 2] * w;
       }
+      const out = line * dstLineStep + o * dstStride;
+      dst[out] = clip8(r);
+      dst[out + 1] = clip8(g);
+      dst[out + 2] = clip8(bl);
     }
   }
 }
@@ -140,6 +149,7 @@ function roundHalfEven(x: number): number {
  * ToTensor's float32(u8) / 255, then (x - mean) / std, each step rounded to float32 as torch does.
  */
 export function imageRewardPixelValues(rgb: Uint8Array, height: number, width: number, size = 224): Float32Array {
+  if (!(height >= 1 && width >= 1)) throw new RangeError(`image of ${height}x${width} pixels: expected at least 1x1`);
   const resized = shortSideSize(height, width, size);
   // torchvision returns the image itself when the size is unchanged
   const image = pillowResizeBicubic(rgb, height, width, resized.height, resized.width);
