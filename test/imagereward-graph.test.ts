@@ -65,4 +65,23 @@ describe("ImageReward graph (BLIP ViT + BERT cross-attention + MLP head) on the 
     }
     expect(Math.abs(batch[2] - imageRewardCases[2].score) / Math.max(1, Math.abs(imageRewardCases[2].score))).toBeLessThanOrEqual(1e-5);
   });
+
+  it("a batch of (image, prompt) pairs gives each golden score", async () => {
+    const s = await open(cfg, false);
+    const traces = imageRewardCases.map((c) => loadTensors(c.trace));
+    const cat = <T extends Float32Array | BigInt64Array>(parts: T[], make: (n: number) => T): T => {
+      const out = make(parts.reduce((n, p) => n + p.length, 0));
+      let at = 0;
+      for (const p of parts) {
+        out.set(p as never, at);
+        at += p.length;
+      }
+      return out;
+    };
+    const pixels = cat(imageRewardCases.map((c) => images.get(c.pixel_values)!.data as Float32Array), (n) => new Float32Array(n));
+    const ids = cat(traces.map((t) => t.get("input_ids")!.data as BigInt64Array), (n) => new BigInt64Array(n));
+    const mask = cat(traces.map((t) => t.get("attention_mask")!.data as BigInt64Array), (n) => new BigInt64Array(n));
+    const scores = (await s.run(inputs(pixels, 4, ids, mask))).score.data as Float32Array;
+    imageRewardCases.forEach((c, i) => expect(Math.abs(scores[i] - c.score) / Math.max(1, Math.abs(c.score))).toBeLessThanOrEqual(1e-5));
+  });
 });
