@@ -1,5 +1,5 @@
 /**
- * The five graphs in float16 and bfloat16 compute (float32 at the boundary) against the float32
+ * The graphs in float16 and bfloat16 compute (float32 at the boundary) against the float32
  * golden traces of the tiny checkpoints.
  *
  * onnxruntime's CPU provider has few float16/bfloat16 kernels: for float16 it wraps the missing ones
@@ -29,10 +29,13 @@ import { buildTextEncoderGraph, parseQwen3Config } from "../src/models/flux2/tex
 import { imageIds, ropeTables, textIds } from "../src/models/flux2/rope.js";
 import { buildTransformerGraph, parseFlux2TransformerConfig } from "../src/models/flux2/transformer-graph.js";
 import { buildVaeDecoderGraph, parseFlux2VaeConfig } from "../src/models/flux2/vae-decoder-graph.js";
+import { parseImageRewardConfig } from "../src/models/imagereward/imagereward-config.js";
+import { buildImageRewardGraph } from "../src/models/imagereward/imagereward-graph.js";
 import type { ComputeType, GraphBuilder } from "../src/models/onnx/graph-builder.js";
 import { inferElementTypes, nodesWithoutCudaKernel } from "../src/models/onnx/type-inference.js";
 import { buildClipTextGraph, buildClipVisionGraph, parseClipConfig } from "../src/models/pickscore/clip-graphs.js";
 import { builderFor, float32Of, flux2Dir, loadTrace, readJson, relativeError, scratchDir, type TraceTensor } from "./flux2-reference.js";
+import { imageRewardBuilder, imageRewardCases, imageRewardDir, loadTensors } from "./imagereward-reference.js";
 
 const DT = onnx.TensorProto.DataType;
 
@@ -120,6 +123,8 @@ const qwen = parseQwen3Config(readJson(tiny("FLUX.2-klein-tiny/text_encoder/conf
 const dit = parseFlux2TransformerConfig(readJson(tiny("FLUX.2-klein-tiny/transformer/config.json")), "transformer/config.json");
 const vae = parseFlux2VaeConfig(readJson(tiny("FLUX.2-klein-tiny/vae/config.json")), "vae/config.json");
 const clip = parseClipConfig(readJson(tiny("PickScore-tiny/config.json")), "PickScore-tiny/config.json");
+const imageReward = parseImageRewardConfig(readJson(path.join(imageRewardDir, "config.json")), "ImageReward/config.json");
+const rewardImages = loadTensors("images.safetensors");
 const TEXT = 512;
 
 function transformerCase(name: string, rows: number, cols: number, step: number): Case {
@@ -216,6 +221,25 @@ const GRAPHS: GraphSpec[] = [
       expected: () => float32Of(trace(name), "text_embeds"),
     })),
   },
+  {
+    name: "image_reward",
+    build: (compute) => {
+      const b = imageRewardBuilder(dir, `image_reward_${compute}`, compute);
+      buildImageRewardGraph(b, imageReward);
+      return b;
+    },
+    cases: imageRewardCases.map((c) => ({
+      label: `case ${c.case}`,
+      feeds: () => {
+        const t = loadTensors(c.trace);
+        const ids = (key: string) => new ort.Tensor("int64", t.get(key)!.data as BigInt64Array, t.get(key)!.shape);
+        const pixels = rewardImages.get(c.pixel_values)!;
+        return { pixel_values: new ort.Tensor("float32", pixels.data as Float32Array, pixels.shape), input_ids: ids("input_ids"), attention_mask: ids("attention_mask") };
+      },
+      output: "score",
+      expected: () => Float32Array.of(c.score),
+    })),
+  },
 ];
 
 /**
@@ -228,6 +252,7 @@ const GRAPHS: GraphSpec[] = [
  *   vae_decoder      9.6e-4       2.2e-3       1.5e-2
  *   clip_vision      5.4e-4       8.8e-4       3.9e-3
  *   clip_text        8.7e-4       9.4e-4       5.3e-3
+ *   image_reward     5.6e-3       8.0e-4       1.6e-2   (score)
  */
 const BOUNDS: Record<string, Record<"float16" | "bfloat16", { cpu?: number; gpu: number; golden?: number }>> = {
   text_encoder: { float16: { cpu: 2e-2, gpu: 2e-2 }, bfloat16: { gpu: 6e-2 } },
@@ -237,6 +262,7 @@ const BOUNDS: Record<string, Record<"float16" | "bfloat16", { cpu?: number; gpu:
   vae_decoder: { float16: { cpu: 2e-2, gpu: 2e-2 }, bfloat16: { gpu: 6e-2 } },
   clip_vision: { float16: { cpu: 2e-2, gpu: 2e-2 }, bfloat16: { gpu: 6e-2 } },
   clip_text: { float16: { cpu: 2e-2, gpu: 2e-2 }, bfloat16: { gpu: 6e-2 } },
+  image_reward: { float16: { cpu: 2e-2, gpu: 2e-2 }, bfloat16: { gpu: 6e-2 } },
 };
 
 const measured: string[] = [];
