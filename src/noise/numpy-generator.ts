@@ -67,6 +67,7 @@ function limbs16(x: bigint): Float64Array {
 
 const A = limbs16(MULTIPLIER);
 const TWO_POW_M53 = 2 ** -53;
+const INV_2_16 = 2 ** -16;
 
 /** PCG64 (XSL-RR 128/64) seeded from SeedSequence(entropy), with numpy's float64 draws. */
 export class NumpyGenerator {
@@ -104,21 +105,30 @@ export class NumpyGenerator {
     const a0 = A[0], a1 = A[1], a2 = A[2], a3 = A[3], a4 = A[4], a5 = A[5], a6 = A[6], a7 = A[7];
     // Each sum of at most eight 32-bit products plus a carry stays far below 2^53: exact.
     let t = s0 * a0 + inc[0];
-    s[0] = t % 65536;
-    t = Math.floor(t / 65536) + s0 * a1 + s1 * a0 + inc[1];
-    s[1] = t % 65536;
-    t = Math.floor(t / 65536) + s0 * a2 + s1 * a1 + s2 * a0 + inc[2];
-    s[2] = t % 65536;
-    t = Math.floor(t / 65536) + s0 * a3 + s1 * a2 + s2 * a1 + s3 * a0 + inc[3];
-    s[3] = t % 65536;
-    t = Math.floor(t / 65536) + s0 * a4 + s1 * a3 + s2 * a2 + s3 * a1 + s4 * a0 + inc[4];
-    s[4] = t % 65536;
-    t = Math.floor(t / 65536) + s0 * a5 + s1 * a4 + s2 * a3 + s3 * a2 + s4 * a1 + s5 * a0 + inc[5];
-    s[5] = t % 65536;
-    t = Math.floor(t / 65536) + s0 * a6 + s1 * a5 + s2 * a4 + s3 * a3 + s4 * a2 + s5 * a1 + s6 * a0 + inc[6];
-    s[6] = t % 65536;
-    t = Math.floor(t / 65536) + s0 * a7 + s1 * a6 + s2 * a5 + s3 * a4 + s4 * a3 + s5 * a2 + s6 * a1 + s7 * a0 + inc[7];
-    s[7] = t % 65536;
+    let c: number;
+    c = Math.floor(t * INV_2_16);
+    s[0] = t - c * 65536;
+    t = c + s0 * a1 + s1 * a0 + inc[1];
+    c = Math.floor(t * INV_2_16);
+    s[1] = t - c * 65536;
+    t = c + s0 * a2 + s1 * a1 + s2 * a0 + inc[2];
+    c = Math.floor(t * INV_2_16);
+    s[2] = t - c * 65536;
+    t = c + s0 * a3 + s1 * a2 + s2 * a1 + s3 * a0 + inc[3];
+    c = Math.floor(t * INV_2_16);
+    s[3] = t - c * 65536;
+    t = c + s0 * a4 + s1 * a3 + s2 * a2 + s3 * a1 + s4 * a0 + inc[4];
+    c = Math.floor(t * INV_2_16);
+    s[4] = t - c * 65536;
+    t = c + s0 * a5 + s1 * a4 + s2 * a3 + s3 * a2 + s4 * a1 + s5 * a0 + inc[5];
+    c = Math.floor(t * INV_2_16);
+    s[5] = t - c * 65536;
+    t = c + s0 * a6 + s1 * a5 + s2 * a4 + s3 * a3 + s4 * a2 + s5 * a1 + s6 * a0 + inc[6];
+    c = Math.floor(t * INV_2_16);
+    s[6] = t - c * 65536;
+    t = c + s0 * a7 + s1 * a6 + s2 * a5 + s3 * a4 + s4 * a3 + s5 * a2 + s6 * a1 + s7 * a0 + inc[7];
+    c = Math.floor(t * INV_2_16);
+    s[7] = t - c * 65536;
     // XSL-RR: (hi xor lo) rotated right by the top 6 bits of the state.
     const xh = (((s[7] ^ s[3]) << 16) | (s[6] ^ s[2])) >>> 0;
     const xl = (((s[5] ^ s[1]) << 16) | (s[4] ^ s[0])) >>> 0;

@@ -53,47 +53,22 @@ export function fmaSumOfSquares(r: Float64Array): number {
   return acc;
 }
 
-/** The exactly rounded sum of a * b's rounded products (Python's math.fsum, Shewchuk's partials). */
-export function exactDot(a: Float64Array, b: Float64Array): number {
-  const partials: number[] = [];
-  for (let i = 0; i < a.length; i++) {
-    let x = a[i] * b[i];
-    let n = 0;
-    for (let j = 0; j < partials.length; j++) {
-      let y = partials[j];
-      if (Math.abs(x) < Math.abs(y)) [x, y] = [y, x];
-      const hi = x + y;
-      const lo = y - (hi - x);
-      if (lo !== 0) partials[n++] = lo;
-      x = hi;
-    }
-    partials.length = n;
-    partials.push(x);
-  }
-  return fsumPartials(partials);
-}
-
-/** math.fsum's final, correctly rounded, sum of its non-overlapping partials. */
-function fsumPartials(partials: number[]): number {
-  let n = partials.length;
-  if (n === 0) return 0;
-  let hi = partials[--n];
+/**
+ * The sum of a * b's rounded products, accurate to the last bit: a double-double sum (TwoSum per
+ * term, about 2^-100 relative), rounded once. The spec's traces use the exactly rounded sum (math.fsum)
+ * and say any accurate order works: d only enters as d * u_i, about 1e-3 d.
+ */
+export function accurateDot(a: Float64Array, b: Float64Array): number {
+  let hi = 0;
   let lo = 0;
-  while (n > 0) {
-    const x = hi;
-    const y = partials[--n];
-    hi = x + y;
-    const yr = hi - x;
-    lo = y - yr;
-    if (lo !== 0) break;
+  for (let i = 0; i < a.length; i++) {
+    const x = a[i] * b[i];
+    const s = hi + x;
+    const z = s - hi;
+    lo += (hi - (s - z)) + (x - z);
+    hi = s;
   }
-  if (n > 0 && ((lo < 0 && partials[n - 1] < 0) || (lo > 0 && partials[n - 1] > 0))) {
-    const y = lo * 2;
-    const x = hi + y;
-    const yr = x - hi;
-    if (y === yr) hi = x;
-  }
-  return hi;
+  return hi + lo;
 }
 
 /** Buffers one neighbour computation needs, kept between calls. */
@@ -118,7 +93,7 @@ export class SphereNeighbours {
     const a = Math.sqrt(S);
     const an = Math.max(a, 1e-12);
     for (let i = 0; i < D; i++) u[i] = pivot[i] / an;
-    const d = exactDot(normals, u);
+    const d = accurateDot(normals, u);
     for (let i = 0; i < D; i++) r[i] = normals[i] - d * u[i];
     const m = Math.max(Math.sqrt(fmaSumOfSquares(r)), 1e-12);
     const c = Math.sqrt(1 - threshold * threshold);
