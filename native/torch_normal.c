@@ -6,6 +6,7 @@
  *   Cephes log and sincos). On CPUs with AVX2 and FMA it runs 8 lanes at once with the same
  *   intrinsics torch uses; elsewhere a scalar copy with fmaf (correctly rounded, so the same bits).
  * - sesSample, sesMoments: SES's per-generation arithmetic (src/strategies/ses.ts), the same bits.
+ * - mtSkip: skips draws of the same generator state (evolution's coordinator skips whole buffers).
  * Built with -ffp-contract=off so no operation is fused except where the reference fuses it.
  */
 #include <math.h>
@@ -197,18 +198,23 @@ static int has_avx2_fma(void) { return 0; }
    outputs in `out`. */
 #define MT_N 624
 #define MT_M 397
-static void twist(uint32_t *mt, uint32_t *out) {
+/* The state's recurrence alone, branch-free so that it vectorises (skipping draws needs no output). */
+static void twist_state(uint32_t *restrict mt) {
   int k = 0;
   for (; k < MT_N - MT_M; k++) {
     uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu);
-    mt[k] = mt[k + MT_M] ^ (y >> 1) ^ ((y & 1) ? 0x9908b0dfu : 0);
+    mt[k] = mt[k + MT_M] ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu);
   }
   for (; k < MT_N - 1; k++) {
     uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu);
-    mt[k] = mt[k + MT_M - MT_N] ^ (y >> 1) ^ ((y & 1) ? 0x9908b0dfu : 0);
+    mt[k] = mt[k + MT_M - MT_N] ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu);
   }
   uint32_t y = (mt[MT_N - 1] & 0x80000000u) | (mt[0] & 0x7fffffffu);
-  mt[MT_N - 1] = mt[MT_M - 1] ^ (y >> 1) ^ ((y & 1) ? 0x9908b0dfu : 0);
+  mt[MT_N - 1] = mt[MT_M - 1] ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu);
+}
+
+static void twist(uint32_t *mt, uint32_t *out) {
+  twist_state(mt);
   for (int i = 0; i < MT_N; i++) {
     uint32_t v = mt[i];
     v ^= v >> 11;
@@ -253,6 +259,39 @@ static napi_value uniform24(napi_env env, napi_callback_info info) {
     for (size_t j = 0; j < run; j++) dest[i + j] = (float)(out[pos + j] & 0xffffffu) * 5.9604644775390625e-8f;
     i += run;
     pos += (uint32_t)run;
+  }
+  napi_value result;
+  napi_create_uint32(env, pos, &result);
+  return result;
+}
+
+/* mtSkip(state, out, pos, n): drops the next n draws of the generator (as MT19937.skip) and
+   returns the new pos; whole buffers are twisted, not tempered. Evolution skips the mutation noise
+   of every generation on the coordinator this way (about 2 million draws a generation). */
+static napi_value mt_skip(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t *mt, *out;
+  size_t mt_len, out_len;
+  uint32_t pos;
+  double count;
+  if (argc < 4 || !typed_array(env, argv[0], napi_uint32_array, (void **)&mt, &mt_len) ||
+      !typed_array(env, argv[1], napi_uint32_array, (void **)&out, &out_len) ||
+      napi_get_value_uint32(env, argv[2], &pos) != napi_ok || napi_get_value_double(env, argv[3], &count) != napi_ok ||
+      mt_len != MT_N || out_len != MT_N || pos > MT_N || !(count >= 0 && count <= 9007199254740991.0)) {
+    napi_throw_type_error(env, NULL, "mtSkip expects (Uint32Array(624), Uint32Array(624), pos <= 624, 0 <= n <= 2^53 - 1)");
+    return NULL;
+  }
+  uint64_t n = (uint64_t)count;
+  uint64_t left = MT_N - pos;
+  if (n <= left) {
+    pos += (uint32_t)n;
+  } else {
+    uint64_t rest = n - left;
+    for (; rest > MT_N; rest -= MT_N) twist_state(mt);
+    twist(mt, out);
+    pos = (uint32_t)rest;
   }
   napi_value result;
   napi_create_uint32(env, pos, &result);
@@ -395,6 +434,7 @@ static napi_value init(napi_env env, napi_value exports) {
   if (getenv("SWEEP_NATIVE_SCALAR") == NULL) use_avx2 = has_avx2_fma();
   export_function(env, exports, "boxMuller16", box_muller16);
   export_function(env, exports, "uniform24", uniform24);
+  export_function(env, exports, "mtSkip", mt_skip);
   export_function(env, exports, "sesSample", ses_sample);
   export_function(env, exports, "sesMoments", ses_moments);
   napi_value lanes;

@@ -53,9 +53,13 @@ export class MT19937 {
     for (let i = 0; i < dest.length; i++) dest[i] = (this.next() & 0xffffff) * TWO_POW_M24;
   }
 
-  /** Drops the next n outputs; whole buffers are only twisted, not tempered. */
-  skip(n: number): void {
+  /** Drops the next n outputs; whole buffers are only twisted, not tempered (in the native addon when built). */
+  skip(n: number, addon: NoiseAddon | null = noiseAddon): void {
     if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot skip ${n} outputs`);
+    if (addon?.mtSkip && n > N) {
+      this.pos = addon.mtSkip(this.state, this.out, this.pos, n);
+      return;
+    }
     const left = N - this.pos;
     if (n <= left) {
       this.pos += n;

@@ -15,6 +15,8 @@ export interface NoiseAddon {
   boxMuller16(values: Float32Array): void;
   /** Fills dest with torch's float uniforms from an mt19937 state and output buffer; returns the new position. */
   uniform24(state: Uint32Array, out: Uint32Array, pos: number, dest: Float32Array): number;
+  /** Drops the next n draws of an mt19937 state and output buffer; returns the new position. Absent from addons built before it. */
+  mtSkip?(state: Uint32Array, out: Uint32Array, pos: number, n: number): number;
   /**
    * SES: std = sqrt(max(sigma2, floor)), then every D-long row of normals z -> mu + z * std in place
    * (the same bits as src/strategies/ses.ts). Absent from addons built before it.
