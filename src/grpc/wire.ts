@@ -11,8 +11,24 @@ import type { EvaluatorSpec } from "../domain/sweep.js";
  */
 export const FEATURE_SES_LOW_F32LE = "ses_low_f32le";
 
+/**
+ * Describe features: the worker rebuilds zero-order and evolution recipes. A coordinator whose
+ * sweep makes them does not use a worker that lacks them (an older worker would fail every such
+ * candidate: it sees no recipe it knows).
+ */
+export const FEATURE_ZERO_ORDER_RECIPE = "zero_order_recipe";
+export const FEATURE_EVOLUTION_RECIPE = "evolution_recipe";
+
 /** Protocol features this build's worker accepts (DescribeResponse.features). */
-export const WORKER_FEATURES: readonly string[] = [FEATURE_SES_LOW_F32LE];
+export const WORKER_FEATURES: readonly string[] = [FEATURE_SES_LOW_F32LE, FEATURE_ZERO_ORDER_RECIPE, FEATURE_EVOLUTION_RECIPE];
+
+/** The strategies whose candidates carry a recipe of their own name, which workers announce taking. */
+const RECIPE_FEATURES: Readonly<Record<string, string>> = { "zero-order": FEATURE_ZERO_ORDER_RECIPE, evolution: FEATURE_EVOLUTION_RECIPE };
+
+/** The features a worker must announce to take the candidates of these strategies. */
+export function recipeFeatures(strategies: readonly string[]): string[] {
+  return [...new Set(strategies.flatMap((s) => (RECIPE_FEATURES[s] ? [RECIPE_FEATURES[s]] : [])))];
+}
 
 const LITTLE_ENDIAN = endianness() === "LE";
 
