@@ -198,20 +198,27 @@ static int has_avx2_fma(void) { return 0; }
    outputs in `out`. */
 #define MT_N 624
 #define MT_M 397
-/* The state's recurrence alone, branch-free so that it vectorises (skipping draws needs no output). */
-static void twist_state(uint32_t *restrict mt) {
-  int k = 0;
-  for (; k < MT_N - MT_M; k++) {
-    uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu);
-    mt[k] = mt[k + MT_M] ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu);
-  }
-  for (; k < MT_N - 1; k++) {
-    uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu);
-    mt[k] = mt[k + MT_M - MT_N] ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu);
-  }
-  uint32_t y = (mt[MT_N - 1] & 0x80000000u) | (mt[0] & 0x7fffffffu);
+/* The state's recurrence alone, branch-free so that it vectorises (skipping draws needs no output);
+   the body is compiled twice, for AVX2 where the CPU has it (twice the lanes) and for any x86-64. */
+#define TWIST_STATE_BODY \
+  int k = 0; \
+  for (; k < MT_N - MT_M; k++) { \
+    uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu); \
+    mt[k] = mt[k + MT_M] ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu); \
+  } \
+  for (; k < MT_N - 1; k++) { \
+    uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu); \
+    mt[k] = mt[k + MT_M - MT_N] ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu); \
+  } \
+  uint32_t y = (mt[MT_N - 1] & 0x80000000u) | (mt[0] & 0x7fffffffu); \
   mt[MT_N - 1] = mt[MT_M - 1] ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu);
-}
+
+static void twist_state(uint32_t *restrict mt) { TWIST_STATE_BODY }
+#ifdef HAVE_X86
+__attribute__((target("avx2"))) static void twist_state_avx2(uint32_t *restrict mt) { TWIST_STATE_BODY }
+#else
+static void twist_state_avx2(uint32_t *restrict mt) { twist_state(mt); }
+#endif
 
 static void twist(uint32_t *mt, uint32_t *out) {
   twist_state(mt);
@@ -268,6 +275,8 @@ static napi_value uniform24(napi_env env, napi_callback_info info) {
 /* mtSkip(state, out, pos, n): drops the next n draws of the generator (as MT19937.skip) and
    returns the new pos; whole buffers are twisted, not tempered. Evolution skips the mutation noise
    of every generation on the coordinator this way (about 2 million draws a generation). */
+static int use_avx2 = 0;
+
 static napi_value mt_skip(napi_env env, napi_callback_info info) {
   size_t argc = 4;
   napi_value argv[4];
@@ -289,7 +298,11 @@ static napi_value mt_skip(napi_env env, napi_callback_info info) {
     pos += (uint32_t)n;
   } else {
     uint64_t rest = n - left;
-    for (; rest > MT_N; rest -= MT_N) twist_state(mt);
+    if (use_avx2) {
+      for (; rest > MT_N; rest -= MT_N) twist_state_avx2(mt);
+    } else {
+      for (; rest > MT_N; rest -= MT_N) twist_state(mt);
+    }
     twist(mt, out);
     pos = (uint32_t)rest;
   }
@@ -298,7 +311,6 @@ static napi_value mt_skip(napi_env env, napi_callback_info info) {
   return result;
 }
 
-static int use_avx2 = 0;
 
 /* boxMuller16(values: Float32Array): transforms every whole 16-value block in place. */
 static napi_value box_muller16(napi_env env, napi_callback_info info) {
