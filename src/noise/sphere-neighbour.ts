@@ -3,8 +3,10 @@
  * the point of the pivot's sphere at cosine t with it, towards a direction of normals
  * (../shared/reference/strategies/zo-spec.md, section 4). Float64 throughout, in torch's order;
  * torch's CPU norm fuses its multiply-adds, so the second norm is an exact FMA chain, which
- * JavaScript lacks and `fmaSumOfSquares` emulates.
+ * JavaScript lacks and `fmaSumOfSquares` emulates (the native addon, where built, does the same
+ * operations in C with its fma: the same bits, faster).
  */
+import { noiseAddon } from "./noise-addon.js";
 
 const SPLITTER = 134217729; // 2^27 + 1 (Veltkamp)
 const scratch = new DataView(new ArrayBuffer(8));
@@ -81,13 +83,18 @@ export class SphereNeighbours {
    * this neighbour), as float32: n = |p| * (t * p/|p| + sqrt(1 - t^2) * w), w the unit vector of the
    * normals' part orthogonal to p.
    */
-  neighbour(pivot: Float32Array, normals: Float64Array, threshold: number, out = new Float32Array(pivot.length)): Float32Array {
+  neighbour(pivot: Float32Array, normals: Float64Array, threshold: number, out = new Float32Array(pivot.length), useNative = true): Float32Array {
     const D = pivot.length;
     if (this.u.length !== D) {
       this.u = new Float64Array(D);
       this.r = new Float64Array(D);
     }
     const { u, r } = this;
+    const addon = useNative ? noiseAddon : null;
+    if (addon?.sphereNeighbour) {
+      addon.sphereNeighbour(pivot, normals, u, r, threshold, out);
+      return out;
+    }
     let S = 0;
     for (let i = 0; i < D; i++) S += pivot[i] * pivot[i];
     const a = Math.sqrt(S);
