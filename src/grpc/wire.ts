@@ -83,6 +83,12 @@ export function recipeFromWire(c: Candidate__Output): Recipe {
       throw new Error(`candidate ${c.id}: evolution recipe has ${offsets.length} offsets, ${counts.length} counts and ${blocks.length} blocks`);
     }
     if (!(mutation_rate > 0 && mutation_rate <= 1)) throw new Error(`candidate ${c.id}: evolution mutation_rate ${mutation_rate} is not in (0, 1]`);
+    // Each call comes after the one before it on the stream; the worker skips the draws between.
+    let end = initial_count;
+    for (const [i, offset] of offsets.entries()) {
+      if (offset < end || offset > MAX_STREAM_DRAWS) throw new Error(`candidate ${c.id}: evolution mutation ${i} starts at draw ${offset}, expected ${end} to ${MAX_STREAM_DRAWS}`);
+      end = offset + counts[i];
+    }
     return {
       kind: "evolution", seed, initialCount: initial_count, member, mutationRate: mutation_rate,
       mutations: offsets.map((offset, i) => ({ offset, count: counts[i], block: blocks[i] })),
@@ -91,6 +97,9 @@ export function recipeFromWire(c: Candidate__Output): Recipe {
   if (c.tensor) throw new Error(`candidate ${c.id} has a tensor recipe, which this worker does not take: no strategy makes one (TensorRecipe is deprecated)`);
   throw new Error(`candidate ${c.id} has no recipe this worker knows (it takes random, ses, zero-order and evolution): is the coordinator of a newer version?`);
 }
+
+/** Draws a worker skips at most to reach an evolution child's noise (about 10 minutes of a core). */
+const MAX_STREAM_DRAWS = 2 ** 42;
 
 /** Messages already made, per spec: a run sends the same few specs with every batch. */
 const evaluatorMessages = new WeakMap<EvaluatorSpec, EvaluatorMessage>();

@@ -1,8 +1,9 @@
 /**
  * Workers that cannot serve the run, whatever the retries: the worker refused our token, TLS failed
  * on a certificate or on one side speaking TLS and the other not, or its Describe does not list the
- * sweep's evaluator or a recipe feature its strategies need. The coordinator stops waiting for such a worker at once and says why, instead
- * of retrying it for --worker-wait seconds or failing every candidate sent to it.
+ * sweep's evaluator or a recipe feature its strategies need. The coordinator stops waiting for such
+ * a worker at once and says why, instead of retrying it for --worker-wait seconds or failing every
+ * candidate sent to it.
  */
 import { connect as tlsConnect } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
