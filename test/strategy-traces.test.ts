@@ -13,7 +13,8 @@ import { replayCandidates } from "../src/results/replay.js";
 import { NumpyGenerator, seedSequenceState } from "../src/noise/numpy-generator.js";
 import { FI, KI, WI, ZIGGURAT_INV_R, ZIGGURAT_R } from "../src/noise/numpy-ziggurat-tables.js";
 import { fmaSumOfSquares } from "../src/noise/sphere-neighbour.js";
-import { torchRandn } from "../src/noise/torch-generator.js";
+import { TorchGenerator, torchRandn } from "../src/noise/torch-generator.js";
+import { createStrategy } from "../src/strategies/registry.js";
 import { freshPivotSeed } from "../src/strategies/zero-order.js";
 import { runCli, tempDir } from "./cli.js";
 import { digest16, loadReference, repoRoot } from "./reference.js";
@@ -97,6 +98,23 @@ describe("the neighbour's norms (zo-spec.md, section 4: seed 0, round 0)", () =>
   it("chains fresh pivot seeds as torch.randint after each fresh noise (f(0) and f(f(0)))", () => {
     expect(freshPivotSeed(0, D)).toBe(1154959034);
     expect(freshPivotSeed(1154959034, D)).toBe(521717167);
+  });
+});
+
+describe("noise sizes that are not a multiple of 16 (torch's randn takes 16 more draws and redraws its last 16 values)", () => {
+  it("evolution's first generation is the blocks of one randn call, member 0 no seed's noise; zero-order's fresh pivots follow the draws", () => {
+    const odd: NoiseShape = [1, 3, 5, 7];
+    const n = 105;
+    const search = createStrategy({ name: "evolution", label: "e", popsize: [4, 3], elites: 1, mutation_rate: 0.2 }, { seed: 9, budget: 4, shape: odd });
+    const members = search.ask(10);
+    const whole = new TorchGenerator(9).randn(4 * n);
+    const factory = new NoiseFactory();
+    expect(members.map((c) => c.noiseSeed)).toEqual([null, null, null, null]);
+    members.forEach((c, i) => expect([...factory.materialise(c.recipe, odd)], `member ${i}`).toEqual([...whole.subarray(i * n, (i + 1) * n)]));
+    expect([...whole.subarray(0, n)]).not.toEqual([...torchRandn(9, n)]);
+    const g = new TorchGenerator(9);
+    g.randn(n);
+    expect(freshPivotSeed(9, n)).toBe(g.u32() % 2147483647);
   });
 });
 
