@@ -63,7 +63,7 @@ export class TorchGenerator {
 
   /** Drops the next n 32-bit outputs. */
   skip(n: number): void {
-    this.mt.skip(n);
+    this.mt.skip(n, this.useNative ? noiseAddon : null);
   }
 
   /**
@@ -83,19 +83,19 @@ export class TorchGenerator {
     if (start < mainEnd) {
       const from = start - (start % 16);
       const to = Math.min(Math.ceil(mainEnd / 16) * 16, count - (count % 16));
-      this.mt.skip(from);
+      this.skip(from);
       const block = this.randn(to - from);
       out.set(block.subarray(start - from, mainEnd - from), 0);
       position = to;
     }
     if (end > tailFrom) {
-      this.mt.skip(count - position);
+      this.skip(count - position);
       const tail = this.randn(16);
       const first = Math.max(start, tailFrom);
       out.set(tail.subarray(first - tailFrom, end - tailFrom), first - start);
       return out;
     }
-    this.mt.skip(randnDraws(count) - position);
+    this.skip(randnDraws(count) - position);
     return out;
   }
 
