@@ -3,11 +3,18 @@
 // run: from the first recorded evaluation to the end (dispatch, then trials and the report, which
 // stream evaluations.csv), with the peaks of both phases. `strategy`: "random", "ses" (DiffSynth's
 // defaults: popsize 10, db1, level 4, so 2,048 low-band floats per candidate at (1,128,64,64)) or
-// "mix" (both in one sweep, half the evaluations each). Also the CPU time the coordinator and the
+// "mix" (both in one sweep, half the evaluations each), "zero-order" or "evolution" (their defaults:
+// 4 neighbours; populations 14 then 7, 3 elites). Also the CPU time the coordinator and the
 // workers (all their threads) spend per evaluation while dispatching.
 import { cpuSeconds, readRows, rowRate, rssMb, runSweep, startWorker, stopAll } from "./lib.mjs";
 
-export const STRATEGIES = { random: "[{ name: random }]", ses: "[{ name: ses }]", mix: "[{ name: random }, { name: ses }]" };
+export const STRATEGIES = {
+  random: "[{ name: random }]",
+  ses: "[{ name: ses }]",
+  mix: "[{ name: random }, { name: ses }]",
+  "zero-order": "[{ name: zero-order }]",
+  evolution: "[{ name: evolution }]",
+};
 
 export async function dispatchBench({ evaluations = 200_000, strategy = "random" } = {}) {
   const strategies = STRATEGIES[strategy];
@@ -61,7 +68,7 @@ evaluator: { kind: noop }
   }
 }
 
-// node bench/dispatch.mjs [evaluations] [random|ses|mix ...]
+// node bench/dispatch.mjs [evaluations] [random|ses|mix|zero-order|evolution ...]
 if (import.meta.url === `file://${process.argv[1]}`) {
   const evaluations = Number(process.argv[2] ?? 200_000);
   for (const strategy of process.argv.length > 3 ? process.argv.slice(3) : ["random"]) console.log(await dispatchBench({ evaluations, strategy }));

@@ -16,7 +16,12 @@ evaluator: { kind: noop, shape: [1, 128, 64, 64] }
 }
 
 export async function wireBench() {
-  return { random: await bytesPerEvaluation("{ name: random }"), ses: await bytesPerEvaluation("{ name: ses }") };
+  return {
+    random: await bytesPerEvaluation("{ name: random }"),
+    ses: await bytesPerEvaluation("{ name: ses }"),
+    zeroOrder: await bytesPerEvaluation("{ name: zero-order }"),
+    evolution: await bytesPerEvaluation("{ name: evolution }"),
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) console.log(await wireBench());

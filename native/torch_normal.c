@@ -6,6 +6,8 @@
  *   Cephes log and sincos). On CPUs with AVX2 and FMA it runs 8 lanes at once with the same
  *   intrinsics torch uses; elsewhere a scalar copy with fmaf (correctly rounded, so the same bits).
  * - sesSample, sesMoments: SES's per-generation arithmetic (src/strategies/ses.ts), the same bits.
+ * - mtSkip: skips draws of the same generator state (evolution's coordinator skips whole buffers).
+ * - numpyNormals, sphereNeighbour: zero-order search's normals and neighbours, the same bits.
  * Built with -ffp-contract=off so no operation is fused except where the reference fuses it.
  */
 #include <math.h>
@@ -197,18 +199,30 @@ static int has_avx2_fma(void) { return 0; }
    outputs in `out`. */
 #define MT_N 624
 #define MT_M 397
+/* The state's recurrence alone, branch-free so that it vectorises (skipping draws needs no output);
+   the body is compiled twice, for AVX2 where the CPU has it (twice the lanes) and for any x86-64. */
+#define TWIST_STATE_BODY \
+  int k = 0; \
+  for (; k < MT_N - MT_M; k++) { \
+    uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu); \
+    mt[k] = mt[k + MT_M] ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu); \
+  } \
+  for (; k < MT_N - 1; k++) { \
+    uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu); \
+    mt[k] = mt[k + MT_M - MT_N] ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu); \
+  } \
+  uint32_t y = (mt[MT_N - 1] & 0x80000000u) | (mt[0] & 0x7fffffffu); \
+  mt[MT_N - 1] = mt[MT_M - 1] ^ (y >> 1) ^ ((0u - (y & 1u)) & 0x9908b0dfu);
+
+static void twist_state(uint32_t *restrict mt) { TWIST_STATE_BODY }
+#ifdef HAVE_X86
+__attribute__((target("avx2"))) static void twist_state_avx2(uint32_t *restrict mt) { TWIST_STATE_BODY }
+#else
+static void twist_state_avx2(uint32_t *restrict mt) { twist_state(mt); }
+#endif
+
 static void twist(uint32_t *mt, uint32_t *out) {
-  int k = 0;
-  for (; k < MT_N - MT_M; k++) {
-    uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu);
-    mt[k] = mt[k + MT_M] ^ (y >> 1) ^ ((y & 1) ? 0x9908b0dfu : 0);
-  }
-  for (; k < MT_N - 1; k++) {
-    uint32_t y = (mt[k] & 0x80000000u) | (mt[k + 1] & 0x7fffffffu);
-    mt[k] = mt[k + MT_M - MT_N] ^ (y >> 1) ^ ((y & 1) ? 0x9908b0dfu : 0);
-  }
-  uint32_t y = (mt[MT_N - 1] & 0x80000000u) | (mt[0] & 0x7fffffffu);
-  mt[MT_N - 1] = mt[MT_M - 1] ^ (y >> 1) ^ ((y & 1) ? 0x9908b0dfu : 0);
+  twist_state(mt);
   for (int i = 0; i < MT_N; i++) {
     uint32_t v = mt[i];
     v ^= v >> 11;
@@ -259,7 +273,45 @@ static napi_value uniform24(napi_env env, napi_callback_info info) {
   return result;
 }
 
+/* mtSkip(state, out, pos, n): drops the next n draws of the generator (as MT19937.skip) and
+   returns the new pos; whole buffers are twisted, not tempered. Evolution skips the mutation noise
+   of every generation on the coordinator this way (about 2 million draws a generation). */
 static int use_avx2 = 0;
+
+static napi_value mt_skip(napi_env env, napi_callback_info info) {
+  size_t argc = 4;
+  napi_value argv[4];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  uint32_t *mt, *out;
+  size_t mt_len, out_len;
+  uint32_t pos;
+  double count;
+  if (argc < 4 || !typed_array(env, argv[0], napi_uint32_array, (void **)&mt, &mt_len) ||
+      !typed_array(env, argv[1], napi_uint32_array, (void **)&out, &out_len) ||
+      napi_get_value_uint32(env, argv[2], &pos) != napi_ok || napi_get_value_double(env, argv[3], &count) != napi_ok ||
+      mt_len != MT_N || out_len != MT_N || pos > MT_N || !(count >= 0 && count <= 9007199254740991.0)) {
+    napi_throw_type_error(env, NULL, "mtSkip expects (Uint32Array(624), Uint32Array(624), pos <= 624, 0 <= n <= 2^53 - 1)");
+    return NULL;
+  }
+  uint64_t n = (uint64_t)count;
+  uint64_t left = MT_N - pos;
+  if (n <= left) {
+    pos += (uint32_t)n;
+  } else {
+    uint64_t rest = n - left;
+    if (use_avx2) {
+      for (; rest > MT_N; rest -= MT_N) twist_state_avx2(mt);
+    } else {
+      for (; rest > MT_N; rest -= MT_N) twist_state(mt);
+    }
+    twist(mt, out);
+    pos = (uint32_t)rest;
+  }
+  napi_value result;
+  napi_create_uint32(env, pos, &result);
+  return result;
+}
+
 
 /* boxMuller16(values: Float32Array): transforms every whole 16-value block in place. */
 static napi_value box_muller16(napi_env env, napi_callback_info info) {
@@ -385,6 +437,118 @@ static napi_value ses_moments(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+#ifdef __SIZEOF_INT128__
+/* Zero-order search (src/noise/numpy-generator.ts, src/noise/sphere-neighbour.ts), the same bits:
+   numpy's PCG64 and 256-layer ziggurat normals, and a neighbour on the pivot's sphere. Compilers
+   without 128-bit integers (MSVC) leave them out; JavaScript then computes them. */
+typedef unsigned __int128 u128;
+#define PCG_MULT (((u128)0x2360ed051fc65da4ULL << 64) | 0x4385df649fccf645ULL)
+
+static u128 limbs_to_u128(const double *limbs) {
+  u128 v = 0;
+  for (int i = 7; i >= 0; i--) v = (v << 16) | (u128)(uint64_t)limbs[i];
+  return v;
+}
+
+static uint64_t pcg64_next(u128 *state, u128 inc) {
+  *state = *state * PCG_MULT + inc;
+  uint64_t x = (uint64_t)(*state >> 64) ^ (uint64_t)*state;
+  unsigned rot = (unsigned)(*state >> 122);
+  return (x >> rot) | (x << ((64 - rot) & 63));
+}
+
+static double pcg64_double(u128 *state, u128 inc) { return (double)(pcg64_next(state, inc) >> 11) * (1.0 / 9007199254740992.0); }
+
+/* numpyNormals(limbs: Float64Array(16): state then increment in 16-bit limbs, out: Float64Array,
+   ki, wi, fi: Float64Array(256), r, invR): numpy's random_standard_normal into out; the state
+   limbs are updated. */
+static napi_value numpy_normals(napi_env env, napi_callback_info info) {
+  size_t argc = 7;
+  napi_value argv[7];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  double *limbs, *out, *ki, *wi, *fi;
+  size_t nl, n, nk, nw, nf;
+  double zr, zinv;
+  if (argc < 7 || !typed_array(env, argv[0], napi_float64_array, (void **)&limbs, &nl) ||
+      !typed_array(env, argv[1], napi_float64_array, (void **)&out, &n) ||
+      !typed_array(env, argv[2], napi_float64_array, (void **)&ki, &nk) ||
+      !typed_array(env, argv[3], napi_float64_array, (void **)&wi, &nw) ||
+      !typed_array(env, argv[4], napi_float64_array, (void **)&fi, &nf) ||
+      napi_get_value_double(env, argv[5], &zr) != napi_ok || napi_get_value_double(env, argv[6], &zinv) != napi_ok ||
+      nl != 16 || nk != 256 || nw != 256 || nf != 256) {
+    napi_throw_type_error(env, NULL, "numpyNormals expects (Float64Array(16), Float64Array, ki, wi, fi: Float64Array(256), r, invR)");
+    return NULL;
+  }
+  u128 state = limbs_to_u128(limbs);
+  const u128 inc = limbs_to_u128(limbs + 8);
+  for (size_t i = 0; i < n; i++) {
+    for (;;) {
+      const uint64_t r = pcg64_next(&state, inc);
+      const int idx = (int)(r & 0xff);
+      const uint64_t rabs = (r >> 9) & 0x000fffffffffffffULL;
+      double x = (double)rabs * wi[idx];
+      if ((r >> 8) & 1) x = -x;
+      if (rabs < (uint64_t)ki[idx]) { out[i] = x; break; }
+      if (idx == 0) {
+        for (;;) {
+          const double xx = -zinv * log1p(-pcg64_double(&state, inc));
+          const double yy = -log1p(-pcg64_double(&state, inc));
+          if (yy + yy > xx * xx) { out[i] = ((rabs >> 8) & 1) ? -(zr + xx) : zr + xx; break; }
+        }
+        break;
+      }
+      if ((fi[idx - 1] - fi[idx]) * pcg64_double(&state, inc) + fi[idx] < exp(-0.5 * x * x)) { out[i] = x; break; }
+    }
+  }
+  for (int i = 0; i < 8; i++) limbs[i] = (double)(uint64_t)((state >> (16 * i)) & 0xffff);
+  return NULL;
+}
+
+/* sphereNeighbour(pivot: Float32Array, normals, u, r: Float64Array, threshold, out: Float32Array):
+   the neighbour of src/noise/sphere-neighbour.ts, the same operations in the same order (the
+   residual's norm through C's fma, correctly rounded as JavaScript's emulation). */
+static napi_value sphere_neighbour(napi_env env, napi_callback_info info) {
+  size_t argc = 6;
+  napi_value argv[6];
+  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
+  float *p, *out;
+  double *v, *u, *r, t;
+  size_t n, nv, nu, nr, no;
+  if (argc < 6 || !typed_array(env, argv[0], napi_float32_array, (void **)&p, &n) ||
+      !typed_array(env, argv[1], napi_float64_array, (void **)&v, &nv) ||
+      !typed_array(env, argv[2], napi_float64_array, (void **)&u, &nu) ||
+      !typed_array(env, argv[3], napi_float64_array, (void **)&r, &nr) ||
+      napi_get_value_double(env, argv[4], &t) != napi_ok ||
+      !typed_array(env, argv[5], napi_float32_array, (void **)&out, &no) ||
+      nv != n || nu != n || nr != n || no != n) {
+    napi_throw_type_error(env, NULL, "sphereNeighbour expects (Float32Array, three Float64Arrays and a threshold, Float32Array), all of one length");
+    return NULL;
+  }
+  double S = 0;
+  for (size_t i = 0; i < n; i++) S += (double)p[i] * (double)p[i];
+  const double a = sqrt(S);
+  const double an = a > 1e-12 ? a : 1e-12;
+  for (size_t i = 0; i < n; i++) u[i] = (double)p[i] / an;
+  double hi = 0, lo = 0;
+  for (size_t i = 0; i < n; i++) {
+    const double x = v[i] * u[i];
+    const double s = hi + x;
+    const double z = s - hi;
+    lo += (hi - (s - z)) + (x - z);
+    hi = s;
+  }
+  const double d = hi + lo;
+  for (size_t i = 0; i < n; i++) r[i] = v[i] - d * u[i];
+  double M = 0;
+  for (size_t i = 0; i < n; i++) M = fma(r[i], r[i], M);
+  const double m0 = sqrt(M);
+  const double m = m0 > 1e-12 ? m0 : 1e-12;
+  const double c = sqrt(1 - t * t);
+  for (size_t i = 0; i < n; i++) out[i] = (float)(a * (t * u[i] + c * (r[i] / m)));
+  return NULL;
+}
+#endif
+
 static void export_function(napi_env env, napi_value exports, const char *name, napi_callback cb) {
   napi_value fn;
   napi_create_function(env, name, NAPI_AUTO_LENGTH, cb, NULL, &fn);
@@ -395,6 +559,11 @@ static napi_value init(napi_env env, napi_value exports) {
   if (getenv("SWEEP_NATIVE_SCALAR") == NULL) use_avx2 = has_avx2_fma();
   export_function(env, exports, "boxMuller16", box_muller16);
   export_function(env, exports, "uniform24", uniform24);
+  export_function(env, exports, "mtSkip", mt_skip);
+#ifdef __SIZEOF_INT128__
+  export_function(env, exports, "numpyNormals", numpy_normals);
+  export_function(env, exports, "sphereNeighbour", sphere_neighbour);
+#endif
   export_function(env, exports, "sesSample", ses_sample);
   export_function(env, exports, "sesMoments", ses_moments);
   napi_value lanes;

@@ -101,17 +101,36 @@ describe("sweep plan", () => {
 describe("JSON Schema of the config", () => {
   it("is committed in configs/ exactly as generated from the schema, and referenced by the examples", () => {
     expect(readFileSync(path.join(repoRoot, "configs/sweep.schema.json"), "utf8")).toBe(sweepJsonSchema());
-    for (const example of ["quickstart.yaml", "ses_vs_random.yaml", "tiny-flux2.yaml"]) {
+    for (const example of ["quickstart.yaml", "ses_vs_random.yaml", "tiny-flux2.yaml", "strategies.yaml", "strategies-quick.yaml"]) {
       expect(readFileSync(path.join(repoRoot, "configs", example), "utf8")).toMatch(/^# yaml-language-server: \$schema=\.\/sweep\.schema\.json/);
     }
   });
 
   it("accepts every example config", async () => {
-    for (const example of ["quickstart.yaml", "ses_vs_random.yaml", "tiny-flux2.yaml"]) {
+    for (const example of ["quickstart.yaml", "ses_vs_random.yaml", "tiny-flux2.yaml", "strategies.yaml", "strategies-quick.yaml"]) {
       const r = await runCli(["plan", `configs/${example}`]);
       expect(r.code, r.stderr).toBe(0);
     }
   });
+});
+
+describe("configs/strategies-quick.yaml: every strategy in one sweep and its report", () => {
+  it("runs, and the report compares every strategy with whichever is the baseline", async () => {
+    const dir = tempDir();
+    const runDir = path.join(dir, "run");
+    const r = await runCli(["run", "configs/strategies-quick.yaml", "--run-dir", runDir, "--threads", "2"], { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    const strategies = ["random", "ses", "zero-order", "evolution"];
+    expect(new Set(readCsv(runDir, "trials.csv").map((t) => t.strategy))).toEqual(new Set(strategies));
+    const rep = await runCli(["report", runDir, "--baseline", "evolution", "--format", "json", "--out", path.join(dir, "rep"), "--resamples", "200"]);
+    expect(rep.code, rep.stderr).toBe(0);
+    const report = JSON.parse(readFileSync(path.join(dir, "rep", "report.json"), "utf8"));
+    expect(report.baseline).toBe("evolution");
+    expect(new Set(report.tables.map((t: { strategy: string }) => t.strategy))).toEqual(new Set(strategies));
+    expect(new Set(report.comparisons.map((c: { strategy: string; budget: number }) => `${c.strategy}@${c.budget}`)))
+      .toEqual(new Set(["random", "ses", "zero-order"].flatMap((s) => [10, 20, 50].map((b) => `${s}@${b}`))));
+    expect(new Set(report.curves.map((c: { strategy: string }) => c.strategy))).toEqual(new Set(strategies));
+  }, 300_000);
 });
 
 describe("SES through the whole CLI path (module evaluator, worker threads, CSV)", () => {

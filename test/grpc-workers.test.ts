@@ -8,7 +8,14 @@ import { killAllWorkers, startWorkerProcess } from "./workers.js";
 
 afterAll(killAllWorkers);
 
-const sweepYaml = (extra = "", budgets = "[5, 40]", seeds = "[0, 1, 2]") => `name: grpc
+const SEARCHES = `  - name: zero-order
+    neighbors: 3
+  - name: evolution
+    popsize: [6, 4]
+    elites: 2
+`;
+
+const sweepYaml = (extra = "", budgets = "[5, 40]", seeds = "[0, 1, 2]", more = "") => `name: grpc
 prompts: ["a cat", "a lighthouse at dawn"]
 seeds: ${seeds}
 budgets: ${budgets}
@@ -18,7 +25,7 @@ strategies:
     popsize: 5
     elites: 2
     level: 3
-evaluator:
+${more}evaluator:
   kind: synthetic
   shape: [1, 8, 32, 32]
 ${extra}`;
@@ -53,11 +60,11 @@ describe("sweep run over gRPC workers", () => {
     await Promise.all([a.stop(), b.stop()]);
   });
 
-  it("loses nothing when one worker is SIGKILLed and another SIGSTOPped past the keepalive deadline", async () => {
-    const reference = setup(sweepYaml("  latency_ms: 30\n"));
+  it("loses nothing when one worker is SIGKILLed and another SIGSTOPped past the keepalive deadline (every strategy)", async () => {
+    const reference = setup(sweepYaml("  latency_ms: 30\n", "[5, 40]", "[0, 1, 2]", SEARCHES));
     const refRun = runCli(["run", reference.file, "--run-dir", reference.runDir, "--threads", "2"], { cwd: reference.dir });
     const workers = await Promise.all([0, 1, 2].map(() => startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2"])));
-    const s = setup(sweepYaml("  latency_ms: 30\n"));
+    const s = setup(sweepYaml("  latency_ms: 30\n", "[5, 40]", "[0, 1, 2]", SEARCHES));
     const child = spawn(process.execPath, [sweepBin, "run", s.file, "--run-dir", s.runDir, "--workers", workers.map((w) => w.address).join(","), "--log-every", "1"], { cwd: s.dir, stdio: ["ignore", "pipe", "pipe"] });
     let stderr = "";
     child.stderr.on("data", (d) => (stderr += d));
@@ -78,7 +85,7 @@ describe("sweep run over gRPC workers", () => {
     expect(stderr).toMatch(new RegExp(`worker ${workers[1].address} lost`));
     expect(stderr.split(`worker ${workers[0].address} up`).length - 1).toBe(2);
     const rows = readCsv(s.runDir, "evaluations.csv");
-    expect(rows.length).toBe(2 * 2 * 3 * 40);
+    expect(rows.length).toBe(2 * 4 * 3 * 40);
     expect(rows.every((r) => r.status === "ok")).toBe(true);
     const ref = await refRun;
     expect(ref.code, ref.stderr).toBe(0);

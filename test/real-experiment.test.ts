@@ -4,7 +4,7 @@
  * configs/ses_vs_random.yaml refused before any evaluation when its models are missing.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { decode } from "fast-png";
@@ -69,6 +69,28 @@ describe("configs/tiny-flux2.yaml on synthetic flux2-tiny models", () => {
     expect(r.code).toBe(0);
     expect(readFileSync(out).equals(readFileSync(path.join(runDir, row.image)))).toBe(true);
   });
+
+  test("sweep render rebuilds noises of no seed, a zero-order neighbour and an evolution member, with their recorded scores", async () => {
+    const searches = path.join(root, "searches");
+    writeFileSync(path.join(root, "searches.yaml"), `name: searches
+prompts: ["sketch, a cat"]
+seeds: [0]
+budgets: [3]
+strategies:
+  - { name: zero-order, neighbors: 2 }
+  - { name: evolution, popsize: [3, 3], elites: 1 }
+evaluator: { kind: flux2-pickscore, model: flux2-tiny, height: 256, width: 256, precision: float32, max_batch: 1 }
+`);
+    const r = await runCli(["run", path.join(root, "searches.yaml"), "--model-root", path.join(root, "models"), "--run-dir", searches], { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    for (const searchId of ["p0/zero-order/s0", "p0/evolution/s0"]) {
+      const out = path.join(root, `${searchId.replaceAll("/", "_")}.png`);
+      const rendered = await runCli(["render", "--run", searches, "--search", searchId, "--eval", "2", "--out", out, "--model-root", path.join(root, "models")]);
+      expect(rendered.stderr, searchId).toMatch(/eval 2 \(noise_seed none\), score [-\d.e]+ \(as recorded\)/);
+      expect(rendered.code).toBe(0);
+      expect(decode(readFileSync(out)).width).toBe(256);
+    }
+  }, 300_000);
 });
 
 test("configs/ses_vs_random.yaml without its models stops before any evaluation, naming the folder, the root and the import command", async () => {

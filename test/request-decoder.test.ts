@@ -32,8 +32,23 @@ describe("decoding an Evaluate request", () => {
     expect(decoded.timeoutMs).toBe(2500);
     const [a, b, c] = decoded.candidates;
     expect(a).toEqual({ id: 7, task: { evaluator: { kind: "synthetic", shape: [1, 4, 8, 8], latency_ms: 5, jitter_ms: 0 }, prompt: "a cat", promptIndex: 2, recipe: { kind: "random", seed: 3 }, returnImage: false } });
-    expect(b).toEqual({ id: 8, error: "candidate 8 has no recipe", fatal: false });
+    expect(b).toEqual({ id: 8, error: expect.stringMatching(/^candidate 8 has no recipe this worker knows/), fatal: false });
     expect("task" in a && "task" in c && a.task.evaluator === c.task.evaluator).toBe(true);
+  });
+
+  it("decodes zero-order and evolution recipes, and refuses one that cannot be a search's, per candidate", () => {
+    const req = request(wireSpec({}));
+    req.candidates = [
+      { id: 1, zero_order: { pivot_seed: 5, run_seed: 2, threshold: 0.95, rounds: [0, 3], neighbors: [1, 0] } },
+      { id: 2, evolution: { seed: 2, initial_count: 1792, member: 4, mutation_rate: 0.2, offsets: [1800, 2700], counts: [512, 512], blocks: [1, 0] } },
+      { id: 3, evolution: { seed: 2, initial_count: 1792, member: 4, mutation_rate: 0.2, offsets: [1800, 2000], counts: [512, 512], blocks: [1, 0] } },
+      { id: 4, zero_order: { pivot_seed: 5, run_seed: 2, threshold: 1.5, rounds: [0], neighbors: [1] } },
+    ];
+    const [zo, evo, overlapping, far] = decodeRequest(req, root()).candidates;
+    expect("task" in zo && zo.task.recipe).toEqual({ kind: "zero-order", pivotSeed: 5, runSeed: 2, threshold: 0.95, steps: [{ round: 0, neighbor: 1 }, { round: 3, neighbor: 0 }] });
+    expect("task" in evo && evo.task.recipe).toEqual({ kind: "evolution", seed: 2, initialCount: 1792, member: 4, mutationRate: 0.2, mutations: [{ offset: 1800, count: 512, block: 1 }, { offset: 2700, count: 512, block: 0 }] });
+    expect(overlapping).toEqual({ id: 3, error: "candidate 3: evolution mutation 1 starts at draw 2000, expected 2312 to 4398046511104", fatal: false });
+    expect(far).toEqual({ id: 4, error: "candidate 4: zero-order threshold 1.5 is not in (0, 1)", fatal: false });
   });
 
   it("gives attempts ten minutes when the request sets no deadline", () => {

@@ -67,6 +67,29 @@ describe("resume after the coordinator is killed", () => {
     }
   }, 240_000);
 
+  it("zero-order and evolution too: a killed run resumed ends with the CSVs of an uninterrupted one", async () => {
+    const searchYaml = yaml.replace(/strategies:[\s\S]*?evaluator:/, "strategies:\n  - { name: zero-order, neighbors: 3 }\n  - { name: evolution, popsize: [6, 4], elites: 2 }\nevaluator:");
+    expect(searchYaml).toContain("zero-order");
+    const ref = sweepDir(searchYaml);
+    const full = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2"], { cwd: ref });
+    expect(full.code, full.stderr).toBe(0);
+    const want = [...scoresByKey(readCsv(path.join(ref, "run"), "evaluations.csv"))].sort();
+    const wantRows = readCsv(path.join(ref, "run"), "evaluations.csv").map((r) => `${r.search_id}#${r.eval_index},${r.generation},${r.noise_seed}`).sort();
+    expect(want.length).toBe(2 * 2 * 2 * 30);
+    for (const after of [11, 70]) {
+      const dir = sweepDir(searchYaml);
+      const runDir = path.join(dir, "run");
+      await killAfter(dir, runDir, after);
+      expect(readManifest(runDir).status).toBe("running");
+      const r = await runCli(["run", "sweep.yaml", "--resume", runDir, "--threads", "2"], { cwd: dir });
+      expect(r.code, r.stderr).toBe(0);
+      const got = readCsv(runDir, "evaluations.csv");
+      expect(scoresByKey(got).size, `kill after ${after}`).toBe(got.length);
+      expect([...scoresByKey(got)].sort(), `kill after ${after}`).toEqual(want);
+      expect(got.map((r) => `${r.search_id}#${r.eval_index},${r.generation},${r.noise_seed}`).sort()).toEqual(wantRows);
+    }
+  }, 120_000);
+
   it("refuses a changed config, naming what changed, unless --force", async () => {
     const dir = sweepDir(yaml);
     const runDir = path.join(dir, "run");

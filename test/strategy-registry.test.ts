@@ -60,6 +60,27 @@ describe("a strategy's options, through config", () => {
   });
 });
 
+describe("zero-order and evolution options", () => {
+  it("refuses values out of range at file:line:col, saying what was expected", async () => {
+    expect(await configProblems(sweepFile("  - name: zero-order\n    threshold: 1"))).toMatch(/sweep\.yaml:7:5: strategies\.0\.threshold: .*<1.*\(got 1\)/);
+    expect(await configProblems(sweepFile("  - name: zero-order\n    neighbors: 0"))).toMatch(/sweep\.yaml:7:5: strategies\.0\.neighbors: .*>=1.*\(got 0\)/);
+    expect(await configProblems(sweepFile("  - name: evolution\n    mutation_rate: 0"))).toMatch(/sweep\.yaml:7:5: strategies\.0\.mutation_rate: .*>0.*\(got 0\)/);
+    expect(await configProblems(sweepFile("  - name: evolution\n    popsize: [4, 6]\n    elites: 5"))).toMatch(/sweep\.yaml:8:5: strategies\.0\.elites: elites 5 is more than the first population \(4\)/);
+    expect(await configProblems(sweepFile("  - name: evolution\n    popsize: [14, 3]"))).toMatch(/sweep\.yaml:7:5: strategies\.0\.popsize: population 1 \(3\) must be larger than elites \(3\)/);
+    expect(await configProblems(sweepFile("  - name: evolution\n    popsize: 3"))).toMatch(/sweep\.yaml:7:5: strategies\.0\.popsize: population 3 must be larger than elites \(3\)/);
+    expect(await configProblems(sweepFile("  - name: evolution\n    popsize: [1, 2]\n    elites: 1"))).toMatch(/sweep\.yaml:7:5: strategies\.0\.popsize: population 0 \(1\) makes children, which needs at least 2 members/);
+  });
+
+  it("take a population schedule or one size, and budgets below one round or generation", async () => {
+    const sweep = await loadSweep(sweepFile("  - { name: evolution, popsize: 6, elites: 2 }\n  - { name: zero-order, neighbors: 12 }"));
+    expect(sweep.strategies).toEqual([
+      { name: "evolution", label: "evolution", popsize: 6, elites: 2, mutation_rate: 0.2 },
+      { name: "zero-order", label: "zero-order", threshold: 0.95, neighbors: 12 },
+    ]);
+    for (const spec of sweep.strategies) expect(run(spec, 3, [1, 16, 32, 32]).map((c) => c.evalIndex)).toEqual([0, 1, 2]);
+  });
+});
+
 describe("a strategy's options, through manifest.json", () => {
   async function manifestWith(edit: (strategy: Record<string, unknown>) => void): Promise<string> {
     const config: Sweep = await loadSweep(sweepFile("  - name: random\n  - name: ses"));
@@ -89,8 +110,8 @@ describe("a strategy's options, through manifest.json", () => {
 });
 
 /** Asks and tells until the budget is asked, scores from the recipe (deterministic), as a search runner does. */
-function run(spec: StrategySpec, budget: number, shape: NoiseShape): Candidate[] {
-  const strategy = createStrategy(spec, { seed: 3, budget, shape });
+function run(spec: StrategySpec, budget: number, shape: NoiseShape, seed = 3): Candidate[] {
+  const strategy = createStrategy(spec, { seed, budget, shape });
   const asked: Candidate[] = [];
   while (!strategy.exhausted) {
     const batch = strategy.ask(4);
@@ -100,6 +121,20 @@ function run(spec: StrategySpec, budget: number, shape: NoiseShape): Candidate[]
   }
   return asked;
 }
+
+describe("zero-order and evolution at their defaults", () => {
+  it("are anytime: budgets 23 and 50 are prefixes of a budget-130 search, seeds 0-2", async () => {
+    const shape: NoiseShape = [1, 16, 32, 32];
+    const sweep = await loadSweep(sweepFile("  - name: zero-order\n  - name: evolution"));
+    for (const spec of sweep.strategies) {
+      for (const seed of [0, 1, 2]) {
+        const long = run(spec, 130, shape, seed);
+        expect(new Set(long.map((c) => c.generation)).size, spec.name).toBeGreaterThan(10);
+        for (const budget of [23, 50]) expect(run(spec, budget, shape, seed), `${spec.name} seed ${seed} budget ${budget}`).toEqual(long.slice(0, budget));
+      }
+    }
+  });
+});
 
 describe("every registered strategy", () => {
   it("is anytime: budget B asks exactly the first B candidates of a larger budget", async () => {

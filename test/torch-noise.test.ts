@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { execFileSync } from "node:child_process";
 import { noiseAddon } from "../src/noise/noise-addon.js";
+import { MT19937 } from "../src/noise/mt19937.js";
 import { TorchGenerator, torchRandn } from "../src/noise/torch-generator.js";
 import { needAddon } from "./native-addon.js";
 import { digest16, loadReference } from "./reference.js";
@@ -66,4 +67,31 @@ describe("torch-compatible randn (torch_randn.json)", () => {
       });
     }
   }
+});
+
+describe("parts of a randn call and skipped draws (evolution's noises)", () => {
+  it("a slice of a call is those values of the whole call, whatever the count mod 16, and the stream goes on after the call", () => {
+    for (const [count, start, length] of [[64, 16, 16], [100, 25, 25], [100, 75, 25], [100, 80, 20], [37, 0, 37], [48, 5, 30], [10, 3, 4]]) {
+      const whole = new TorchGenerator(5, false);
+      whole.skip(3);
+      const want = whole.randn(count);
+      const part = new TorchGenerator(5, false);
+      part.skip(3);
+      expect([...part.randnSlice(count, start, length)], `${start}+${length} of ${count}`).toEqual([...want.subarray(start, start + length)]);
+      expect(part.u32(), `after a call of ${count}`).toBe(whole.u32());
+    }
+  });
+
+  it("skips draws in the addon as in JavaScript, across buffer boundaries", (ctx) => {
+    needAddon(ctx);
+    for (const n of [625, 1247, 1248, 1249, 10_000, 524_288 * 3 + 5]) {
+      const native = new MT19937(11);
+      const js = new MT19937(11);
+      native.next();
+      js.next();
+      native.skip(n);
+      js.skip(n, null);
+      expect([native.next(), native.next()], `skip ${n}`).toEqual([js.next(), js.next()]);
+    }
+  });
 });

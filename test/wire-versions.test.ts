@@ -21,11 +21,11 @@ type Pkg = { sweep: { v1: { Worker: grpc.ServiceClientConstructor } } };
 
 const current = grpc.loadPackageDefinition(protoLoader.loadSync("sweep/v1/worker.proto", { ...loadOptions, includeDirs: [path.join(repoRoot, "proto")] })) as unknown as Pkg;
 
-/** proto/ as a checkout from before the raw low band: the same file without the two new fields. */
+/** proto/ as a checkout from before the raw low band: the same file without the new fields (and recipes). */
 function oldProto(): Pkg {
   const text = readFileSync(path.join(repoRoot, "proto/sweep/v1/worker.proto"), "utf8");
-  const declaration = /^\s*(bytes low_f32le|repeated string features)\s*=\s*\d+;.*$/gm;
-  expect(text.match(declaration)).toHaveLength(2);
+  const declaration = /^\s*(bytes low_f32le|repeated string features|ZeroOrderRecipe zero_order|EvolutionRecipe evolution)\s*=\s*\d+;.*$/gm;
+  expect(text.match(declaration)).toHaveLength(4);
   const dir = tempDir();
   mkdirSync(path.join(dir, "sweep/v1"), { recursive: true });
   writeFileSync(path.join(dir, "sweep/v1/worker.proto"), text.replace(declaration, ""));
@@ -168,5 +168,31 @@ evaluator:
     expect(viaOld).toHaveLength(2 * 2 * 2 * 24);
     expect(scoresByKey(viaOld)).toEqual(scoresByKey(direct));
     expect(scoresByKey(viaNew)).toEqual(scoresByKey(direct));
+  });
+});
+
+describe("zero-order and evolution recipes across protocol versions", () => {
+  it("a worker from before them fails such a candidate, saying so; a new coordinator does not use such a worker for them", async () => {
+    const request = { evaluator, prompt: "a cat", prompt_index: 0, timeout_ms: 60_000, candidates: [{ id: 7, zero_order: { pivot_seed: 1, run_seed: 1, threshold: 0.9, rounds: [0], neighbors: [1] } }, { id: 8, random: { seed: 3 } }] };
+    const viaOld = await versionedWorker(old, worker.address);
+    const results = new Map((await evaluate(current, viaOld.address, [request])).map((r) => [r.candidate_id, r]));
+    expect(results.get(7)).toMatchObject({ ok: false, error: expect.stringMatching(/^candidate 7 has no recipe this worker knows/) });
+    expect(results.get(8)?.ok).toBe(true);
+    const yaml = `name: versions
+prompts: ["a cat"]
+seeds: [0]
+budgets: [6]
+strategies: [{ name: random }, { name: zero-order }]
+evaluator: { kind: synthetic, shape: [${shape.join(", ")}] }
+`;
+    const dir = sweepDir(yaml);
+    const r = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--workers", viaOld.address, "--worker-wait", "5"], { cwd: dir });
+    viaOld.close();
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`worker ${viaOld.address}`);
+    expect(r.stderr).toMatch(/does not take the recipes of this sweep's strategies \(its Describe lacks zero_order_recipe: a worker of an older version\?\)/);
+    const direct = sweepDir(yaml);
+    const ok = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--workers", worker.address], { cwd: direct });
+    expect(ok.code, ok.stderr).toBe(0);
   });
 });

@@ -61,7 +61,7 @@ export function noiseCommand<T>(y: Argv<T>): Argv<T> {
       process.stderr.write(`wrote ${files} best noises to ${args["out-dir"]} (which trial each is: ${index})\n`);
     } else {
       const { noiseSeed, score } = await exportCandidateNoise(args.run!, args.search!, args.eval!, args.out!, dtype);
-      process.stderr.write(`wrote ${args.out}: ${args.search} eval ${args.eval} (noise_seed ${noiseSeed}, score ${score ?? "none: the evaluation failed"})\n`);
+      process.stderr.write(`wrote ${args.out}: ${args.search} eval ${args.eval} (noise_seed ${noiseSeed ?? "none"}, score ${score ?? "none: the evaluation failed"})\n`);
     }
   });
 }

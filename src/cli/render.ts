@@ -25,6 +25,6 @@ export function renderCommand<T>(y: Argv<T>): Argv<T> {
     const device = args.device === "cpu" ? { kind: "cpu" as const, index: 0, intraOpThreads: availableParallelism() } : { kind: "gpu" as const, index: Number(args.device), intraOpThreads: 1 };
     const r = await renderCandidate(args.run, args.search, args.eval, args.out, { modelRoot, device });
     const check = r.recorded === null ? "the recorded evaluation failed" : r.score === r.recorded ? "as recorded" : `recorded ${r.recorded}: this device computes differently`;
-    process.stderr.write(`wrote ${args.out}: ${args.search} eval ${args.eval} (noise_seed ${r.noiseSeed}), score ${r.score} (${check})\n`);
+    process.stderr.write(`wrote ${args.out}: ${args.search} eval ${args.eval} (noise_seed ${r.noiseSeed ?? "none"}), score ${r.score} (${check})\n`);
   });
 }

@@ -23,6 +23,7 @@ import type { SearchResult } from "./search-runner.js";
 import { connectWorkers, workerSource, type RunWorkers } from "./workers/run-workers.js";
 import type { Sweep } from "../domain/sweep.js";
 import { evaluatorBatch } from "./scheduling/policy.js";
+import { recipeFeatures } from "../grpc/wire.js";
 
 export interface RunOptions {
   runDir?: string;
@@ -76,7 +77,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions): Promise<RunOutco
     };
     const stop = opts.stop ? AbortSignal.any([opts.stop, run.own.signal]) : run.own.signal;
     const releaseReserve = reserveSpace(folder.runDir);
-    const workers = await connectWorkers(source, { token: opts.token, tls: opts.tls, evaluator: sweep.evaluator.kind, batch: evaluatorBatch(sweep.evaluator), log: say.log, measureWire: opts.measureWire });
+    const workers = await connectWorkers(source, { token: opts.token, tls: opts.tls, evaluator: sweep.evaluator.kind, features: recipeFeatures(sweep.strategies.map((s) => s.name)), batch: evaluatorBatch(sweep.evaluator), log: say.log, measureWire: opts.measureWire });
     const recorder = new RunRecorder(folder.runDir, folder.runId, folder.manifest.counts, folder.resume?.best ?? new Map(), (e) => {
       say.cannotWriteEvaluations(e);
       run.own.abort();

@@ -12,5 +12,9 @@ export function recipeScore(recipe: Recipe, promptIndex: number): number {
       return unit(recipe.seed);
     case "ses":
       return unit(recipe.baseSeed) + recipe.low[0] + recipe.low[recipe.low.length - 1];
+    case "zero-order":
+      return recipe.steps.reduce((score, s) => score + unit(s.round * 1009 + s.neighbor + 1) - 0.5, unit(recipe.pivotSeed));
+    case "evolution":
+      return recipe.mutations.reduce((score, m) => score + unit(m.offset + m.block) - 0.5, unit(recipe.seed + recipe.member));
   }
 }

@@ -26,6 +26,15 @@ export class MT19937 {
     }
   }
 
+  /** A copy at the same point of the stream. */
+  clone(): MT19937 {
+    const c = new MT19937(0);
+    c.state.set(this.state);
+    c.out.set(this.out);
+    c.pos = this.pos;
+    return c;
+  }
+
   /** One 32-bit output (genrand_int32). */
   next(): number {
     if (this.pos >= N) this.twist();
@@ -44,19 +53,50 @@ export class MT19937 {
     for (let i = 0; i < dest.length; i++) dest[i] = (this.next() & 0xffffff) * TWO_POW_M24;
   }
 
+  /** Drops the next n outputs; whole buffers are only twisted, not tempered (in the native addon when built). */
+  skip(n: number, addon: NoiseAddon | null = noiseAddon): void {
+    if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`cannot skip ${n} outputs`);
+    if (addon?.mtSkip && n > N) {
+      this.pos = addon.mtSkip(this.state, this.out, this.pos, n);
+      return;
+    }
+    const left = N - this.pos;
+    if (n <= left) {
+      this.pos += n;
+      return;
+    }
+    let rest = n - left;
+    while (rest > N) {
+      this.twistState();
+      rest -= N;
+    }
+    this.twist();
+    this.pos = rest;
+  }
+
   private twist(): void {
+    this.twistState();
+    this.temper();
+    this.pos = 0;
+  }
+
+  private twistState(): void {
     const mt = this.state;
     let k = 0;
     for (; k < N - M; k++) {
       const y = (mt[k] & UPPER) | (mt[k + 1] & LOWER);
-      mt[k] = mt[k + M] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+      mt[k] = mt[k + M] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
     }
     for (; k < N - 1; k++) {
       const y = (mt[k] & UPPER) | (mt[k + 1] & LOWER);
-      mt[k] = mt[k + M - N] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+      mt[k] = mt[k + M - N] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
     }
     const y = (mt[N - 1] & UPPER) | (mt[0] & LOWER);
-    mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (y & 1 ? MATRIX_A : 0);
+    mt[N - 1] = mt[M - 1] ^ (y >>> 1) ^ (-(y & 1) & MATRIX_A);
+  }
+
+  private temper(): void {
+    const mt = this.state;
     const out = this.out;
     for (let i = 0; i < N; i++) {
       let v = mt[i];
@@ -66,7 +106,6 @@ export class MT19937 {
       v ^= v >>> 18;
       out[i] = v >>> 0;
     }
-    this.pos = 0;
   }
 }
 

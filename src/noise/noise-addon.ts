@@ -15,6 +15,16 @@ export interface NoiseAddon {
   boxMuller16(values: Float32Array): void;
   /** Fills dest with torch's float uniforms from an mt19937 state and output buffer; returns the new position. */
   uniform24(state: Uint32Array, out: Uint32Array, pos: number, dest: Float32Array): number;
+  /** Drops the next n draws of an mt19937 state and output buffer; returns the new position. Absent from addons built before it. */
+  mtSkip?(state: Uint32Array, out: Uint32Array, pos: number, n: number): number;
+  /**
+   * numpy's standard normals into out from a PCG64 state and increment held as 16-bit limbs
+   * (limbs[0..8) and [8..16), least significant first; the state is updated), with numpy's
+   * ziggurat tables. Absent from addons built before it, and where C has no 128-bit integers.
+   */
+  numpyNormals?(limbs: Float64Array, out: Float64Array, ki: Float64Array, wi: Float64Array, fi: Float64Array, r: number, invR: number): void;
+  /** Zero-order's neighbour of a pivot towards normals (u, r: scratch of the same length), as src/noise/sphere-neighbour.ts. */
+  sphereNeighbour?(pivot: Float32Array, normals: Float64Array, u: Float64Array, r: Float64Array, threshold: number, out: Float32Array): void;
   /**
    * SES: std = sqrt(max(sigma2, floor)), then every D-long row of normals z -> mu + z * std in place
    * (the same bits as src/strategies/ses.ts). Absent from addons built before it.

@@ -49,6 +49,56 @@ export class TorchGenerator {
     }
   }
 
+  /** A copy at the same point of the stream (its cached normal too). */
+  clone(): TorchGenerator {
+    const c = Object.create(TorchGenerator.prototype) as TorchGenerator;
+    Object.assign(c, { mt: this.mt.clone(), cachedNormal: this.cachedNormal, useNative: this.useNative });
+    return c;
+  }
+
+  /** One 32-bit output (torch's random(), as randperm and randint draw it). */
+  u32(): number {
+    return this.mt.next();
+  }
+
+  /** Drops the next n 32-bit outputs. */
+  skip(n: number): void {
+    this.mt.skip(n, this.useNative ? noiseAddon : null);
+  }
+
+  /**
+   * Values [start, start + length) of a torch.randn call of `count` values made at this point of
+   * the stream, drawing only the blocks of 16 they come from; the generator then stands after the
+   * whole call. With count % 16 != 0 the last 16 values come from 16 more draws after the call's
+   * count (TORCH_RNG.md, section 4); calls under 16 values are drawn whole (the scalar path).
+   */
+  randnSlice(count: number, start: number, length: number): Float32Array {
+    const end = start + length;
+    if (start < 0 || end > count) throw new RangeError(`values [${start}, ${end}) are outside a call of ${count}`);
+    if (count < 16) return this.randn(count).slice(start, end);
+    const out = new Float32Array(length);
+    const tailFrom = count % 16 === 0 ? count : count - 16;
+    let position = 0;
+    const mainEnd = Math.min(end, tailFrom);
+    if (start < mainEnd) {
+      const from = start - (start % 16);
+      const to = Math.min(Math.ceil(mainEnd / 16) * 16, count - (count % 16));
+      this.skip(from);
+      const block = this.randn(to - from);
+      out.set(block.subarray(start - from, mainEnd - from), 0);
+      position = to;
+    }
+    if (end > tailFrom) {
+      this.skip(count - position);
+      const tail = this.randn(16);
+      const first = Math.max(start, tailFrom);
+      out.set(tail.subarray(first - tailFrom, end - tailFrom), first - start);
+      return out;
+    }
+    this.skip(randnDraws(count) - position);
+    return out;
+  }
+
   private uniform64(): number {
     const hi = this.mt.next() & 0x1fffff;
     const lo = this.mt.next();
@@ -79,6 +129,12 @@ function boxMullerBlock(d: Float32Array, b: number): void {
     d[b + j] = radius * sincosOut.cos;
     d[b + j + 8] = radius * sincosOut.sin;
   }
+}
+
+/** The 32-bit draws a torch.randn call of n float32 values takes from a freshly seeded generator. */
+export function randnDraws(n: number): number {
+  if (n >= 16) return n % 16 === 0 ? n : n + 16;
+  return 4 * Math.ceil(n / 2);
 }
 
 /** torch.randn(shape, generator=torch.Generator("cpu").manual_seed(seed)), flattened row-major. */

@@ -1,15 +1,19 @@
 /**
  * Rebuilds a candidate's noise from its recipe with the same code everywhere (coordinator, worker,
  * `sweep noise`). SES base-noise wavelet splits are cached per (seed, shape, wavelet, level), so
- * an SES candidate costs one waverec2.
+ * an SES candidate costs one waverec2; zero-order and evolution keep their lineages' last noises.
  */
 import { torchRandn } from "../noise/torch-generator.js";
 import { cropPlanes, wavedec2, waverec2, type Decomposition, type Planes } from "../wavelets/dwt.js";
 import { Lru } from "../util/lru.js";
+import { EvolutionNoises } from "./evolution-noise.js";
+import { ZeroOrderNoises } from "./zero-order-noise.js";
 import { type NoiseShape, type Recipe, numel } from "../domain/candidate.js";
 
 export class NoiseFactory {
   private readonly splits: Lru<string, Decomposition>;
+  private readonly zeroOrder = new ZeroOrderNoises();
+  private readonly evolution = new EvolutionNoises();
 
   constructor(maxCachedSplits = 64) {
     this.splits = new Lru(maxCachedSplits);
@@ -21,6 +25,10 @@ export class NoiseFactory {
         return torchRandn(recipe.seed, numel(shape));
       case "ses":
         return this.sesNoise(recipe, shape);
+      case "zero-order":
+        return this.zeroOrder.materialise(recipe, shape);
+      case "evolution":
+        return this.evolution.materialise(recipe, shape);
     }
   }
 

@@ -18,7 +18,8 @@ import { ReportInputError } from "./report-input-error.js";
 export interface RenderedCandidate {
   score: number;
   recorded: number | null;
-  noiseSeed: number;
+  /** null for a noise that is no seed's */
+  noiseSeed: number | null;
 }
 
 export async function renderCandidate(runDir: string, searchId: string, evalIndex: number, out: string, opts: { modelRoot: string; device: DeviceTarget }): Promise<RenderedCandidate> {

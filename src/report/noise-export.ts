@@ -1,7 +1,8 @@
 /**
  * `sweep noise --run`: the noise of a recorded candidate, or the best noise of every trial, as .npy
  * files to feed the reference pipeline (DiffSynth's initial_noise). Random candidates come from
- * their noise_seed; SES ones from replaying the search with its recorded scores.
+ * their noise_seed; the others (SES, zero-order, evolution) from replaying the search with its
+ * recorded scores.
  */
 import { writeNoiseNpy } from "../io/npy.js";
 import type { SearchPlan } from "../plan/plan.js";
@@ -19,7 +20,7 @@ function recordOf(run: LoadedRun, search: SearchPlan) {
 }
 
 /** Writes the noise of one recorded candidate; returns its noise_seed and score. */
-export async function exportCandidateNoise(runDir: string, searchId: string, evalIndex: number, out: string, dtype: NoiseDtype): Promise<{ noiseSeed: number; score: number | null }> {
+export async function exportCandidateNoise(runDir: string, searchId: string, evalIndex: number, out: string, dtype: NoiseDtype): Promise<{ noiseSeed: number | null; score: number | null }> {
   const run = await loadRun(runDir, { records: true });
   const search = requestedSearch(run, searchId, evalIndex);
   const record = recordOf(run, search);

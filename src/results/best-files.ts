@@ -25,7 +25,8 @@ export interface BestRow {
   trial_status: string;
   best_eval_index: number;
   best_score: number;
-  best_noise_seed: number;
+  /** null for a noise that is no seed's */
+  best_noise_seed: number | null;
   /** path relative to the run folder */
   noise: string;
   /** path relative to the run folder; empty where the evaluator makes no image */
@@ -51,7 +52,7 @@ export function readBestIndex(dir: string): BestRow[] {
     trial_status: r.trial_status,
     best_eval_index: Number(r.best_eval_index),
     best_score: Number(r.best_score),
-    best_noise_seed: Number(r.best_noise_seed),
+    best_noise_seed: r.best_noise_seed === "" ? null : Number(r.best_noise_seed),
     noise: r.noise,
     image: r.image,
   }));

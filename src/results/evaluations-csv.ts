@@ -29,7 +29,8 @@ export interface EvaluationRow {
   budget: number;
   eval_index: number;
   generation: number | null;
-  noise_seed: number;
+  /** Null (empty) for a noise that is no seed's: a zero-order neighbour, an evolution child. */
+  noise_seed: number | null;
   score: number | null;
   best_so_far: number | null;
   status: EvaluationStatus;
@@ -165,7 +166,7 @@ export function toEvaluationRow(r: Record<string, string>, at: RowSource = NO_SO
     budget,
     eval_index: evalIndex,
     generation: r.generation === "" ? null : integer(r.generation, at, "generation", 0),
-    noise_seed: integer(r.noise_seed, at, "noise_seed", 0),
+    noise_seed: r.noise_seed === "" ? null : integer(r.noise_seed, at, "noise_seed", 0),
     score: status === "ok" ? number(r.score, at, "score", "a finite number (the row's status is ok)") : numberOrNull(r.score, at, "score"),
     best_so_far: numberOrNull(r.best_so_far, at, "best_so_far"),
     status,

@@ -4,7 +4,7 @@
  * can be regenerated from the run folder alone.
  */
 import type { SearchPlan } from "../plan/plan.js";
-import { ERROR, NOT_RECORDED, OK, type SearchRecord } from "./search-records.js";
+import { ERROR, NOT_RECORDED, OK, sameNoiseSeed, seedOrNull, type SearchRecord } from "./search-records.js";
 import { createStrategy } from "../strategies/registry.js";
 import type { Candidate, NoiseShape } from "../domain/candidate.js";
 import { InputError } from "../domain/input-error.js";
@@ -22,8 +22,8 @@ export function replayCandidates(search: SearchPlan, record: SearchRecord, shape
     const batch = strategy.ask(search.budget);
     for (const c of batch) {
       const recorded = c.evalIndex < record.status.length && record.status[c.evalIndex] !== NOT_RECORDED;
-      if (recorded && record.noiseSeeds[c.evalIndex] !== c.noiseSeed) {
-        throw new ReplayError(`${search.searchId} eval ${c.evalIndex}: recorded noise_seed ${record.noiseSeeds[c.evalIndex]} but the strategy asks ${c.noiseSeed}; the run was made differently`);
+      if (recorded && !sameNoiseSeed(record.noiseSeeds[c.evalIndex], c.noiseSeed)) {
+        throw new ReplayError(`${search.searchId} eval ${c.evalIndex}: recorded noise_seed ${seedOrNull(record.noiseSeeds[c.evalIndex]) ?? "(none)"} but the strategy asks ${c.noiseSeed}; the run was made differently`);
       }
       asked.set(c.evalIndex, c);
       if (want.has(c.evalIndex)) found.set(c.evalIndex, c);

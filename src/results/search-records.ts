@@ -21,6 +21,7 @@ export interface SearchRecord {
   /** By eval_index: NOT_RECORDED, OK or ERROR (longer than what is recorded: trailing NOT_RECORDED). */
   status: Uint8Array;
   scores: Float64Array;
+  /** NaN where the noise is no seed's (noise_seed empty). */
   noiseSeeds: Float64Array;
   /** eval_index -> message, for the (few) evaluations that failed. */
   errors: Map<number, string>;
@@ -39,7 +40,7 @@ export interface RecordedEvaluation {
   status: "ok" | "error";
   score: number | null;
   error: string;
-  noiseSeed: number;
+  noiseSeed: number | null;
 }
 
 export function emptyRecords(): EvaluationRecords {
@@ -50,7 +51,17 @@ export function emptyRecords(): EvaluationRecords {
 export function recordedAt(s: SearchRecord, i: number): RecordedEvaluation | undefined {
   if (i >= s.status.length || s.status[i] === NOT_RECORDED) return undefined;
   const ok = s.status[i] === OK;
-  return { status: ok ? "ok" : "error", score: ok ? s.scores[i] : null, error: s.errors.get(i) ?? "", noiseSeed: s.noiseSeeds[i] };
+  return { status: ok ? "ok" : "error", score: ok ? s.scores[i] : null, error: s.errors.get(i) ?? "", noiseSeed: seedOrNull(s.noiseSeeds[i]) };
+}
+
+/** A recorded noise seed as a row holds it: NaN (empty) is null. */
+export function seedOrNull(v: number): number | null {
+  return Number.isNaN(v) ? null : v;
+}
+
+/** Whether a recorded noise seed (NaN for none) is the one a candidate asks. */
+export function sameNoiseSeed(recorded: number, asked: number | null): boolean {
+  return asked === null ? Number.isNaN(recorded) : recorded === asked;
 }
 
 /** Adds one row; a second row for the same (search_id, eval_index) replaces the first. */
@@ -71,7 +82,7 @@ function addRow(records: EvaluationRecords, r: EvaluationRow): void {
   else if (records.duplicates.length < 10) records.duplicates.push(`${r.search_id} eval ${i}`);
   s.status[i] = r.status === "ok" ? OK : ERROR;
   s.scores[i] = r.status === "ok" && r.score !== null ? r.score : NaN;
-  s.noiseSeeds[i] = r.noise_seed;
+  s.noiseSeeds[i] = r.noise_seed ?? NaN;
   if (r.status === "ok") s.errors.delete(i);
   else s.errors.set(i, r.error);
 }

@@ -9,7 +9,7 @@
  */
 import { isNewBest } from "./best-score.js";
 import { forEachEvaluationRow, type EvaluationRow } from "./evaluations-csv.js";
-import { OK, ERROR, NOT_RECORDED, readSearchRecords, type EvaluationRecords } from "./search-records.js";
+import { OK, ERROR, NOT_RECORDED, readSearchRecords, seedOrNull, type EvaluationRecords } from "./search-records.js";
 
 export interface TrialSummary {
   budget: number;
@@ -18,7 +18,7 @@ export interface TrialSummary {
   /** The best successful evaluation below the budget (the first of equal scores), or -1. */
   bestIndex: number;
   bestScore: number;
-  bestNoiseSeed: number;
+  bestNoiseSeed: number | null;
   /** The first failed evaluation below the budget, or -1, and its error. */
   failureIndex: number;
   failure: string;
@@ -54,7 +54,7 @@ interface Row {
   i: number;
   ok: boolean;
   score: number;
-  noiseSeed: number;
+  noiseSeed: number | null;
   error: string;
 }
 
@@ -68,7 +68,7 @@ class Summariser {
   private evaluations = 0;
   private bestIndex = -1;
   private bestScore = NaN;
-  private bestNoiseSeed = NaN;
+  private bestNoiseSeed: number | null = null;
   private failureIndex = -1;
   private failure = "";
   private curveOpen = true;
@@ -185,7 +185,7 @@ export function summariseRecords(records: EvaluationRecords, budgets: TrialBudge
     const s = new Summariser({ search_id: rec.searchId, strategy: rec.strategy, prompt_index: rec.promptIndex, seed: rec.seed } as EvaluationRow, budgets(rec.searchId));
     for (let i = 0; i < rec.status.length; i++) {
       if (rec.status[i] === NOT_RECORDED) continue;
-      s.add({ i, ok: rec.status[i] === OK, score: rec.scores[i], noiseSeed: rec.noiseSeeds[i], error: rec.status[i] === ERROR ? rec.errors.get(i) ?? "" : "" });
+      s.add({ i, ok: rec.status[i] === OK, score: rec.scores[i], noiseSeed: seedOrNull(rec.noiseSeeds[i]), error: rec.status[i] === ERROR ? rec.errors.get(i) ?? "" : "" });
     }
     searches.set(rec.searchId, s.finish());
   }

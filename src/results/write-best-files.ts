@@ -104,7 +104,7 @@ export async function writeBestFiles(opts: BestFilesOptions): Promise<BestFiles>
     }
     rows.push([
       trial.prompt_index, trial.prompt, trial.strategy, trial.seed, trial.budget, trial.status,
-      trial.best_eval_index as number, String(trial.best_score), String(item.candidate.noiseSeed),
+      trial.best_eval_index as number, String(trial.best_score), item.candidate.noiseSeed === null ? "" : String(item.candidate.noiseSeed),
       rel(`${stem}.npy`), images.has(stem) ? rel(`${stem}.png`) : "",
     ]);
   }

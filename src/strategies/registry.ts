@@ -2,6 +2,8 @@
 import { z } from "zod";
 import { random } from "./random-search.js";
 import { ses } from "./ses.js";
+import { zeroOrder } from "./zero-order.js";
+import { evolution } from "./evolution.js";
 import type { ReportOption, Strategy, StrategyContext, StrategyModule } from "./strategy.js";
 import type { NoiseShape } from "../domain/candidate.js";
 import type { StrategySpec } from "../domain/sweep.js";
@@ -9,6 +11,8 @@ import type { StrategySpec } from "../domain/sweep.js";
 export const STRATEGIES: readonly StrategyModule[] = [
   random,
   ses,
+  zeroOrder,
+  evolution,
 ];
 
 function strategyModule(name: string): StrategyModule {

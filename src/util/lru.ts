@@ -5,15 +5,25 @@ export class Lru<K, V> {
   constructor(private readonly capacity: number) {}
 
   getOrCreate(key: K, create: () => V): V {
+    const hit = this.get(key);
+    if (hit !== undefined) return hit;
+    const value = create();
+    this.set(key, value);
+    return value;
+  }
+
+  get(key: K): V | undefined {
     const hit = this.map.get(key);
     if (hit !== undefined) {
       this.map.delete(key);
       this.map.set(key, hit);
-      return hit;
     }
-    const value = create();
+    return hit;
+  }
+
+  set(key: K, value: V): void {
+    this.map.delete(key);
     if (this.map.size >= this.capacity) this.map.delete(this.map.keys().next().value as K);
     this.map.set(key, value);
-    return value;
   }
 }

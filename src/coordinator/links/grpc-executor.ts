@@ -60,6 +60,8 @@ export interface GrpcExecutorOptions {
   tls?: { ca: Buffer; cert?: Buffer; key?: Buffer };
   /** The evaluator kind the run needs: workers that do not list it in their Describe are refused. */
   evaluator?: string;
+  /** Describe features the run's recipes need (recipeFeatures): workers that lack one are refused. */
+  features?: readonly string[];
   /** Candidates a worker runs together (evaluatorBatch); default 1. */
   batch?: number;
   /** How often one candidate may lose its worker before it counts as a failed attempt. */
@@ -103,6 +105,7 @@ export class GrpcExecutor implements Executor {
       },
       tls: !!opts.tls,
       evaluator: opts.evaluator,
+      features: opts.features ?? [],
       batch: opts.batch ?? 1,
       /** Serializes Evaluate requests into reused buffers (released once each write is done). */
       encoder: new EvaluateRequestEncoder(),

@@ -1,8 +1,9 @@
 /**
  * Workers that cannot serve the run, whatever the retries: the worker refused our token, TLS failed
  * on a certificate or on one side speaking TLS and the other not, or its Describe does not list the
- * sweep's evaluator. The coordinator stops waiting for such a worker at once and says why, instead
- * of retrying it for --worker-wait seconds or failing every candidate sent to it.
+ * sweep's evaluator or a recipe feature its strategies need. The coordinator stops waiting for such
+ * a worker at once and says why, instead of retrying it for --worker-wait seconds or failing every
+ * candidate sent to it.
  */
 import { connect as tlsConnect } from "node:tls";
 import * as grpc from "@grpc/grpc-js";
@@ -37,6 +38,13 @@ export function refusalReason(err: grpc.ServiceError | null): string | undefined
 export function evaluatorRefusal(info: DescribeResponse__Output, kind: string): string | undefined {
   if (info.evaluators.includes(kind)) return undefined;
   return `it does not run the ${kind} evaluator (its Describe lists: ${info.evaluators.join(", ") || "none"})`;
+}
+
+/** Why a worker cannot take the run's recipes (a feature its Describe lacks: an older worker), or undefined. */
+export function featureRefusal(info: DescribeResponse__Output, features: readonly string[]): string | undefined {
+  const missing = features.filter((f) => !info.features.includes(f));
+  if (missing.length === 0) return undefined;
+  return `it does not take the recipes of this sweep's strategies (its Describe lacks ${missing.join(", ")}: a worker of an older version?)`;
 }
 
 /** The reason inside grpc-js's "No connection established. Last error: ..." and OpenSSL's long lines. */

@@ -21,7 +21,7 @@ import type { EvaluateRequest } from "../../grpc/generated/sweep/v1/EvaluateRequ
 import type { EvaluateResponse__Output } from "../../grpc/generated/sweep/v1/EvaluateResponse.js";
 import { MovingAverage } from "../../util/moving-average.js";
 import { linkWindow, refillMark } from "../scheduling/policy.js";
-import { evaluatorRefusal, refusalReason, servesTls } from "./refusal.js";
+import { evaluatorRefusal, featureRefusal, refusalReason, servesTls } from "./refusal.js";
 
 const DESCRIBE_DEADLINE_MS = 5000;
 /**
@@ -58,6 +58,8 @@ export interface LinkSettings {
   tls: boolean;
   /** The evaluator kind the run needs: a worker whose Describe does not list it is refused. */
   evaluator?: string;
+  /** Describe features the run's recipes need: a worker that lacks one is refused. */
+  features: readonly string[];
   /** Candidates a worker runs together (the evaluator's padded batch); its window holds whole batches. */
   batch: number;
   encoder: EvaluateRequestEncoder;
@@ -139,7 +141,7 @@ export class WorkerLink<P> {
         this.events.log(`worker ${this.address} ${this.lastError}; not used`);
         return;
       }
-      const lacking = this.settings.evaluator === undefined ? undefined : evaluatorRefusal(info, this.settings.evaluator);
+      const lacking = (this.settings.evaluator === undefined ? undefined : evaluatorRefusal(info, this.settings.evaluator)) ?? featureRefusal(info, this.settings.features);
       if (lacking) return this.refuse(lacking);
       this.info = info;
       this.openStream();
