@@ -73,7 +73,7 @@ export function parseFlux2VaeConfig(json: unknown, file: string): Flux2VaeConfig
  * - every GroupNorm, in float32 with the affine weights rounded to the compute type, one rounding
  *   at the end: what torch's reduced-precision group_norm kernels compute;
  * The convolutions run in the compute type (ONNX Conv has bfloat16 from opset 22), the nearest
- * upsampling as a broadcast (exact in any type; Resize has no bfloat16 CUDA kernel).
+ * upsampling too (a broadcast in bfloat16, where Resize has no CUDA kernel).
  */
 export function buildVaeDecoderGraph(b: GraphBuilder, cfg: Flux2VaeConfig): void {
   const latents = b.input("latents", "float32", ["batch", cfg.latentChannels * PATCH * PATCH, "latent_height", "latent_width"]);
@@ -122,10 +122,15 @@ function conv(b: GraphBuilder, x: string, name: string, cin: number, cout: numbe
 }
 
 /**
- * Nearest 2x upsampling as a broadcast, (B, C, H, W) -> (B, C, 2H, 2W): exact in any type, where
- * Resize has no bfloat16 CUDA kernel and would need a float32 round trip.
+ * Nearest 2x upsampling, (B, C, H, W) -> (B, C, 2H, 2W), exact in any type: Resize where it has a
+ * kernel for the compute type; in bfloat16 (no Resize kernel on CUDA, and a float32 round trip would
+ * cost two casts of the largest tensors) a broadcast of each pixel to its 2x2 block. Resize is kept
+ * elsewhere because onnxruntime's CPU Expand is several times slower on such broadcasts.
  */
 function upsampleNearest2x(b: GraphBuilder, x: string): string {
+  if (b.compute !== "bfloat16") {
+    return b.op("Resize", [x, "", b.constant([1, 1, 2, 2], [4])], { mode: "nearest", coordinate_transformation_mode: "asymmetric", nearest_mode: "floor" });
+  }
   const shape = b.op("Shape", [x]);
   const grid = b.op("Unsqueeze", [x, b.int64s([3, 5])]);
   const copies = b.op("Expand", [grid, b.int64s([1, 1, 1, 2, 1, 2])]);
