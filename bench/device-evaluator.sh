@@ -144,7 +144,7 @@ with_gpu_memory() {
 }
 
 run() {
-  local root missing out nv models p batch precisions=() pids=()
+  local root missing out nv models='' p batch bench=() precisions=() pids=()
   CPU=
   for p in "$@"; do
     if [ "$p" = --cpu ]; then CPU=1; else precisions+=("$p"); fi
@@ -158,7 +158,7 @@ run() {
   DEADLINE=$(($(date +%s) + ${SWEEP_BUDGET_S:-480}))
   if [ -n "$CPU" ]; then
     # the same steps here, on the CPU, with this checkout's own node and node_modules
-    bench() { node bench/evaluator.mjs --synthetic flux2-tiny --height 256 --width 256 --evals 4 --path one-run "$@"; }
+    bench=(node bench/evaluator.mjs --synthetic flux2-tiny --height 256 --width 256 --evals 4 --path one-run)
   else
     missing=$(cd "$CARRY" && while read -r _ part; do [ -f "$part" ] || printf '%s ' "$part"; done <SHA256SUMS)
     if [ -n "$missing" ]; then
@@ -175,7 +175,7 @@ run() {
     LD_LIBRARY_PATH=$( { [ -z "$nv" ] || find "$nv/nvidia" -name 'lib*.so*' -printf '%h\n'; ls -d /usr/local/cuda/lib64 /usr/local/nvidia/lib64 2>/dev/null || true; } | sort -u | paste -sd:)${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
     export LD_LIBRARY_PATH CUDA_MODULE_LOADING=LAZY
     models=$root/$CARRY/models
-    bench() { node bench/evaluator.mjs --model "$models/flux2-klein-4b" --device 0 --path one-run "$@"; }
+    bench=(node bench/evaluator.mjs --model "$models/flux2-klein-4b" --device 0 --path one-run)
   fi
   export ORT_ENABLE_ATTENTION_KERNEL_DEBUG_INFO=1
   {
@@ -193,13 +193,13 @@ run() {
       for batch in 4 1 2; do
         fits 90 "$p, max_batch $batch" || break
         echo "== c. $p, max_batch $batch, the batch graph (attention kernels as onnxruntime reports them)"
-        with_gpu_memory "$out/gpu-memory-$p-$batch.txt" timeout "$(left)" bench --batch "$batch" --precision "$p" --json "$out/evaluator-$p-$batch.json"
+        with_gpu_memory "$out/gpu-memory-$p-$batch.txt" timeout "$(left)" "${bench[@]}" --batch "$batch" --precision "$p" --json "$out/evaluator-$p-$batch.json"
       done
     done
     if fits 120 "two processes on one GPU at max_batch 4"; then
       echo "== d. two processes on GPU 0 at max_batch 4 (a worker with --threads 2)"
       for k in 1 2; do
-        timeout "$(left)" bash -c "$(declare -f bench); models=$models; bench --batch 4 --precision ${precisions[0]} --json $out/evaluator-2proc-$k.json" >"$out/2proc-$k.log" 2>&1 &
+        timeout "$(left)" "${bench[@]}" --batch 4 --precision "${precisions[0]}" --json "$out/evaluator-2proc-$k.json" >"$out/2proc-$k.log" 2>&1 &
         pids+=($!)
       done
       with_gpu_memory "$out/gpu-memory-2proc.txt" wait "${pids[@]}"
