@@ -51,7 +51,7 @@ const cases: Case[] = [
   { title: "duplicate seed", yaml: edit("seeds: [0, 1, 2]", "seeds: [0, 1, 1]"), expect: [/seeds\.2: duplicate seed 1/] },
   { title: "elites 0", yaml: edit("    elites: 5", "    elites: 0"), expect: [/sweep\.yaml:9:5: strategies\.1\.elites: .*>=1.*\(got 0\)/] },
   { title: "duplicate labels", yaml: edit("  - name: random", "  - name: ses\n    label: ses"), expect: [/strategies\.1: duplicate label 'ses' \(also strategies\.0\)/] },
-  { title: "unknown strategy", yaml: edit("  - name: random", "  - name: cmaes"), expect: [/sweep\.yaml:6:\d+: strategies\.0\.name: unknown strategy name \(expected one of: random, ses\)/] },
+  { title: "unknown strategy", yaml: edit("  - name: random", "  - name: cmaes"), expect: [/sweep\.yaml:6:\d+: strategies\.0\.name: unknown strategy name \(expected one of: random, ses, zero-order, evolution\)/] },
   { title: "unknown wavelet", yaml: edit("wavelet: db1", "wavelet: db99"), expect: [/sweep\.yaml:10:5: strategies\.1\.wavelet: .*"db1".*\(got "db99"\)/] },
   { title: "level 0", yaml: edit("level: 4", "level: 0"), expect: [/strategies\.1\.level: .*>=1/] },
   { title: "level deeper than the noise allows", yaml: edit("level: 4", "level: 9"), expect: [/strategies\.1\.level: level 9 is deeper than db1 allows on a 32x32 noise \(at most 5\)/] },
