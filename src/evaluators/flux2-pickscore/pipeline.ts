@@ -28,10 +28,16 @@ export interface Flux2Settings {
 export type Observer = (name: string, value: Float32Array | Uint8Array | BigInt64Array) => void;
 
 interface PromptEmbedding {
+  prompt: string;
   /** (text_max_length, 3 x hidden) */
   promptEmbeds: Float32Array;
   /** (projection_dim,), L2-normalised */
   clipText: Float32Array;
+}
+
+/** A reward other than the model directory's PickScore: one score per image, in the score convention asked for. */
+export interface ImageScorer {
+  scoreImages(prompt: string, images: { rgb: Uint8Array; height: number; width: number }[], convention: "cosine" | "logit"): Promise<number[]>;
 }
 
 export interface ScoredImage {
@@ -82,6 +88,8 @@ export class Flux2PickScorePipeline {
   constructor(
     private readonly models: Flux2Models,
     private readonly log: (line: string) => void = () => {},
+    /** scores the images instead of the model directory's PickScore (evaluator.reward) */
+    private readonly reward?: ImageScorer,
   ) {
     const { manifest, dir } = models;
     const c = manifest.constants;
@@ -135,7 +143,7 @@ export class Flux2PickScorePipeline {
     t0 = this.lap("text_encoder", t0);
     const clipText = await sessions.clip_text.run({ input_ids: new ort.Tensor("int64", clip.inputIds, [1, clip.inputIds.length]) });
     this.lap("clip_text", t0);
-    return { promptEmbeds: text.prompt_embeds.data as Float32Array, clipText: clipText.text_embeds.data as Float32Array };
+    return { prompt, promptEmbeds: text.prompt_embeds.data as Float32Array, clipText: clipText.text_embeds.data as Float32Array };
   }
 
   private rope(rows: number, cols: number): { cos: ort.Tensor; sin: ort.Tensor } {
@@ -173,6 +181,12 @@ export class Flux2PickScorePipeline {
     const vaeIn = tokensToChannels(latents, g, s.maxBatch);
     this.lap("layout", t0);
     const images = await this.decode(vaeIn, g, s, observe);
+    if (this.reward) {
+      t0 = performance.now();
+      const scores = await this.reward.scoreImages(emb.prompt, images.slice(0, noises.length).map((rgb) => ({ rgb, height: s.height, width: s.width })), s.score);
+      this.lap("clip_vision", t0);
+      return scores.map((score, b) => ({ score, image: images[b] }));
+    }
     const imageEmbeds = await this.embedImages(images, s, observe);
     const P = this.models.manifest.constants.projection_dim;
     return noises.map((_, b) => {

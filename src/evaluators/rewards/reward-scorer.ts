@@ -37,6 +37,14 @@ function clipPreprocess(c: ClipImageConstants): ClipPreprocessConfig {
   return { size: c.size, cropSize: { height: c.crop_height, width: c.crop_width }, mean: c.mean, std: c.std, rescaleFactor: c.rescale_factor };
 }
 
+/**
+ * The value a search climbs or a held-out table reports: for a reward with a text tower, the cosine
+ * or the logit (exp(logit_scale) x cosine) as evaluator.score says, as for PickScore; else its score.
+ */
+export function rewardValue(s: RewardScore, convention: "cosine" | "logit"): number {
+  return convention === "cosine" && s.cosine !== undefined ? s.cosine : s.score;
+}
+
 export class RewardScorer {
   private readonly textCache = new Lru<string, Promise<Float32Array>>(64);
   private readonly tokenizer: ClipPromptTokenizer | null;
@@ -60,6 +68,11 @@ export class RewardScorer {
     const sessions: Record<string, ort.InferenceSession> = {};
     for (const [name, g] of Object.entries(graphs)) sessions[name] = await createSession(path.join(dir, g.file), device);
     return new RewardScorer(dir, manifest, sessions, opts.log ?? (() => {}));
+  }
+
+  /** The pipeline's ImageScorer: the objective of evaluator.reward. */
+  async scoreImages(prompt: string, images: RewardImage[], convention: "cosine" | "logit"): Promise<number[]> {
+    return (await this.score(this.needsPrompt ? prompt : null, images)).map((s) => rewardValue(s, convention));
   }
 
   get reward(): RewardManifest["reward"] {

@@ -57,6 +57,10 @@ export interface EvaluatorSpec {
    * flux2-pickscore: candidates of one prompt evaluated together (every batch padded to it)
    */
   'max_batch'?: (number);
+  /**
+   * flux2-pickscore: the reward model directory the score comes from (empty: the model's PickScore)
+   */
+  'reward'?: (string);
 }
 
 /**
@@ -115,4 +119,8 @@ export interface EvaluatorSpec__Output {
    * flux2-pickscore: candidates of one prompt evaluated together (every batch padded to it)
    */
   'max_batch': (number);
+  /**
+   * flux2-pickscore: the reward model directory the score comes from (empty: the model's PickScore)
+   */
+  'reward': (string);
 }
