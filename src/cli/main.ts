@@ -12,6 +12,7 @@ import { noiseCommand } from "./noise.js";
 import { planCommand } from "./plan.js";
 import { renderCommand } from "./render.js";
 import { reportCommand } from "./report.js";
+import { rescoreCommand } from "./rescore.js";
 import { runCommand } from "./run.js";
 import { scoreCommand } from "./score.js";
 import { workerCommand } from "./worker.js";
@@ -35,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName("sweep")
     .version(VERSION)
     .strict()
-    .demandCommand(1, "name a command: run, worker, plan, report, noise, render, models or score")
+    .demandCommand(1, "name a command: run, worker, plan, report, noise, render, models, score or rescore")
     .exitProcess(false)
     .updateStrings({ "Arguments %s and %s are mutually exclusive": "give --%s or --%s, not both" })
     .fail((msg, err) => {
@@ -52,6 +53,7 @@ export async function main(argv: string[]): Promise<number> {
   parser = renderCommand(parser);
   parser = modelsCommand(parser);
   parser = scoreCommand(parser);
+  parser = rescoreCommand(parser);
   try {
     await parser.help().parseAsync();
   } catch (e) {

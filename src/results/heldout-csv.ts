@@ -5,7 +5,7 @@
  * held-out reward's score and the image (best/<stem>.png, the same render). Rows are appended as
  * candidates are scored, so an interrupted rescore resumes where it stopped.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, renameSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { stringify } from "csv-stringify/sync";
@@ -96,6 +96,28 @@ export function appendHeldoutRows(runDir: string, rows: HeldoutRow[]): void {
   const body = rows.map((r) => HELDOUT_COLUMNS.map((c) => String(r[c])));
   if (fresh) writeFileSync(file, stringify([[...HELDOUT_COLUMNS], ...body]));
   else if (body.length > 0) appendFileSync(file, stringify(body));
+}
+
+/** A row's trial and reward: heldout.csv has one row per key. */
+export function heldoutKey(r: Pick<HeldoutRow, "prompt_index" | "strategy" | "seed" | "budget">, reward: string): string {
+  return `${r.prompt_index}|${r.strategy}|${r.seed}|${r.budget}|${reward}`;
+}
+
+/**
+ * Rewrites heldout.csv in the candidates' order (then the rewards' order of first appearance), as
+ * the end of a run writes it, whatever order a rescore's candidates finished in. Written aside and
+ * renamed, so the file is whole at every moment.
+ */
+export function sortHeldoutFile(runDir: string, candidates: HeldoutCandidate[]): void {
+  const rows = readHeldoutRows(runDir);
+  const rewards = [...new Set(rows.map((r) => r.reward))];
+  const order = new Map<string, number>();
+  for (const c of candidates) for (const r of c.rows) for (const w of rewards) if (!order.has(heldoutKey(r, w))) order.set(heldoutKey(r, w), order.size);
+  const rank = (r: HeldoutRow) => order.get(heldoutKey(r, r.reward)) ?? Number.MAX_SAFE_INTEGER;
+  rows.sort((a, b) => rank(a) - rank(b));
+  const file = path.join(runDir, HELDOUT_FILE);
+  writeFileSync(`${file}.tmp`, stringify([[...HELDOUT_COLUMNS], ...rows.map((r) => HELDOUT_COLUMNS.map((c) => String(r[c])))]));
+  renameSync(`${file}.tmp`, file);
 }
 
 /** Every row of a run's heldout.csv (none when the file does not exist). */
