@@ -37,6 +37,8 @@ export interface Flux2PickScoreSpec {
   model_dir?: string;
   /** the reward's directory on that worker, set by it */
   reward_dir?: string;
+  /** the held-out rewards' directories on that worker, set by it */
+  heldout_dirs?: string[];
 }
 
 /** How the coordinator runs evaluations (written in the YAML beside the evaluator's fields). */

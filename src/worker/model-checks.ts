@@ -21,7 +21,7 @@ export class ModelChecks {
 
   /** Resolves once the spec's model directory has passed its check; a failed check is tried again next time. */
   check(spec: Flux2PickScoreSpec, heldoutDirs: string[] = []): Promise<void> {
-    const rewards = [...(spec.reward_dir ? [spec.reward_dir] : []), ...heldoutDirs];
+    const rewards = [...new Set([...(spec.reward_dir ? [spec.reward_dir] : []), ...(spec.heldout_dirs ?? []), ...heldoutDirs])];
     return Promise.all([this.checkModel(spec), ...rewards.map((dir) => this.checkReward(dir))]).then(() => {});
   }
 

@@ -33,6 +33,7 @@ const DECODERS: { [K in EvaluatorSpec["kind"]]: Decode } = {
     const { height, width, steps, max_batch } = wire;
     const spec = resolveFlux2Spec(modelRoot, wire.model, {
       height, width, steps, max_batch, score: wire.score as "cosine", precision: wire.precision as "float32", ...(wire.reward ? { reward: wire.reward } : {}),
+      ...(wire.heldout.length > 0 ? { heldout: [...wire.heldout] } : {}),
     });
     if (shape.some((d, i) => d !== spec.shape[i])) throw new Error(`noise shape [${shape}] disagrees with ${height}x${width} (expected [${spec.shape}])`);
     return spec;

@@ -61,6 +61,10 @@ export interface EvaluatorSpec {
    * flux2-pickscore: the reward model directory the score comes from (empty: the model's PickScore)
    */
   'reward'?: (string);
+  /**
+   * flux2-pickscore: held-out reward directories the run will ask for (checked on the first request)
+   */
+  'heldout'?: (string)[];
 }
 
 /**
@@ -123,4 +127,8 @@ export interface EvaluatorSpec__Output {
    * flux2-pickscore: the reward model directory the score comes from (empty: the model's PickScore)
    */
   'reward': (string);
+  /**
+   * flux2-pickscore: held-out reward directories the run will ask for (checked on the first request)
+   */
+  'heldout': (string)[];
 }
