@@ -6,6 +6,8 @@
 //   node bench/evaluator.mjs --synthetic flux2-klein-4b --device 0 --batch 1,4 --precision bfloat16
 //   node bench/evaluator.mjs --model models/flux2-klein-4b --device 0 [--height 1024 --width 1024]
 //     [--evals N] [--steps 4] [--threads T (CPU intra-op threads)] [--json FILE]
+//   node bench/evaluator.mjs --rewards pickscore,hpsv2,clip,aesthetic [--size real|tiny] [--device N] [--evals N]
+//     each reward's cost per image and per prompt (bench/reward-costs.mjs)
 // --batch takes a list (the sessions are opened once); --precision defaults to float32 on a CPU and
 // bfloat16 on a GPU; --evals to 16 (CPU) or 24 (GPU), rounded up to whole batches.
 //
@@ -24,6 +26,7 @@ import { Flux2Models } from "../dist/evaluators/flux2-pickscore/model-sessions.j
 import { Flux2PickScorePipeline, newStageTimings } from "../dist/evaluators/flux2-pickscore/pipeline.js";
 import { torchRandn } from "../dist/noise/torch-generator.js";
 import { root } from "./lib.mjs";
+import { describeRewards, rewardBench } from "./reward-costs.mjs";
 
 const log = (s) => process.stderr.write(`[evaluator] ${s}\n`);
 const PROMPT = "a photograph of an astronaut riding a horse on the moon, detailed, sharp focus";
@@ -218,7 +221,7 @@ export function describe(r) {
 function parseArgs(argv) {
   const opts = {};
   const batches = (v) => (v.includes(",") ? v.split(",").map(Number) : Number(v));
-  const names = { model: String, synthetic: String, device: String, batch: batches, height: Number, width: Number, precision: String, evals: Number, steps: Number, threads: Number, json: String };
+  const names = { rewards: String, size: String, model: String, synthetic: String, device: String, batch: batches, height: Number, width: Number, precision: String, evals: Number, steps: Number, threads: Number, json: String };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i].replace(/^--/, "");
     if (!argv[i].startsWith("--") || !(name in names) || i + 1 >= argv.length) {
@@ -237,6 +240,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   } catch (e) {
     console.error(e.message);
     process.exit(2);
+  }
+  if (opts.rewards) {
+    const results = await rewardBench(opts);
+    console.log(describeRewards(results));
+    if (opts.json) writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
+    process.exit(0);
   }
   const results = await evaluatorBench(opts);
   console.log(results.map(describe).join("\n\n"));

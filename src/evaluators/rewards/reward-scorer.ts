@@ -116,6 +116,11 @@ export class RewardScorer {
     return pixels;
   }
 
+  /** The prompt's text embedding, computed now and kept (a no-op for rewards without a prompt). */
+  async encodePrompt(prompt: string): Promise<void> {
+    if (this.needsPrompt) await this.textEmbeds(prompt);
+  }
+
   private textEmbeds(prompt: string, observe?: RewardObserver): Promise<Float32Array> {
     if (observe) return this.encode(prompt, observe);
     return this.textCache.getOrCreate(prompt, () => this.encode(prompt));
