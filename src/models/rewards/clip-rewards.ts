@@ -153,9 +153,9 @@ function clipPairKind(name: "pickscore" | "hpsv2" | "clip", folder: string): Rew
         if (!src.processor) throw new ModelInputError("--reward pickscore needs --processor DIR (the CLIP processor folder, e.g. laion/CLIP-ViT-H-14-laion2B-s32B-b79K)");
         requireFolder(processorDir, "--processor");
       }
-      requireFiles(processorDir, TOKENIZER_FILES, "the CLIP processor's files");
       const checkpoint = new Checkpoint(src.from, "model");
       requireLayout(checkpoint, keys === "open_clip" ? "open_clip" : "hf-clip", name);
+      requireFiles(processorDir, TOKENIZER_FILES, "the CLIP processor's files");
       const configFile = path.join(src.from, "config.json");
       let clip: ClipConfig;
       if (keys === "hf" || existsSync(configFile)) {
@@ -243,9 +243,9 @@ export const aestheticReward: RewardKind<ParsedAesthetic> = {
   needsProcessor: false,
   parse(src: RewardSources): ParsedAesthetic {
     requireFolder(src.from, "--from");
-    requireFiles(src.from, ["preprocessor_config.json"], "CLIPImageProcessor's settings");
     const checkpoint = new Checkpoint(src.from, "model");
     requireLayout(checkpoint, "hf-clip-vision-head", "aesthetic");
+    requireFiles(src.from, ["preprocessor_config.json"], "CLIPImageProcessor's settings");
     const configFile = path.join(src.from, "config.json");
     let vision: ClipVisionConfig;
     let projectionDim: number;
