@@ -9,18 +9,17 @@ import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSyn
 import path from "node:path";
 import { VERSION } from "../version.js";
 import { parseClipPreprocessorConfig } from "./pickscore/clip-preprocessor-config.js";
-import { buildTextEncoderGraph, parseQwen3Config, type Qwen3Config } from "./flux2/text-encoder-graph.js";
-import { buildTransformerGraph, parseFlux2TransformerConfig, type Flux2TransformerConfig } from "./flux2/transformer-graph.js";
-import { buildVaeDecoderGraph, parseFlux2VaeConfig, type Flux2VaeConfig } from "./flux2/vae-decoder-graph.js";
-import { GRAPH_NAMES, MANIFEST_FILE, MANIFEST_FORMAT, sha256File, type GraphName, type ModelManifest, type Precision } from "./manifest.js";
+import { parseQwen3Config } from "./flux2/text-encoder-graph.js";
+import { parseFlux2TransformerConfig } from "./flux2/transformer-graph.js";
+import { parseFlux2VaeConfig } from "./flux2/vae-decoder-graph.js";
+import { GRAPH_NAMES, GRAPH_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, sha256File, type GraphName, type ModelManifest, type Precision } from "./manifest.js";
 import { ModelInputError } from "./model-error.js";
 import { GraphBuilder } from "./onnx/graph-builder.js";
-import { buildClipTextGraph, buildClipVisionGraph, parseClipConfig, readLogitScale, type ClipConfig } from "./pickscore/clip-graphs.js";
+import { parseClipConfig, readLogitScale } from "./pickscore/clip-graphs.js";
 import { Checkpoint } from "./safetensors.js";
+import { stageDimensions, stageGraphBuilders, TEXT_HIDDEN_LAYERS, TEXT_MAX_LENGTH, type StageConfigs } from "./stage-graphs.js";
 
-/** Hidden states the FLUX.2-klein pipeline stacks (index 0 = the embeddings). */
-export const TEXT_HIDDEN_LAYERS = [9, 18, 27];
-export const TEXT_MAX_LENGTH = 512;
+export { TEXT_HIDDEN_LAYERS, TEXT_MAX_LENGTH };
 export const PRECISIONS: Precision[] = ["float32", "float16", "bfloat16"];
 
 export interface ImportSources {
@@ -57,11 +56,7 @@ function requireDir(dir: string, flag: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelInputError(`${flag} ${dir}: not a folder`);
 }
 
-export interface ParsedSources {
-  text: Qwen3Config;
-  transformer: Flux2TransformerConfig;
-  vae: Flux2VaeConfig;
-  clip: ClipConfig;
+export interface ParsedSources extends StageConfigs {
   clipImage: ReturnType<typeof parseClipPreprocessorConfig>;
 }
 
@@ -196,6 +191,7 @@ async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: st
   log(`digests of ${files.length} files computed`);
   const manifest: ModelManifest = {
     format: MANIFEST_FORMAT,
+    graph_version: GRAPH_VERSION,
     kind: "flux2-pickscore",
     tool_version: VERSION,
     created: new Date().toISOString(),
@@ -204,6 +200,7 @@ async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: st
     files,
     graphs,
     weights_dtype: weightsDtype(placed),
+    dimensions: stageDimensions(parsed),
     constants: manifestConstants(parsed, placed),
     tokenizers: { text: "tokenizer", clip: "clip_processor" },
   };
@@ -219,13 +216,7 @@ function weightsDtype(placed: Placed): ModelManifest["weights_dtype"] {
 
 /** Every graph in every compute precision, written beside the weights they read. */
 function writeGraphs(parsed: ParsedSources, placed: Placed, dir: string, log: (line: string) => void): ModelManifest["graphs"] {
-  const builders: Record<GraphName, (b: GraphBuilder) => void> = {
-    text_encoder: (b) => buildTextEncoderGraph(b, parsed.text, { maxLength: TEXT_MAX_LENGTH, layers: TEXT_HIDDEN_LAYERS }),
-    transformer: (b) => buildTransformerGraph(b, parsed.transformer, { textLength: TEXT_MAX_LENGTH }),
-    vae_decoder: (b) => buildVaeDecoderGraph(b, parsed.vae),
-    clip_vision: (b) => buildClipVisionGraph(b, parsed.clip),
-    clip_text: (b) => buildClipTextGraph(b, parsed.clip),
-  };
+  const builders = stageGraphBuilders(parsed);
   const graphs = {} as ModelManifest["graphs"];
   for (const precision of PRECISIONS) {
     const set = {} as NonNullable<ModelManifest["graphs"][Precision]>;
@@ -239,7 +230,7 @@ function writeGraphs(parsed: ParsedSources, placed: Placed, dir: string, log: (l
       builders[name](b);
       const file = precision === "float32" ? `${name}.onnx` : `${name}.${precision}.onnx`;
       writeFileSync(path.join(dir, file), b.encode());
-      set[name] = { file, ...b.describe() };
+      set[name] = { file, ...b.describe(), weight_bytes: b.weightBytes() };
     }
     graphs[precision] = set;
     log(`graphs (${precision}) built`);

@@ -10,6 +10,11 @@ import { z } from "zod";
 import { ModelInputError } from "./model-error.js";
 
 export const MANIFEST_FORMAT = "sweep-model/1";
+/**
+ * The layout of the graphs: 2 = fused attention, norms and rotary embedding, opset 22 (bfloat16
+ * convolutions). Manifests without it hold the graphs of earlier versions, which are refused.
+ */
+export const GRAPH_VERSION = 2;
 export const MANIFEST_FILE = "manifest.json";
 
 const signature = z.strictObject({
@@ -22,6 +27,8 @@ const graph = z.strictObject({
   file: z.string(),
   inputs: z.array(signature),
   outputs: z.array(signature),
+  /** bytes the graph's weights take in its compute type once onnxruntime has folded the casts */
+  weight_bytes: z.number().int().min(0),
 });
 
 export const GRAPH_NAMES = ["text_encoder", "transformer", "vae_decoder", "clip_vision", "clip_text"] as const;
@@ -30,8 +37,21 @@ export type GraphName = (typeof GRAPH_NAMES)[number];
 const precision = z.enum(["float32", "float16", "bfloat16"]);
 export type Precision = z.infer<typeof precision>;
 
+const count = z.number().int().positive();
+const tower = z.strictObject({ hidden: count, intermediate: count, heads: count, layers: count, tokens: count });
+/** The sizes the memory estimate (memory-estimate.ts) works from. */
+const dimensions = z.strictObject({
+  transformer: z.strictObject({ heads: count, head_dim: count, mlp_hidden: count, layers: z.number().int().min(0), single_layers: z.number().int().min(0), channels: count, joint_dim: count, text_length: count }),
+  text_encoder: z.strictObject({ hidden: count, intermediate: count, heads: count, head_dim: count, layers: z.number().int().min(0), length: count }),
+  vae_decoder: z.strictObject({ block_out_channels: z.array(count).min(1), layers_per_block: count, latent_channels: count }),
+  clip_vision: tower,
+  clip_text: tower,
+});
+export type ModelDimensions = z.infer<typeof dimensions>;
+
 export const manifestSchema = z.strictObject({
   format: z.literal(MANIFEST_FORMAT),
+  graph_version: z.literal(GRAPH_VERSION),
   kind: z.literal("flux2-pickscore"),
   tool_version: z.string(),
   created: z.string(),
@@ -43,6 +63,7 @@ export const manifestSchema = z.strictObject({
   /** graphs per compute precision */
   graphs: z.partialRecord(precision, z.strictObject(Object.fromEntries(GRAPH_NAMES.map((g) => [g, graph])) as Record<GraphName, typeof graph>)),
   weights_dtype: z.enum(["float32", "float16", "bfloat16"]),
+  dimensions,
   constants: z.strictObject({
     text_max_length: z.number().int(),
     text_hidden_layers: z.array(z.number().int()),
@@ -78,6 +99,13 @@ export function readManifest(modelDir: string): ModelManifest {
     json = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
     throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const version = (json as { graph_version?: unknown } | null)?.graph_version;
+  if (typeof json === "object" && json !== null && version !== GRAPH_VERSION) {
+    throw new ModelInputError(
+      `${file}: graphs of ${version === undefined ? "an earlier sweep" : `graph version ${JSON.stringify(version)}`}, this sweep builds version ${GRAPH_VERSION} ` +
+        `(fused attention, bfloat16 convolutions): run 'sweep models import' again for ${modelDir} (the weights are linked, not copied)`,
+    );
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {

@@ -13,6 +13,7 @@ import { BatchQueue } from "../util/batch-queue.js";
 import { MovingAverage } from "../util/moving-average.js";
 import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import type { EvaluateOptions, Executor } from "../domain/executor.js";
+import { checkDeviceMemory } from "./device-memory.js";
 import { evaluatorKey } from "./evaluator-key.js";
 import type { ThreadOutcome, ThreadTask, WarmTask } from "./evaluation-thread.js";
 import type { EvaluatorSpec, Flux2PickScoreSpec } from "../domain/sweep.js";
@@ -43,7 +44,7 @@ export class DevicePool implements Executor {
   /** Models loaded (and warmed) on every thread, by model key; loading never counts against a timeout. */
   private readonly prepared = new Map<string, Promise<void>>();
 
-  constructor(readonly capacity: number, private readonly name: string, device?: DeviceTarget) {
+  constructor(readonly capacity: number, private readonly name: string, private readonly device?: DeviceTarget) {
     this.pool = new Piscina({
       filename: new URL("./evaluation-thread.js", import.meta.url).href,
       minThreads: capacity,
@@ -63,6 +64,11 @@ export class DevicePool implements Executor {
     const key = modelKey(spec);
     let ready = this.prepared.get(key);
     if (!ready) {
+      try {
+        if (this.device) checkDeviceMemory(spec, this.device, this.capacity);
+      } catch (e) {
+        return Promise.reject(e);
+      }
       const barrier = new SharedArrayBuffer(4);
       const warm: WarmTask = { warm: spec, barrier, threads: this.capacity };
       ready = Promise.all(Array.from({ length: this.capacity }, () => this.pool.run(warm) as Promise<{ ok: boolean; error?: string }>))

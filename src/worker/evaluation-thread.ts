@@ -2,9 +2,11 @@
  * Entry of a device pool thread (piscina calls the default export once per task): evaluates a batch
  * in order, or loads and warms a model. An evaluation that throws fails alone; only a crash or a
  * timeout fails the whole task. FLUX.2 candidates of one prompt run as one model batch; a batch
- * the runtime fails (out of memory, say) is retried in halves, then one by one.
+ * the runtime fails is retried in halves, then one by one, except out of memory, which fails every
+ * candidate at once with max_batch and the memory estimate (halves run padded to max_batch too).
  */
 import { workerData } from "piscina";
+import { isOutOfMemory, outOfMemoryMessage } from "./device-memory.js";
 import { evaluateFlux2Batch, evaluateTask, flux2Evaluator, type ThreadContext } from "./evaluate-task.js";
 import type { Flux2PickScoreSpec } from "../domain/sweep.js";
 import type { EvaluationTask } from "../domain/outcome.js";
@@ -51,6 +53,11 @@ async function flux2Outcomes(tasks: EvaluationTask[]): Promise<ThreadOutcome[]> 
   try {
     return (await evaluateFlux2Batch(tasks, context)).map((r) => ({ ok: true, ...r }));
   } catch (e) {
+    // every part of a batch runs padded to max_batch: out of memory once, out of memory in halves
+    if (isOutOfMemory(message(e))) {
+      const error = outOfMemoryMessage(tasks[0].evaluator as Flux2PickScoreSpec, context.device, message(e));
+      return tasks.map(() => ({ ok: false, error }));
+    }
     if (tasks.length === 1) return [{ ok: false, error: message(e) }];
     const half = Math.ceil(tasks.length / 2);
     return [...(await flux2Outcomes(tasks.slice(0, half))), ...(await flux2Outcomes(tasks.slice(half)))];

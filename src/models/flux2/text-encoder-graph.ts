@@ -7,7 +7,7 @@
  */
 import { configFields } from "../config-fields.js";
 import type { ComputeType, GraphBuilder } from "../onnx/graph-builder.js";
-import { attentionLowPrecision, linear, mergeHeads, rmsNormUpcast, silu, splitHeads } from "../onnx/layers.js";
+import { attention, joinHeads, linear, perHead, rmsNorm, rotary, silu } from "../onnx/layers.js";
 
 export interface Qwen3Config {
   hiddenSize: number;
@@ -95,7 +95,7 @@ export function buildTextEncoderGraph(b: GraphBuilder, cfg: Qwen3Config, opts: {
     x = decoderLayer(b, cfg, `model.layers.${i}`, x, mask, cos, sin);
     hidden.push(x);
   }
-  const picked = layers.map((k) => (k === cfg.numLayers ? rmsNormUpcast(b, hidden[k], cfg.rmsNormEps, "model.norm.weight", H) : hidden[k]));
+  const picked = layers.map((k) => (k === cfg.numLayers ? rmsNorm(b, hidden[k], cfg.rmsNormEps, "model.norm.weight", H) : hidden[k]));
   let out = picked.length === 1 ? picked[0] : b.op("Concat", picked, { axis: -1 });
   if (b.compute !== "float32") out = b.cast(out, "float32");
   b.output(out, "prompt_embeds", "float32", ["batch", maxLength, layers.length * H]);
@@ -115,54 +115,56 @@ function attentionMask(b: GraphBuilder, padding: string, S: number): string {
 }
 
 /**
- * Default RoPE tables [S, headDim] for positions 0..S-1 (the reference passes no position_ids, so
- * padding does not shift them), rounded as torch does: inv_freq = 1 / theta^(2i/d) and
- * freq = inv_freq * pos in float32, then cos/sin of cat(freq, freq).
+ * Default RoPE tables [S, headDim / 2] for positions 0..S-1 (the reference passes no position_ids,
+ * so padding does not shift them), rounded as torch does: inv_freq = 1 / theta^(2i/d) and
+ * freq = inv_freq * pos in float32; the reference's tables are cos/sin of cat(freq, freq), whose
+ * halves RotaryEmbedding (rotate_half form) takes once.
  */
 function ropeTables(b: GraphBuilder, cfg: Qwen3Config, S: number): [string, string] {
   const d = cfg.headDim;
   const half = d / 2;
   const invFreq = Array.from({ length: half }, (_, i) => Math.fround(1 / Math.fround(cfg.ropeTheta ** Math.fround((2 * i) / d))));
-  const cos = new Float32Array(S * d);
-  const sin = new Float32Array(S * d);
+  const cos = new Float32Array(S * half);
+  const sin = new Float32Array(S * half);
   for (let p = 0; p < S; p++) {
     for (let i = 0; i < half; i++) {
       const f = Math.fround(invFreq[i] * p);
-      cos[p * d + i] = cos[p * d + i + half] = Math.cos(f);
-      sin[p * d + i] = sin[p * d + i + half] = Math.sin(f);
+      cos[p * half + i] = Math.cos(f);
+      sin[p * half + i] = Math.sin(f);
     }
   }
-  return [b.constantCompute(cos, [S, d]), b.constantCompute(sin, [S, d])];
+  return [b.constantCompute(cos, [S, half]), b.constantCompute(sin, [S, half])];
 }
 
-/** x * cos + rotate_half(x) * sin, rotate_half(x) = cat(-x2, x1) over the halves of head_dim. */
-function applyRope(b: GraphBuilder, x: string, cos: string, sin: string, headDim: number): string {
-  const [x1, x2] = b.ops("Split", [x, b.int64s([headDim / 2, headDim / 2])], 2, { axis: -1 });
-  const rotated = b.op("Concat", [b.op("Neg", [x2]), x1], { axis: -1 });
-  return b.op("Add", [b.op("Mul", [x, cos]), b.op("Mul", [rotated, sin])]);
-}
-
-/** (B, kvHeads, S, d) -> (B, kvHeads * rep, S, d), each kv head repeated for its query group. */
+/** (B, S, kvHeads x d) -> (B, S, heads x d), each kv head repeated for its query group. */
 function repeatKv(b: GraphBuilder, x: string, cfg: Qwen3Config): string {
   const rep = cfg.numHeads / cfg.numKvHeads;
   if (rep === 1) return x;
-  const grouped = b.op("Unsqueeze", [x, b.int64s([2])]);
-  const expanded = b.op("Expand", [grouped, b.int64s([1, 1, rep, 1, 1])]);
-  return b.op("Reshape", [expanded, b.int64s([0, cfg.numHeads, -1, cfg.headDim])]);
+  const grouped = b.op("Reshape", [x, b.int64s([0, 0, cfg.numKvHeads, 1, cfg.headDim])]);
+  const expanded = b.op("Expand", [grouped, b.int64s([1, 1, 1, rep, 1])]);
+  return b.op("Reshape", [expanded, b.int64s([0, 0, cfg.numHeads * cfg.headDim])]);
 }
 
+/**
+ * One decoder layer. Attention is MultiHeadAttention with the causal and padding mask as an
+ * additive bias (grouped-query heads repeated first: MultiHeadAttention takes as many key heads as
+ * query heads); with a bias the CUDA provider uses memory-efficient attention, not flash, which
+ * costs nothing that matters here: the text encoder runs once per prompt, 512 tokens.
+ */
 function decoderLayer(b: GraphBuilder, cfg: Qwen3Config, p: string, x: string, mask: string, cos: string, sin: string): string {
   const { hiddenSize: H, numHeads, numKvHeads, headDim: d, intermediateSize: I, rmsNormEps: eps } = cfg;
-  const h = rmsNormUpcast(b, x, eps, `${p}.input_layernorm.weight`, H);
-  const heads = (proj: string, n: number) => splitHeads(b, linear(b, h, `${p}.self_attn.${proj}.weight`, undefined, [n * d, H]), n, d);
-  // q_norm / k_norm normalise each head vector; the transpose in splitHeads does not change that.
-  const q = applyRope(b, rmsNormUpcast(b, heads("q_proj", numHeads), eps, `${p}.self_attn.q_norm.weight`, d), cos, sin, d);
-  const k = applyRope(b, rmsNormUpcast(b, heads("k_proj", numKvHeads), eps, `${p}.self_attn.k_norm.weight`, d), cos, sin, d);
-  const v = heads("v_proj", numKvHeads);
-  const attn = attentionLowPrecision(b, q, repeatKv(b, k, cfg), repeatKv(b, v, cfg), d, mask);
-  const o = linear(b, mergeHeads(b, attn, numHeads, d), `${p}.self_attn.o_proj.weight`, undefined, [H, numHeads * d]);
+  const h = rmsNorm(b, x, eps, `${p}.input_layernorm.weight`, H);
+  const proj = (name: string, n: number) => linear(b, h, `${p}.self_attn.${name}.weight`, undefined, [n * d, H]);
+  // q_norm / k_norm normalise each head vector, then RoPE rotates it
+  const normed = (name: string, n: number) =>
+    joinHeads(b, rmsNorm(b, perHead(b, proj(`${name}_proj`, n), n, d), eps, `${p}.self_attn.${name}_norm.weight`, d), n, d);
+  const q = rotary(b, normed("q", numHeads), cos, sin, numHeads, false);
+  const k = rotary(b, normed("k", numKvHeads), cos, sin, numKvHeads, false);
+  const v = proj("v_proj", numKvHeads);
+  const attn = attention(b, q, repeatKv(b, k, cfg), repeatKv(b, v, cfg), numHeads, mask);
+  const o = linear(b, attn, `${p}.self_attn.o_proj.weight`, undefined, [H, numHeads * d]);
   const x1 = b.op("Add", [x, o]);
-  const m = rmsNormUpcast(b, x1, eps, `${p}.post_attention_layernorm.weight`, H);
+  const m = rmsNorm(b, x1, eps, `${p}.post_attention_layernorm.weight`, H);
   const gate = silu(b, linear(b, m, `${p}.mlp.gate_proj.weight`, undefined, [I, H]));
   const up = linear(b, m, `${p}.mlp.up_proj.weight`, undefined, [I, H]);
   return b.op("Add", [x1, linear(b, b.op("Mul", [gate, up]), `${p}.mlp.down_proj.weight`, undefined, [H, I])]);

@@ -3,8 +3,8 @@
  * tensor names) as an ONNX graph: one velocity prediction per call. Ops follow the reference's
  * order; the joint sequence is always [text tokens, image tokens] and only image tokens come out.
  */
-import type { GraphBuilder } from "../onnx/graph-builder.js";
-import { attentionLowPrecision, layerNorm, linear, mergeHeads, rmsNormUpcast, silu, toCompute, toFloat32 } from "../onnx/layers.js";
+import { float, type GraphBuilder } from "../onnx/graph-builder.js";
+import { attention, joinHeads, linear, perHead, rmsNorm, rotary, silu, toCompute, toFloat32 } from "../onnx/layers.js";
 import { ModelInputError } from "../model-error.js";
 
 export interface Flux2TransformerConfig {
@@ -82,6 +82,11 @@ export function parseFlux2TransformerConfig(json: unknown, file: string): Flux2T
  * (`(x.float() * cos + x_rotated.float() * sin).to(x.dtype)` with float32 tables). LayerNorm keeps
  * its float32 statistics inside LayerNormalization (stash_type 1). In float16 the residual streams
  * are clipped to +-65504 where the reference clips them.
+ *
+ * Fused ops (layers.ts): joint attention is one MultiHeadAttention over [text, image] tokens (no
+ * mask, so flash attention on a GPU), q/k RMSNorm one SimplifiedLayerNormalization per head, RoPE
+ * one RotaryEmbedding in float32, and the adaptive modulation `(1 + scale) * LN(x) + shift` is the
+ * LayerNormalization's own affine with per-sample (B, 1, dim) scale and bias.
  */
 export function buildTransformerGraph(b: GraphBuilder, cfg: Flux2TransformerConfig, opts: { textLength: number }): void {
   const T = opts.textLength;
@@ -92,8 +97,9 @@ export function buildTransformerGraph(b: GraphBuilder, cfg: Flux2TransformerConf
   const latents = toCompute(b, b.input("latents", "float32", ["batch", "image_tokens", cfg.inChannels]));
   const timestep = b.input("timestep", "float32", ["batch"]);
   const prompt = toCompute(b, b.input("prompt_embeds", "float32", ["batch", T, cfg.jointAttentionDim]));
-  // (S, 1, head_dim): broadcast over batch and heads of (B, S, heads, head_dim) tensors.
-  const ropeIn = (name: string) => b.op("Unsqueeze", [b.input(name, "float32", ["joint_tokens", headDim]), b.int64s([1])]);
+  // The tables repeat each value for its interleaved pair; RotaryEmbedding takes one per pair.
+  const ropeIn = (name: string) =>
+    b.op("Slice", [b.input(name, "float32", ["joint_tokens", headDim]), b.int64s([0]), b.int64s([headDim]), b.int64s([1]), b.int64s([2])]);
   const rope = { cos: ropeIn("rope_cos"), sin: ropeIn("rope_sin") };
 
   const temb = timestepEmbedding(b, timestep, cfg.timestepGuidanceChannels, dim);
@@ -112,7 +118,7 @@ export function buildTransformerGraph(b: GraphBuilder, cfg: Flux2TransformerConf
 
   // norm_out (AdaLayerNormContinuous): chunk order is (scale, shift), unlike the blocks.
   const [scale, shift] = chunk(b, unsqueeze1(b, linear(b, siluTemb, "norm_out.linear.weight", undefined, [2 * dim, dim])), 2);
-  x = b.op("Add", [b.op("Mul", [layerNorm(b, x, cfg.eps, undefined, undefined, dim), onePlus(b, scale)]), shift]);
+  x = modulatedNorm(b, x, cfg.eps, shift, scale);
   const velocity = toFloat32(b, linear(b, x, "proj_out.weight", undefined, [cfg.outChannels, dim]));
   b.output(velocity, "velocity", "float32", ["batch", "image_tokens", cfg.outChannels]);
 }
@@ -159,8 +165,8 @@ function modulation(b: GraphBuilder, siluTemb: string, prefix: string, dim: numb
 function doubleBlock(b: GraphBuilder, p: string, s: BlockShape, img: string, txt: string, modImg: Mod[], modTxt: Mod[]): [string, string] {
   const [[shiftMsa, scaleMsa, gateMsa], [shiftMlp, scaleMlp, gateMlp]] = modImg;
   const [[cShiftMsa, cScaleMsa, cGateMsa], [cShiftMlp, cScaleMlp, cGateMlp]] = modTxt;
-  const normImg = modulate(b, layerNorm(b, img, s.eps, undefined, undefined, s.dim), shiftMsa, scaleMsa);
-  const normTxt = modulate(b, layerNorm(b, txt, s.eps, undefined, undefined, s.dim), cShiftMsa, cScaleMsa);
+  const normImg = modulatedNorm(b, img, s.eps, shiftMsa, scaleMsa);
+  const normTxt = modulatedNorm(b, txt, s.eps, cShiftMsa, cScaleMsa);
 
   const sq: [number, number] = [s.dim, s.dim];
   const q = headsOf(b, s, linear(b, normImg, `${p}.attn.to_q.weight`, undefined, sq), `${p}.attn.norm_q.weight`);
@@ -177,18 +183,18 @@ function doubleBlock(b: GraphBuilder, p: string, s: BlockShape, img: string, txt
   const imgAttn = b.op("Slice", [out, textLen, b.int64s([Number.MAX_SAFE_INTEGER]), b.int64s([1])]);
 
   img = b.op("Add", [img, b.op("Mul", [gateMsa, linear(b, imgAttn, `${p}.attn.to_out.0.weight`, undefined, sq)])]);
-  const ffImg = feedForward(b, `${p}.ff`, s, modulate(b, layerNorm(b, img, s.eps, undefined, undefined, s.dim), shiftMlp, scaleMlp));
+  const ffImg = feedForward(b, `${p}.ff`, s, modulatedNorm(b, img, s.eps, shiftMlp, scaleMlp));
   img = b.op("Add", [img, b.op("Mul", [gateMlp, ffImg])]);
 
   txt = b.op("Add", [txt, b.op("Mul", [cGateMsa, linear(b, txtAttn, `${p}.attn.to_add_out.weight`, undefined, sq)])]);
-  const ffTxt = feedForward(b, `${p}.ff_context`, s, modulate(b, layerNorm(b, txt, s.eps, undefined, undefined, s.dim), cShiftMlp, cScaleMlp));
+  const ffTxt = feedForward(b, `${p}.ff_context`, s, modulatedNorm(b, txt, s.eps, cShiftMlp, cScaleMlp));
   txt = clipFloat16(b, b.op("Add", [txt, b.op("Mul", [cGateMlp, ffTxt])]));
   return [txt, img];
 }
 
 /** Parallel block: one fused projection feeds attention (q, k, v) and the SwiGLU MLP. */
 function singleBlock(b: GraphBuilder, p: string, s: BlockShape, x: string, [shift, scale, gate]: Mod): string {
-  const norm = modulate(b, layerNorm(b, x, s.eps, undefined, undefined, s.dim), shift, scale);
+  const norm = modulatedNorm(b, x, s.eps, shift, scale);
   const fused = linear(b, norm, `${p}.attn.to_qkv_mlp_proj.weight`, undefined, [3 * s.dim + 2 * s.mlpHidden, s.dim]);
   const [q, k, v, mlp] = b.ops("Split", [fused, b.int64s([s.dim, s.dim, s.dim, 2 * s.mlpHidden])], 4, { axis: -1 });
   const attn = jointAttention(
@@ -209,17 +215,15 @@ function clipFloat16(b: GraphBuilder, x: string): string {
   return b.op("Clip", [x, b.constantCompute([-65504], []), b.constantCompute([65504], [])]);
 }
 
-/** (B, S, dim) -> (B, S, heads, head_dim), RMS-normalised per head when a norm weight is given. */
+/** (B, S, dim), RMS-normalised per head (over each head's head_dim values) when a norm weight is given. */
 function headsOf(b: GraphBuilder, s: BlockShape, x: string, normWeight?: string): string {
-  const h = b.op("Reshape", [x, b.int64s([0, 0, s.heads, s.headDim])]);
-  return normWeight ? rmsNormUpcast(b, h, s.eps, normWeight, s.headDim) : h;
+  if (!normWeight) return x;
+  return joinHeads(b, rmsNorm(b, perHead(b, x, s.heads, s.headDim), s.eps, normWeight, s.headDim), s.heads, s.headDim);
 }
 
-/** RoPE on q and k (B, S, heads, head_dim), then softmax attention; returns (B, S, dim). */
+/** RoPE on q and k, then fused attention over (B, S, dim). */
 function jointAttention(b: GraphBuilder, s: BlockShape, q: string, k: string, v: string): string {
-  const toBhsd = (x: string) => b.op("Transpose", [x], { perm: [0, 2, 1, 3] });
-  const out = attentionLowPrecision(b, toBhsd(applyRope(b, s, q)), toBhsd(applyRope(b, s, k)), toBhsd(v), s.headDim);
-  return mergeHeads(b, out, s.heads, s.headDim);
+  return attention(b, applyRope(b, s, q), applyRope(b, s, k), v, s.heads);
 }
 
 /**
@@ -227,11 +231,7 @@ function jointAttention(b: GraphBuilder, s: BlockShape, q: string, k: string, v:
  * with the float32 tables, then back to the compute type, as apply_rotary_emb does.
  */
 function applyRope(b: GraphBuilder, s: BlockShape, x: string): string {
-  const x32 = toFloat32(b, x);
-  const pairs = b.op("Reshape", [x32, b.int64s([0, 0, 0, s.headDim / 2, 2])]);
-  const [re, im] = b.ops("Split", [pairs, b.int64s([1, 1])], 2, { axis: -1 });
-  const rotated = b.op("Reshape", [b.op("Concat", [b.op("Neg", [im]), re], { axis: -1 }), b.int64s([0, 0, 0, s.headDim])]);
-  return toCompute(b, b.op("Add", [b.op("Mul", [x32, s.rope.cos]), b.op("Mul", [rotated, s.rope.sin])]));
+  return toCompute(b, rotary(b, toFloat32(b, x), s.rope.cos, s.rope.sin, s.heads, true));
 }
 
 /** Flux2FeedForward: linear_in (to 2 x hidden), SwiGLU, linear_out. */
@@ -246,9 +246,9 @@ function swiGlu(b: GraphBuilder, x: string): string {
   return b.op("Mul", [silu(b, gate), up]);
 }
 
-/** (1 + scale) * x + shift */
-function modulate(b: GraphBuilder, x: string, shift: string, scale: string): string {
-  return b.op("Add", [b.op("Mul", [onePlus(b, scale), x]), shift]);
+/** (1 + scale) * LN(x) + shift, the modulation folded into LayerNormalization's affine (scale, shift: (B, 1, dim)). */
+function modulatedNorm(b: GraphBuilder, x: string, eps: number, shift: string, scale: string): string {
+  return b.op("LayerNormalization", [x, onePlus(b, scale), shift], { axis: -1, epsilon: float(eps) });
 }
 
 function onePlus(b: GraphBuilder, x: string): string {

@@ -5,8 +5,8 @@
  * with nearest x2 upsampling, group norm, SiLU, conv_out) to an image in about [-1, 1].
  */
 import { configFields } from "../config-fields.js";
-import { float, OPSET, type GraphBuilder } from "../onnx/graph-builder.js";
-import { attentionLowPrecision, linear, mergeHeads, paramRoundedFloat32, silu, splitHeads, toCompute, toFloat32 } from "../onnx/layers.js";
+import { float, type GraphBuilder } from "../onnx/graph-builder.js";
+import { attention, linear, paramRoundedFloat32, silu, toCompute, toFloat32 } from "../onnx/layers.js";
 
 export interface Flux2VaeConfig {
   /** encoder order; the decoder walks it reversed */
@@ -72,10 +72,8 @@ export function parseFlux2VaeConfig(json: unknown, file: string): Flux2VaeConfig
  *   bfloat16 CUDA kernel);
  * - every GroupNorm, in float32 with the affine weights rounded to the compute type, one rounding
  *   at the end: what torch's reduced-precision group_norm kernels compute;
- * - in bfloat16 only, the nearest upsampling (no bfloat16 Resize kernel; exact either way, and
- *   the reference upcasts it too) and, below opset 22, the convolutions (ONNX Conv has bfloat16
- *   only from opset 22): float32 with weights rounded to bfloat16 and the output rounded back,
- *   i.e. a bfloat16 convolution with float32 accumulation.
+ * The convolutions run in the compute type (ONNX Conv has bfloat16 from opset 22), the nearest
+ * upsampling as a broadcast (exact in any type; Resize has no bfloat16 CUDA kernel).
  */
 export function buildVaeDecoderGraph(b: GraphBuilder, cfg: Flux2VaeConfig): void {
   const patched = cfg.latentChannels * PATCH * PATCH;
@@ -104,16 +102,7 @@ export function buildVaeDecoderGraph(b: GraphBuilder, cfg: Flux2VaeConfig): void
       x = resnet(b, x, `${prefix}.resnets.${j}`, channels, out, cfg.normNumGroups);
       channels = out;
     }
-    if (i < reversed.length - 1) {
-      const upcast = b.compute === "bfloat16";
-      const resized = b.op("Resize", [upcast ? b.cast(x, "float32") : x, "", b.constant([1, 1, 2, 2], [4])], {
-        mode: "nearest",
-        coordinate_transformation_mode: "asymmetric",
-        nearest_mode: "floor",
-      });
-      const up = upcast ? b.cast(resized, b.compute) : resized;
-      x = conv(b, up, `${prefix}.upsamplers.0.conv`, out, out, 3);
-    }
+    if (i < reversed.length - 1) x = conv(b, upsampleNearest2x(b, x), `${prefix}.upsamplers.0.conv`, out, out, 3);
   });
 
   x = silu(b, groupNorm(b, x, "decoder.conv_norm_out", channels, cfg.normNumGroups));
@@ -121,22 +110,23 @@ export function buildVaeDecoderGraph(b: GraphBuilder, cfg: Flux2VaeConfig): void
   b.output(x, "image", "float32", ["batch", 3, "image_height", "image_width"]);
 }
 
-/** nn.Conv2d with bias, stride 1, "same" padding (kernel 1 or 3). */
+/** nn.Conv2d with bias, stride 1, "same" padding (kernel 1 or 3), in the compute type (bfloat16 Conv from opset 22). */
 function conv(b: GraphBuilder, x: string, name: string, cin: number, cout: number, k: number): string {
   const pad = (k - 1) / 2;
-  const attrs = { kernel_shape: [k, k], pads: [pad, pad, pad, pad] };
-  if (convNeedsFloat32(b)) {
-    const w = paramRoundedFloat32(b, `${name}.weight`, [cout, cin, k, k]);
-    const y = b.op("Conv", [b.cast(x, "float32"), w, paramRoundedFloat32(b, `${name}.bias`, [cout])], attrs);
-    return b.cast(y, b.compute);
-  }
   const w = b.param(`${name}.weight`, [cout, cin, k, k]);
-  return b.op("Conv", [x, w, b.param(`${name}.bias`, [cout])], attrs);
+  return b.op("Conv", [x, w, b.param(`${name}.bias`, [cout])], { kernel_shape: [k, k], pads: [pad, pad, pad, pad] });
 }
 
-/** ONNX Conv accepts bfloat16 from opset 22 (and onnxruntime's CUDA kernel registers it there). */
-function convNeedsFloat32(b: GraphBuilder): boolean {
-  return b.compute === "bfloat16" && OPSET < 22;
+/**
+ * Nearest 2x upsampling as a broadcast, (B, C, H, W) -> (B, C, 2H, 2W): exact in any type, where
+ * Resize has no bfloat16 CUDA kernel and would need a float32 round trip.
+ */
+function upsampleNearest2x(b: GraphBuilder, x: string): string {
+  const shape = b.op("Shape", [x]);
+  const grid = b.op("Unsqueeze", [x, b.int64s([3, 5])]);
+  const copies = b.op("Expand", [grid, b.int64s([1, 1, 1, 2, 1, 2])]);
+  const twice = b.op("Mul", [b.op("Slice", [shape, b.int64s([2]), b.int64s([4])]), b.int64s([2, 2])]);
+  return b.op("Reshape", [copies, b.op("Concat", [b.op("Slice", [shape, b.int64s([0]), b.int64s([2])]), twice], { axis: 0 })]);
 }
 
 /**
@@ -167,13 +157,17 @@ function resnet(b: GraphBuilder, x: string, name: string, cin: number, cout: num
   return b.op("Add", [shortcut, h]);
 }
 
-/** The mid block's Attention: one head over all pixels (head dim = channels), residual added. */
+/**
+ * The mid block's Attention: one head over all pixels (head dim = channels), residual added. With
+ * 512 channels (FLUX.2's VAE) the head is too wide for flash attention; the CUDA provider's
+ * memory-efficient kernel takes it, so the h*w x h*w scores are never materialised.
+ */
 function midAttention(b: GraphBuilder, x: string, name: string, channels: number, groups: number): string {
   const normed = groupNorm(b, x, `${name}.group_norm`, channels, groups);
   const tokens = b.op("Transpose", [b.op("Reshape", [normed, b.int64s([0, channels, -1])])], { perm: [0, 2, 1] });
   const shape: [number, number] = [channels, channels];
-  const head = (proj: string) => splitHeads(b, linear(b, tokens, `${name}.${proj}.weight`, `${name}.${proj}.bias`, shape), 1, channels);
-  const attended = mergeHeads(b, attentionLowPrecision(b, head("to_q"), head("to_k"), head("to_v"), channels), 1, channels);
+  const proj = (p: string) => linear(b, tokens, `${name}.${p}.weight`, `${name}.${p}.bias`, shape);
+  const attended = attention(b, proj("to_q"), proj("to_k"), proj("to_v"), 1);
   const out = linear(b, attended, `${name}.to_out.0.weight`, `${name}.to_out.0.bias`, shape);
   const spatial = b.op("Reshape", [b.op("Transpose", [out], { perm: [0, 2, 1] }), b.op("Shape", [x])]);
   return b.op("Add", [spatial, x]);

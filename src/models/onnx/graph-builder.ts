@@ -15,7 +15,8 @@ import type { SafetensorsDtype, TensorLocation, WeightSource } from "../safetens
 export type ElemType = "float32" | "float16" | "bfloat16" | "int64" | "int32" | "uint8" | "bool";
 export type ComputeType = "float32" | "float16" | "bfloat16";
 
-export const OPSET = 21;
+/** 22: the first opset with a bfloat16 Conv (the VAE, CLIP's patch embedding). */
+export const OPSET = 22;
 export const MS_DOMAIN = "com.microsoft";
 
 const TYPE_CODE: Record<ElemType, number> = {
@@ -27,6 +28,8 @@ const TYPE_CODE: Record<ElemType, number> = {
   uint8: onnx.TensorProto.DataType.UINT8,
   bool: onnx.TensorProto.DataType.BOOL,
 };
+
+const BYTES: Record<ElemType, number> = { float32: 4, float16: 2, bfloat16: 2, int64: 8, int32: 4, uint8: 1, bool: 1 };
 
 const FROM_SAFETENSORS: Partial<Record<SafetensorsDtype, ElemType>> = { F32: "float32", F16: "float16", BF16: "bfloat16" };
 
@@ -66,6 +69,7 @@ export class GraphBuilder {
   private readonly domains = new Set<string>();
   private readonly signature: { inputs: TensorSignature[]; outputs: TensorSignature[] } = { inputs: [], outputs: [] };
   private counter = 0;
+  private paramBytes = 0;
 
   constructor(private readonly opts: GraphBuilderOptions) {
     this.compute = opts.compute;
@@ -86,6 +90,14 @@ export class GraphBuilder {
     this.nodes.push({ opType: "Identity", input: [value], output: [name], name: `${name}_out` });
     this.outputs.push(valueInfo(name, type, dims));
     this.signature.outputs.push({ name, dtype: type, shape: dims });
+  }
+
+  /**
+   * Bytes of the weights as a session holds them: every checkpoint tensor in each type the graph
+   * reads it in (onnxruntime folds a weight's Cast once, keeping only the result).
+   */
+  weightBytes(): number {
+    return this.paramBytes;
   }
 
   /** The graph's inputs and outputs (names, dtypes, symbolic shapes). */
@@ -112,6 +124,7 @@ export class GraphBuilder {
     const stored = FROM_SAFETENSORS[loc.dtype] as ElemType;
     const value = stored === type ? raw : this.op("Cast", [raw], { to: TYPE_CODE[type] });
     this.params.set(key, value);
+    this.paramBytes += (loc.length / BYTES[stored]) * BYTES[type];
     return value;
   }
 

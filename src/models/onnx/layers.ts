@@ -1,5 +1,9 @@
-/** Layers shared by the graphs, written with plain ONNX ops in the order torch computes them. */
-import { float, type GraphBuilder } from "./graph-builder.js";
+/**
+ * Layers shared by the graphs: fused onnxruntime ops where onnxruntime has a CUDA kernel for them in
+ * every compute type (attention, RMSNorm, rotary embedding, SiLU, LayerNorm, GELU), plain ONNX ops in
+ * the order torch computes them elsewhere.
+ */
+import { float, MS_DOMAIN, type GraphBuilder } from "./graph-builder.js";
 
 /** torch.nn.Linear: x @ W^T (+ b); W is (out, in) as checkpoints store it. */
 export function linear(b: GraphBuilder, x: string, weight: string, bias?: string, shape?: [number, number]): string {
@@ -18,17 +22,25 @@ export function layerNorm(b: GraphBuilder, x: string, eps: number, weight?: stri
   return b.op("LayerNormalization", [x, scale, shift], { axis: -1, epsilon: float(eps) });
 }
 
-/** RMSNorm as Qwen3 and FLUX.2 compute it: x * rsqrt(mean(x^2) + eps) * w, in the input's type. */
+/**
+ * RMSNorm as Qwen3 and FLUX.2 compute it, x * rsqrt(mean(x^2) + eps) * w, as one fused op
+ * (SimplifiedLayerNormalization: onnxruntime's kernels take the statistics in float32 whatever the
+ * input type, as Qwen3RMSNorm and torch.nn.RMSNorm upcast; in float16/bfloat16 the result is
+ * rounded once where the reference rounds before and after the weight, within the precision
+ * tolerances of test/graph-precision.test.ts).
+ */
 export function rmsNorm(b: GraphBuilder, x: string, eps: number, weight: string, dim?: number): string {
-  const sq = b.op("Mul", [x, x]);
-  const mean = b.op("ReduceMean", [sq, b.int64s([-1])], { keepdims: 1 });
-  const denom = b.op("Sqrt", [b.op("Add", [mean, b.constantCompute([eps], [])])]);
-  const inv = b.op("Reciprocal", [denom]);
-  return b.op("Mul", [b.param(weight, dim ? [dim] : undefined), b.op("Mul", [x, inv])]);
+  return b.op("SimplifiedLayerNormalization", [x, b.param(weight, dim ? [dim] : undefined)], { axis: -1, epsilon: float(eps), stash_type: 1 });
 }
 
+/** x * sigmoid(alpha * x) as one op (com.microsoft QuickGelu: one fused CUDA kernel, not three passes). */
+export function quickGelu(b: GraphBuilder, x: string, alpha: number): string {
+  return b.op("QuickGelu", [x], { alpha: float(alpha) }, MS_DOMAIN);
+}
+
+/** x * sigmoid(x) */
 export function silu(b: GraphBuilder, x: string): string {
-  return b.op("Mul", [x, b.op("Sigmoid", [x])]);
+  return quickGelu(b, x, 1);
 }
 
 /** Exact (erf) GELU, as torch's default. */
@@ -36,58 +48,37 @@ export function gelu(b: GraphBuilder, x: string): string {
   return b.op("Gelu", [x]);
 }
 
-/** softmax(q k^T * scale (+ mask)) v over (batch, heads, seq, head_dim) tensors. */
-export function attention(b: GraphBuilder, q: string, k: string, v: string, headDim: number, mask?: string): string {
-  const scale = b.constantCompute([1 / Math.sqrt(headDim)], []);
-  const kt = b.op("Transpose", [k], { perm: [0, 1, 3, 2] });
-  let scores = b.op("Mul", [b.op("MatMul", [q, kt]), scale]);
-  if (mask) scores = b.op("Add", [scores, mask]);
-  return b.op("MatMul", [b.op("Softmax", [scores], { axis: -1 }), v]);
-}
-
-/** (B, S, heads*dim) -> (B, heads, S, dim) */
-export function splitHeads(b: GraphBuilder, x: string, heads: number, headDim: number): string {
-  const r = b.op("Reshape", [x, b.int64s([0, 0, heads, headDim])]);
-  return b.op("Transpose", [r], { perm: [0, 2, 1, 3] });
-}
-
-/** (B, heads, S, dim) -> (B, S, heads*dim) */
-export function mergeHeads(b: GraphBuilder, x: string, heads: number, headDim: number): string {
-  const t = b.op("Transpose", [x], { perm: [0, 2, 1, 3] });
-  return b.op("Reshape", [t, b.int64s([0, 0, heads * headDim])]);
+/**
+ * softmax(q k^T / sqrt(head_dim) + bias) v as one fused op: com.microsoft MultiHeadAttention on
+ * (B, S, heads x head_dim) tensors, output in the same layout. Without a bias, onnxruntime's CUDA
+ * provider runs flash attention (float16/bfloat16, head size up to 256) or memory-efficient
+ * attention, and its CPU provider its own flash kernel: the score matrix is never materialised.
+ * The kernels accumulate and scale in float32, so float16 scores cannot overflow. `bias`: additive,
+ * (1 or B, 1, S, S_kv) in the compute type (masked entries at the type's finite minimum).
+ */
+export function attention(b: GraphBuilder, q: string, k: string, v: string, heads: number, bias?: string): string {
+  const inputs = bias ? [q, k, v, "", "", bias] : [q, k, v];
+  return b.op("MultiHeadAttention", inputs, { num_heads: heads }, MS_DOMAIN);
 }
 
 /**
- * RMSNorm as transformers' Qwen3RMSNorm and torch.nn.RMSNorm compute it in reduced precision: the
- * statistics and the normalisation in float32, the result cast back to the compute type, then
- * multiplied by the weight in the compute type (`weight * x.float().mul(rsqrt(...)).to(dtype)`).
- * In a float32 graph this is exactly rmsNorm.
+ * Rotary embedding on (B, S, heads x head_dim) as one fused op (com.microsoft RotaryEmbedding),
+ * positions 0..S-1: `cos`/`sin` are (S, head_dim / 2) tables of x's type. `interleaved`: pairs
+ * (x[2i], x[2i+1]) rotate together (FLUX.2); otherwise the halves (x[i], x[i + head_dim/2]) do
+ * (rotate_half, Qwen3).
  */
-export function rmsNormUpcast(b: GraphBuilder, x: string, eps: number, weight: string, dim?: number): string {
-  if (b.compute === "float32") return rmsNorm(b, x, eps, weight, dim);
-  const x32 = b.cast(x, "float32");
-  const sq = b.op("Mul", [x32, x32]);
-  const mean = b.op("ReduceMean", [sq, b.int64s([-1])], { keepdims: 1 });
-  const denom = b.op("Sqrt", [b.op("Add", [mean, b.constant([eps], [])])]);
-  const normed = b.cast(b.op("Mul", [x32, b.op("Reciprocal", [denom])]), b.compute);
-  return b.op("Mul", [b.param(weight, dim ? [dim] : undefined), normed]);
+export function rotary(b: GraphBuilder, x: string, cos: string, sin: string, heads: number, interleaved: boolean): string {
+  const start = b.constant([0], [1], "int64");
+  return b.op("RotaryEmbedding", [x, start, cos, sin], { interleaved: interleaved ? 1 : 0, num_heads: heads }, MS_DOMAIN);
 }
 
-/**
- * softmax(q k^T * scale (+ mask)) v in the compute type. In a float32 graph this is exactly
- * `attention`. In float16/bfloat16, q and k are each scaled by sqrt(scale) before the product, as
- * torch's math SDPA does, so q k^T cannot overflow float16 (the fused kernels accumulate and scale
- * in float32; a plain MatMul rounds its output to the compute type). The mask must be in the
- * compute type (finite minimum, not -inf, for masked entries); Softmax accumulates in float32 in
- * the CUDA kernels.
- */
-export function attentionLowPrecision(b: GraphBuilder, q: string, k: string, v: string, headDim: number, mask?: string): string {
-  if (b.compute === "float32") return attention(b, q, k, v, headDim, mask);
-  const rootScale = b.constantCompute([Math.sqrt(1 / Math.sqrt(headDim))], []);
-  const kt = b.op("Transpose", [b.op("Mul", [k, rootScale])], { perm: [0, 1, 3, 2] });
-  let scores = b.op("MatMul", [b.op("Mul", [q, rootScale]), kt]);
-  if (mask) scores = b.op("Add", [scores, mask]);
-  return b.op("MatMul", [b.op("Softmax", [scores], { axis: -1 }), v]);
+/** (B, S, heads x head_dim) <-> (B, S, heads, head_dim): a free reshape, for per-head norms. */
+export function perHead(b: GraphBuilder, x: string, heads: number, headDim: number): string {
+  return b.op("Reshape", [x, b.int64s([0, 0, heads, headDim])]);
+}
+
+export function joinHeads(b: GraphBuilder, x: string, heads: number, headDim: number): string {
+  return b.op("Reshape", [x, b.int64s([0, 0, heads * headDim])]);
 }
 
 /** x cast to float32 when the compute type is another (no node in a float32 graph). */

@@ -3,8 +3,8 @@
  * get_text_features followed by the tutorial's x / ||x||, so the score is the dot product of the
  * two outputs (times exp(logit_scale) for the logit).
  */
-import { OPSET, type ComputeType, type GraphBuilder } from "../onnx/graph-builder.js";
-import { attentionLowPrecision, gelu, layerNorm, linear, mergeHeads, paramRoundedFloat32, splitHeads, toCompute } from "../onnx/layers.js";
+import type { ComputeType, GraphBuilder } from "../onnx/graph-builder.js";
+import { attention, gelu, layerNorm, linear, quickGelu, toCompute } from "../onnx/layers.js";
 import { ModelInputError } from "../model-error.js";
 import type { Checkpoint } from "../safetensors.js";
 
@@ -140,9 +140,7 @@ export function readLogitScale(checkpoint: Checkpoint): number {
 /**
  * pixel_values float32 [B, C, S, S] -> image_embeds float32 [B, projectionDim], unit length.
  * In float16/bfloat16 everything runs in that type (LayerNormalization keeps float32 statistics)
- * except the final L2 normalisation (float32) and, in bfloat16 below opset 22, the patch
- * convolution (no bfloat16 Conv before opset 22): float32 on bfloat16-rounded weights, output
- * rounded to bfloat16.
+ * except the final L2 normalisation (float32); the patch convolution too (bfloat16 Conv from opset 22).
  */
 export function buildClipVisionGraph(b: GraphBuilder, cfg: ClipVisionTowerConfig): void {
   const pixels = b.input("pixel_values", "float32", ["batch", cfg.vision.numChannels, cfg.vision.imageSize, cfg.vision.imageSize]);
@@ -156,17 +154,8 @@ export function clipImageEmbeds(b: GraphBuilder, cfg: ClipVisionTowerConfig, pix
   const p = "vision_model.";
   const patchShape = [d, v.numChannels, v.patchSize, v.patchSize];
   const patchAttrs = { kernel_shape: [v.patchSize, v.patchSize], strides: [v.patchSize, v.patchSize] };
-  let conv: string;
-  if (b.compute === "bfloat16" && OPSET < 22) {
-    // pixels rounded to bfloat16 as the reference's input is, convolved in float32
-    const x = b.cast(b.cast(pixels, b.compute), "float32");
-    const patchWeight = paramRoundedFloat32(b, `${p}embeddings.patch_embedding.weight`, patchShape);
-    conv = b.cast(b.op("Conv", [x, patchWeight], patchAttrs), b.compute);
-  } else {
-    const x = toCompute(b, pixels);
-    const patchWeight = b.param(`${p}embeddings.patch_embedding.weight`, patchShape);
-    conv = b.op("Conv", [x, patchWeight], patchAttrs);
-  }
+  const patchWeight = b.param(`${p}embeddings.patch_embedding.weight`, patchShape);
+  const conv = b.op("Conv", [toCompute(b, pixels), patchWeight], patchAttrs);
   // (B, D, g, g) -> (B, g*g, D): flatten(2).transpose(1, 2)
   const patches = b.op("Transpose", [b.op("Reshape", [conv, b.int64s([0, d, -1])])], { perm: [0, 2, 1] });
   const batchDim = b.op("Slice", [b.op("Shape", [pixels]), b.int64s([0]), b.int64s([1])]);
@@ -205,11 +194,12 @@ export function buildClipTextGraph(b: GraphBuilder, cfg: ClipConfig): void {
   const n = t.maxPositions;
   const table = new Float32Array(n * n);
   for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) table[i * n + j] = MASK_FILL[b.compute];
-  const mask = b.op("Slice", [b.constantCompute(table, [n, n]), b.int64s([0, 0]), b.op("Concat", [length, length], { axis: 0 })]);
+  const mask = b.op("Slice", [b.constantCompute(table, [1, 1, n, n]), b.int64s([0, 0]), b.op("Concat", [length, length], { axis: 0 }), b.int64s([2, 3])]);
   for (let i = 0; i < t.numLayers; i++) h = encoderLayer(b, h, t, `${p}encoder.layers.${i}.`, mask);
   const pick = t.eosTokenId === 2 ? ids : b.op("Equal", [ids, b.constant([t.eosTokenId], [], "int64")]);
-  // int32 as transformers casts before argmax; ArgMax returns the first maximum, as torch does
-  const index = b.op("ArgMax", [b.cast(pick, "int32")], { axis: 1, keepdims: 1 });
+  // transformers casts to int32 before argmax; float32 holds every token id and the 0/1 of a match
+  // exactly and has a CUDA ArgMax kernel (int32 has none). ArgMax returns the first maximum, as torch does.
+  const index = b.op("ArgMax", [b.cast(pick, "float32")], { axis: 1, keepdims: 1 });
   // the final LayerNorm acts per token, so it is applied to the pooled token only
   const pooled = b.op("GatherND", [h, index], { batch_dims: 1 });
   const normed = layerNorm(b, pooled, t.layerNormEps, `${p}final_layer_norm.weight`, `${p}final_layer_norm.bias`, d);
@@ -223,10 +213,9 @@ const MASK_FILL: Record<ComputeType, number> = { float32: -3.4028234663852886e38
 /** CLIPEncoderLayer: pre-LN self-attention and MLP, each added back to the residual. */
 function encoderLayer(b: GraphBuilder, x: string, c: ClipTower, p: string, mask?: string): string {
   const d = c.hiddenSize;
-  const headDim = d / c.numHeads;
   const h = layerNorm(b, x, c.layerNormEps, `${p}layer_norm1.weight`, `${p}layer_norm1.bias`, d);
-  const proj = (name: string) => splitHeads(b, linear(b, h, `${p}self_attn.${name}.weight`, `${p}self_attn.${name}.bias`, [d, d]), c.numHeads, headDim);
-  const attn = mergeHeads(b, attentionLowPrecision(b, proj("q_proj"), proj("k_proj"), proj("v_proj"), headDim, mask), c.numHeads, headDim);
+  const proj = (name: string) => linear(b, h, `${p}self_attn.${name}.weight`, `${p}self_attn.${name}.bias`, [d, d]);
+  const attn = attention(b, proj("q_proj"), proj("k_proj"), proj("v_proj"), c.numHeads, mask);
   const r = b.op("Add", [x, linear(b, attn, `${p}self_attn.out_proj.weight`, `${p}self_attn.out_proj.bias`, [d, d])]);
   const m = layerNorm(b, r, c.layerNormEps, `${p}layer_norm2.weight`, `${p}layer_norm2.bias`, d);
   const up = linear(b, m, `${p}mlp.fc1.weight`, `${p}mlp.fc1.bias`, [c.intermediateSize, d]);
@@ -237,7 +226,7 @@ function encoderLayer(b: GraphBuilder, x: string, c: ClipTower, p: string, mask?
 function activation(b: GraphBuilder, x: string, act: ClipActivation): string {
   if (act === "gelu") return gelu(b, x);
   // transformers' QuickGELUActivation: x * sigmoid(1.702 x)
-  return b.op("Mul", [x, b.op("Sigmoid", [b.op("Mul", [x, b.constantCompute([1.702], [])])])]);
+  return quickGelu(b, x, 1.702);
 }
 
 /** A tower's bias-free projection to projectionDim, in the layout the checkpoint stores it. */

@@ -11,14 +11,15 @@
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { open } from "node:fs/promises";
 import path from "node:path";
-import { buildTextEncoderGraph, parseQwen3Config } from "../flux2/text-encoder-graph.js";
-import { buildTransformerGraph, parseFlux2TransformerConfig } from "../flux2/transformer-graph.js";
-import { buildVaeDecoderGraph, parseFlux2VaeConfig } from "../flux2/vae-decoder-graph.js";
-import { importModels, TEXT_HIDDEN_LAYERS, TEXT_MAX_LENGTH, type ImportSources } from "../import-models.js";
-import type { ModelManifest } from "../manifest.js";
+import { parseQwen3Config } from "../flux2/text-encoder-graph.js";
+import { parseFlux2TransformerConfig } from "../flux2/transformer-graph.js";
+import { parseFlux2VaeConfig } from "../flux2/vae-decoder-graph.js";
+import { importModels, type ImportSources } from "../import-models.js";
+import { GRAPH_NAMES, type GraphName, type ModelDimensions, type ModelManifest } from "../manifest.js";
 import { ModelInputError } from "../model-error.js";
-import { GraphBuilder } from "../onnx/graph-builder.js";
-import { buildClipTextGraph, buildClipVisionGraph, parseClipConfig } from "../pickscore/clip-graphs.js";
+import { GraphBuilder, type ComputeType } from "../onnx/graph-builder.js";
+import { parseClipConfig } from "../pickscore/clip-graphs.js";
+import { stageDimensions, stageGraphBuilders, type StageConfigs } from "../stage-graphs.js";
 import type { TensorLocation, WeightSource } from "../safetensors.js";
 
 export const SYNTHETIC_MODELS = ["flux2-tiny", "flux2-klein-4b"] as const;
@@ -338,31 +339,59 @@ export class TensorRecorder implements WeightSource {
   }
 }
 
-/** Every tensor the graphs of a synthetic model read, per checkpoint, in file order; nothing is written. */
-export function plannedTensors(name: SyntheticModelName): Record<ComponentKey, PlannedTensor[]> {
+/** A synthetic model's configs, parsed as the import parses the files it writes. */
+function stageConfigs(name: SyntheticModelName): StageConfigs {
   const d = MODELS[name];
-  const dtype: "F32" | "BF16" = d.dtype === "float32" ? "F32" : "BF16";
   const label = (key: string) => `synthetic ${name} ${key}/config.json`;
   const configOf = (key: ComponentKey) => (COMPONENTS.find((c) => c.key === key) as Component).config(d);
-  const text = parseQwen3Config(configOf("text_encoder"), label("text_encoder"));
-  const transformer = parseFlux2TransformerConfig(configOf("transformer"), label("transformer"));
-  const vae = parseFlux2VaeConfig(configOf("vae"), label("vae"));
-  const clip = parseClipConfig(configOf("pickscore"), label("pickscore"));
+  return {
+    text: parseQwen3Config(configOf("text_encoder"), label("text_encoder")),
+    transformer: parseFlux2TransformerConfig(configOf("transformer"), label("transformer")),
+    vae: parseFlux2VaeConfig(configOf("vae"), label("vae")),
+    clip: parseClipConfig(configOf("pickscore"), label("pickscore")),
+  };
+}
 
-  const record = (builds: ((b: GraphBuilder) => void)[], extra: PlannedTensor[]): PlannedTensor[] => {
+/**
+ * Each stage graph of a synthetic model at its real dimensions in `compute`, over placeholder
+ * weights: for checks of the graphs themselves (kernels, structure) without writing gigabytes.
+ */
+export function syntheticStageGraphs(name: SyntheticModelName, compute: ComputeType): Record<GraphName, GraphBuilder> {
+  const dtype: "F32" | "BF16" = MODELS[name].dtype === "float32" ? "F32" : "BF16";
+  const builders = stageGraphBuilders(stageConfigs(name));
+  return Object.fromEntries(
+    GRAPH_NAMES.map((g) => {
+      const b = new GraphBuilder({ name: `${g}_${compute}`, compute, weights: new TensorRecorder(dtype), location: () => "placeholder.safetensors" });
+      builders[g](b);
+      return [g, b];
+    }),
+  ) as Record<GraphName, GraphBuilder>;
+}
+
+/** A synthetic model's dimensions as its manifest records them. */
+export function syntheticDimensions(name: SyntheticModelName): ModelDimensions {
+  return stageDimensions(stageConfigs(name));
+}
+
+/** Every tensor the graphs of a synthetic model read, per checkpoint, in file order; nothing is written. */
+export function plannedTensors(name: SyntheticModelName): Record<ComponentKey, PlannedTensor[]> {
+  const dtype: "F32" | "BF16" = MODELS[name].dtype === "float32" ? "F32" : "BF16";
+  const builders = stageGraphBuilders(stageConfigs(name));
+
+  const record = (graphs: GraphName[], extra: PlannedTensor[]): PlannedTensor[] => {
     const recorder = new TensorRecorder(dtype);
-    for (const build of builds) build(new GraphBuilder({ name: "record", compute: "float32", weights: recorder, location: () => "" }));
+    for (const g of graphs) builders[g](new GraphBuilder({ name: "record", compute: "float32", weights: recorder, location: () => "" }));
     const tensors = [...recorder.tensors].map(([n, shape]) => ({ name: n, shape, dtype }));
     // Widest elements first, then by name (the safetensors library's order): every tensor's data stays aligned.
     return [...tensors, ...extra].sort((a, b) => BYTES[b.dtype] - BYTES[a.dtype] || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   };
   return {
-    text_encoder: record([(b) => buildTextEncoderGraph(b, text, { maxLength: TEXT_MAX_LENGTH, layers: TEXT_HIDDEN_LAYERS })], []),
-    transformer: record([(b) => buildTransformerGraph(b, transformer, { textLength: TEXT_MAX_LENGTH })], []),
+    text_encoder: record(["text_encoder"], []),
+    transformer: record(["transformer"], []),
     // The real VAE's BatchNorm has this counter; the graphs never read it.
-    vae: record([(b) => buildVaeDecoderGraph(b, vae)], [{ name: "bn.num_batches_tracked", shape: [], dtype: "I64" }]),
+    vae: record(["vae_decoder"], [{ name: "bn.num_batches_tracked", shape: [], dtype: "I64" }]),
     // logit_scale is read by the import (not a graph); float32 keeps 4.6052 (bfloat16 would make it 4.59375).
-    pickscore: record([(b) => buildClipVisionGraph(b, clip), (b) => buildClipTextGraph(b, clip)], [{ name: "logit_scale", shape: [], dtype: "F32" }]),
+    pickscore: record(["clip_vision", "clip_text"], [{ name: "logit_scale", shape: [], dtype: "F32" }]),
   };
 }
 

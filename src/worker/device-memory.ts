@@ -1,0 +1,84 @@
+/**
+ * The memory check of a flux2 spec on one device, before its models load: the estimate
+ * (models/memory-estimate.ts) for every slot of the device against the device's memory; a spec
+ * that cannot fit is refused (fatal: no retry helps) naming the largest max_batch that fits.
+ */
+import { execFileSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { freemem } from "node:os";
+import { estimateMemory, gib, largestFittingBatch } from "../models/memory-estimate.js";
+import { GRAPH_NAMES, readManifest, type GraphName } from "../models/manifest.js";
+import { ModelInputError } from "../models/model-error.js";
+import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
+import type { Flux2PickScoreSpec } from "../domain/sweep.js";
+
+/** A GPU's memory from nvidia-smi, a CPU's available memory; undefined when it cannot be known. */
+export function deviceMemoryBytes(device: DeviceTarget): number | undefined {
+  if (device.kind === "cpu") {
+    const line = /^MemAvailable:\s+(\d+) kB/m.exec(safeRead("/proc/meminfo"));
+    return line ? Number(line[1]) * 1024 : freemem();
+  }
+  try {
+    const out = execFileSync("nvidia-smi", ["--query-gpu=memory.total", "--format=csv,noheader,nounits", "-i", String(device.index)], { encoding: "utf8", timeout: 5000 });
+    const mib = Number(out.trim());
+    return Number.isFinite(mib) && mib > 0 ? mib * 2 ** 20 : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function safeRead(file: string): string {
+  try {
+    return readFileSync(file, "utf8");
+  } catch {
+    return "";
+  }
+}
+
+/** Throws a ModelInputError when `slots` sessions of the spec would not fit the device's memory. */
+export function checkDeviceMemory(spec: Flux2PickScoreSpec, device: DeviceTarget, slots: number, memory = deviceMemoryBytes(device)): void {
+  if (memory === undefined) return;
+  const manifest = readManifest(spec.model_dir as string);
+  const graphs = manifest.graphs[spec.precision];
+  if (!graphs) return;
+  const weights = Object.fromEntries(GRAPH_NAMES.map((g) => [g, graphs[g].weight_bytes])) as Record<GraphName, number>;
+  const query = { precision: spec.precision, height: spec.height, width: spec.width };
+  const est = estimateMemory(manifest.dimensions, weights, { ...query, batch: spec.max_batch }, device.kind);
+  if (slots * est.total <= memory) return;
+  const fits = largestFittingBatch(manifest.dimensions, weights, query, device.kind, slots, memory);
+  const where = device.kind === "gpu" ? `GPU ${device.index} has ${gib(memory)}` : `this machine has ${gib(memory)} available`;
+  const perSlot = slots > 1 ? ` per slot x ${slots} slots` : "";
+  throw new ModelInputError(
+    `${spec.model} at ${spec.height}x${spec.width} in ${spec.precision}, max_batch ${spec.max_batch}: needs about ${gib(est.total)}${perSlot} ` +
+      `(weights ${gib(est.weights)}, activations ${gib(est.total - est.weights)}), ${where}: ` +
+      (fits > 0 ? `the largest max_batch that fits is ${fits}` : "no max_batch fits (a smaller image, fewer slots per device or a larger device)"),
+  );
+}
+
+/** onnxruntime's allocation failures (CPU arena, CUDA's BFC arena, cudaMalloc, std::bad_alloc). */
+const OUT_OF_MEMORY = /Failed to allocate memory|bad_alloc|out of memory|cudaErrorMemoryAllocation|Available memory of \d+ is smaller than requested/i;
+
+export function isOutOfMemory(message: string): boolean {
+  return OUT_OF_MEMORY.test(message);
+}
+
+/**
+ * A batch that ran out of memory, in one line: max_batch, the estimate, and onnxruntime's own first
+ * line. Retrying in halves cannot help (every half runs padded to max_batch).
+ */
+export function outOfMemoryMessage(spec: Flux2PickScoreSpec, device: DeviceTarget, error: string): string {
+  const first = error.split("\n")[0];
+  let estimate = "";
+  try {
+    const manifest = readManifest(spec.model_dir as string);
+    const graphs = manifest.graphs[spec.precision];
+    if (graphs) {
+      const weights = Object.fromEntries(GRAPH_NAMES.map((g) => [g, graphs[g].weight_bytes])) as Record<GraphName, number>;
+      const est = estimateMemory(manifest.dimensions, weights, { precision: spec.precision, height: spec.height, width: spec.width, batch: spec.max_batch }, device.kind);
+      estimate = ` (estimate ${gib(est.total)} per device slot: weights ${gib(est.weights)}, activations ${gib(est.total - est.weights)})`;
+    }
+  } catch {
+    // the estimate is a courtesy: the failure is reported without it
+  }
+  return `out of memory at max_batch ${spec.max_batch}, ${spec.height}x${spec.width} ${spec.precision}${estimate}: lower max_batch or the threads per device (onnxruntime: ${first})`;
+}
