@@ -39,8 +39,9 @@ describe("sweep score reproduces DiffSynth's metric classes on the golden cases"
   for (const metric of Object.keys(FOLDERS) as Metric[]) {
     const cases = rewardsGolden.cases.filter((c) => c.metric === metric);
     it(`${metric}: every case's score${metric === "aesthetic" ? "" : " and cosine"}, through the CLI`, async () => {
-      for (const c of cases) {
-        const [out] = await score(models[metric], [pngOf(c)], c.prompt);
+      const outs = await Promise.all(cases.map((c) => score(models[metric], [pngOf(c)], c.prompt)));
+      for (const [i, c] of cases.entries()) {
+        const [out] = outs[i];
         expect(out.reward).toBe(metric);
         if (metric === "aesthetic") {
           expect(Math.abs(out.score - c.score) / Math.max(1, Math.abs(c.score))).toBeLessThanOrEqual(1e-5);
