@@ -11,6 +11,7 @@ import { pathToFileURL } from "node:url";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, tempDir } from "./cli.js";
+import { repoRoot } from "./reference.js";
 import { goldenImages, imageMetricsDir, writeRgbPng } from "./rewards-reference.js";
 import { readCsv } from "./run-results.js";
 import { killAllWorkers, startWorkerProcess, type WorkerProcess } from "./workers.js";
@@ -62,9 +63,9 @@ describe("held-out rewards on a gRPC worker", () => {
   const heldout = ["hpsv2-tiny", "aesthetic-tiny"];
   let rows: Record<string, string>[];
 
-  it("the sweep climbs evaluator.reward and writes heldout.csv: one row per trial, budget and held-out reward, and the base noises", async () => {
-    const file = sweepFile("heldout", ["reward: clip-tiny", `heldout: [${heldout.join(", ")}]`]);
-    const r = await runCli(["run", file, "--run-dir", runDir, "--workers", worker.address], { timeoutMs: 300_000 });
+  it("configs/tiny-flux2-heldout.yaml, climbing evaluator.reward, writes heldout.csv: one row per trial, budget and held-out reward, and the base noises", async () => {
+    // the shipped config (held-out hpsv2-tiny and aesthetic-tiny), smaller budgets, and the CLIP reward as the objective
+    const r = await runCli(["run", path.join(repoRoot, "configs/tiny-flux2-heldout.yaml"), "--set", "budgets=[2,4]", "--set", "evaluator.reward=clip-tiny", "--run-dir", runDir, "--workers", worker.address], { timeoutMs: 300_000 });
     expect(r.code, r.stderr).toBe(0);
     const trials = readCsv(runDir, "trials.csv");
     rows = readCsv(runDir, "heldout.csv");
