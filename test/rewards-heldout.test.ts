@@ -112,6 +112,7 @@ describe("held-out rewards on a gRPC worker", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stderr).not.toMatch(/scored differently/);
     expect(readFileSync(path.join(runDir, "heldout.csv"), "utf8")).toBe(before);
+    expect(r.stderr).toMatch(/report with its held-out section: .*heldout_gain\.svg/);
     const again = await runCli(["rescore", runDir, "--heldout", heldout.join(","), "--workers", worker.address]);
     expect(again.code, again.stderr).toBe(0);
     expect(again.stderr).toMatch(/0 to render/);

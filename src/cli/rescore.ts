@@ -1,5 +1,7 @@
 /** `sweep rescore`: the held-out check of a finished flux2 run (src/coordinator/rescore.ts). */
+import path from "node:path";
 import type { Argv } from "yargs";
+import { generateReport } from "../report/generate.js";
 import { rescoreRun } from "../coordinator/rescore.js";
 import { parseWorkerList } from "../coordinator/workers/worker-list.js";
 import { positiveInteger, UsageError } from "./flags.js";
@@ -34,6 +36,8 @@ export function rescoreCommand<T>(y: Argv<T>): Argv<T> {
         log,
       });
       log(`heldout.csv: ${r.scored} candidates scored now, ${r.candidates - r.scored - r.failed} recorded before${r.failed > 0 ? `, ${r.failed} failed` : ""}`);
+      const report = await generateReport(args.run as string);
+      log(`report with its held-out section: ${report.files.map((f) => path.basename(f)).join(", ")}`);
     } finally {
       stop.release();
     }
