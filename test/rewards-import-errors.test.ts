@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest";
 import { ModelInputError } from "../src/models/model-error.js";
 import { importReward } from "../src/models/rewards/import-reward.js";
 import { openClipName } from "../src/models/rewards/open-clip-weights.js";
+import { readRewardManifest } from "../src/models/rewards/reward-manifest.js";
 import { tempDir } from "./cli.js";
 import { imageMetricsDir } from "./rewards-reference.js";
 
@@ -55,6 +56,17 @@ describe("reward import refuses bad folders, writing nothing", () => {
     // heads cannot be read off the shapes: the real ViT-H/14's 16 are assumed (the tiny model has 2, so only the import is checked here)
     const m = await importReward({ reward: "hpsv2", from, out: path.join(tempDir(), "hpsv2") });
     expect(m.constants).toMatchObject({ scorer: "clip-pair", projection_dim: 16, text_max_length: 77 });
+  });
+
+  it("a reward directory whose graphs are of another graph version, or a flux2 directory, is refused on reading", async () => {
+    const out = path.join(tempDir(), "aesthetic");
+    await importReward({ reward: "aesthetic", from: copyOf("Aesthetic"), out });
+    const file = path.join(out, "manifest.json");
+    const manifest = JSON.parse(readFileSync(file, "utf8"));
+    writeFileSync(file, JSON.stringify({ ...manifest, graph_version: 1 }));
+    expect(() => readRewardManifest(out)).toThrow(/graphs of graph version 1, this sweep builds version \d+: run 'sweep models import --reward \.\.\.' again/);
+    writeFileSync(file, JSON.stringify({ ...manifest, kind: "flux2-pickscore" }));
+    expect(() => readRewardManifest(out)).toThrow(/kind is "flux2-pickscore"; a reward model directory .* expected/);
   });
 
   it("maps HF names to open_clip's, q/k/v to thirds of in_proj", () => {

@@ -10,7 +10,7 @@ import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writ
 import path from "node:path";
 import { VERSION } from "../../version.js";
 import { digestFiles, linkOrCopy, PRECISIONS } from "../import-models.js";
-import { MANIFEST_FILE, MANIFEST_FORMAT } from "../manifest.js";
+import { GRAPH_VERSION, MANIFEST_FILE, MANIFEST_FORMAT } from "../manifest.js";
 import { ModelInputError } from "../model-error.js";
 import { GraphBuilder } from "../onnx/graph-builder.js";
 import { Checkpoint } from "../safetensors.js";
@@ -80,6 +80,7 @@ async function writeRewardDir(kind: RewardKind<ParsedReward>, parsed: ParsedRewa
     format: MANIFEST_FORMAT,
     kind: "reward",
     reward: kind.name,
+    graph_version: GRAPH_VERSION,
     tool_version: VERSION,
     created: new Date().toISOString(),
     synthetic: opts.synthetic ?? null,

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
-import { MANIFEST_FILE, MANIFEST_FORMAT } from "../manifest.js";
+import { GRAPH_VERSION, MANIFEST_FILE, MANIFEST_FORMAT } from "../manifest.js";
 import { ModelInputError } from "../model-error.js";
 
 export const REWARD_NAMES = ["pickscore", "hpsv2", "clip", "aesthetic", "imagereward"] as const;
@@ -54,6 +54,8 @@ export const rewardManifestSchema = z.strictObject({
   format: z.literal(MANIFEST_FORMAT),
   kind: z.literal("reward"),
   reward: z.enum(REWARD_NAMES),
+  /** the graphs' build (the flux2 manifest's graph_version): older directories are imported again */
+  graph_version: z.literal(GRAPH_VERSION),
   tool_version: z.string(),
   created: z.string(),
   /** null for imported checkpoints; the synthetic model's name otherwise */
@@ -80,6 +82,10 @@ export function readRewardManifest(modelDir: string): RewardManifest {
   }
   const kind = (json as { kind?: unknown } | null)?.kind;
   if (kind !== "reward") throw new ModelInputError(`${file}: kind is ${JSON.stringify(kind ?? null)}; a reward model directory (made by 'sweep models import --reward KIND') expected`);
+  const version = (json as { graph_version?: unknown }).graph_version;
+  if (version !== GRAPH_VERSION) {
+    throw new ModelInputError(`${file}: graphs of graph version ${JSON.stringify(version ?? null)}, this sweep builds version ${GRAPH_VERSION}: run 'sweep models import --reward ...' again for ${modelDir} (the weights are linked, not copied)`);
+  }
   const parsed = rewardManifestSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
