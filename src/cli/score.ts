@@ -14,7 +14,6 @@ export function scoreCommand<T>(y: Argv<T>): Argv<T> {
     .option("device", { type: "string", default: "cpu", describe: "'cpu' or a GPU index" })
     .option("precision", { choices: ["float32", "float16", "bfloat16"] as const, default: "float32" as const, describe: "Compute precision of the graphs" })
     .check((a) => {
-      if (!a.images || a.images.length === 0) throw new UsageError("give one or more PNG files to score");
       if (a.device !== "cpu" && !/^\d+$/.test(a.device)) throw new UsageError(`--device: expected 'cpu' or a GPU index (got '${a.device}')`);
       return true;
     }),
