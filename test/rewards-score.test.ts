@@ -10,8 +10,19 @@ import { runCli, tempDir } from "./cli.js";
 import { flux2Dir, golden as flux2Golden, loadTrace, relativeError, TRACES } from "./flux2-reference.js";
 import { goldenImages, imageMetricsDir, readTensors, rewardsDir, rewardsGolden, writeRgbPng, type RewardCase } from "./rewards-reference.js";
 
-const FOLDERS = { hpsv2: "HPSv2", clip: "CLIP-ViT-H-14-laion2B-s32B-b79K", aesthetic: "Aesthetic" } as const;
+const FOLDERS = { hpsv2: "HPSv2", clip: "CLIP-ViT-H-14-laion2B-s32B-b79K", aesthetic: "Aesthetic", imagereward: "ImageReward" } as const;
 type Metric = keyof typeof FOLDERS;
+/** golden.json's name of each reward */
+const GOLDEN_METRIC: Record<Metric, string> = { hpsv2: "hpsv2", clip: "clip", aesthetic: "aesthetic", imagereward: "image_reward" };
+/** what the scorer observes -> the trace's key (README: Aesthetic's image_embeds is its mlp_input; ImageReward's text_cls is its) */
+const TRACED: Record<Metric, Record<string, string>> = {
+  hpsv2: { image_embeds: "image_embeds", text_embeds: "text_embeds" },
+  clip: { image_embeds: "image_embeds", text_embeds: "text_embeds" },
+  aesthetic: { image_embeds: "mlp_input" },
+  imagereward: { image_embeds: "image_embeds", text_cls: "mlp_input" },
+};
+/** rewards whose score is exp(logit_scale) x cosine, and which return the cosine too */
+const withCosine = (m: Metric) => m === "hpsv2" || m === "clip";
 const cpu = { kind: "cpu" as const, index: 0, intraOpThreads: 1 };
 
 const root = tempDir();
@@ -22,7 +33,7 @@ beforeAll(async () => {
     runCli(["models", "import", "--reward", reward, "--from", path.join(imageMetricsDir, folder), "--out", path.join(root, reward)]));
   imports.push(runCli(["models", "import", "--reward", "pickscore", "--from", path.join(flux2Dir, "PickScore-tiny"), "--processor", path.join(flux2Dir, "CLIP-processor-tiny"), "--out", path.join(root, "pickscore")]));
   for (const r of await Promise.all(imports)) expect(r.code, r.stderr).toBe(0);
-  for (const reward of ["hpsv2", "clip", "aesthetic", "pickscore"]) models[reward] = path.join(root, reward);
+  for (const reward of [...Object.keys(FOLDERS), "pickscore"]) models[reward] = path.join(root, reward);
 }, 60_000);
 
 function pngOf(c: RewardCase): string {
@@ -37,13 +48,14 @@ async function score(model: string, images: string[], prompt: string | null): Pr
 
 describe("sweep score reproduces DiffSynth's metric classes on the golden cases", () => {
   for (const metric of Object.keys(FOLDERS) as Metric[]) {
-    const cases = rewardsGolden.cases.filter((c) => c.metric === metric);
-    it(`${metric}: every case's score${metric === "aesthetic" ? "" : " and cosine"}, through the CLI`, async () => {
+    const cases = rewardsGolden.cases.filter((c) => c.metric === GOLDEN_METRIC[metric]);
+    it(`${metric}: every case's score${withCosine(metric) ? " and cosine" : ""}, through the CLI`, async () => {
+      expect(cases).toHaveLength(4);
       const outs = await Promise.all(cases.map((c) => score(models[metric], [pngOf(c)], c.prompt)));
       for (const [i, c] of cases.entries()) {
         const [out] = outs[i];
         expect(out.reward).toBe(metric);
-        if (metric === "aesthetic") {
+        if (!withCosine(metric)) {
           expect(Math.abs(out.score - c.score) / Math.max(1, Math.abs(c.score))).toBeLessThanOrEqual(1e-5);
           expect(out.cosine).toBeUndefined();
         } else {
@@ -61,11 +73,10 @@ describe("sweep score reproduces DiffSynth's metric classes on the golden cases"
         const [s] = await scorer.score(c.prompt, [{ rgb, height: c.height, width: c.width }], (name, v) => seen.set(name, v.slice()));
         const trace = readTensors(path.join(rewardsDir, c.trace));
         expect(Buffer.from((seen.get("pixel_values") as Float32Array).buffer)).toEqual(Buffer.from((goldenImages.get(c.pixel_values) as Float32Array).buffer));
-        expect(relativeError(seen.get("image_embeds") as Float32Array, trace.get(metric === "aesthetic" ? "mlp_input" : "image_embeds") as Float32Array)).toBeLessThanOrEqual(1e-5);
-        if (metric !== "aesthetic") {
-          expect([...(seen.get("input_ids") as BigInt64Array)]).toEqual([...(trace.get("input_ids") as BigInt64Array)]);
-          expect(relativeError(seen.get("text_embeds") as Float32Array, trace.get("text_embeds") as Float32Array)).toBeLessThanOrEqual(1e-5);
+        for (const [name, key] of Object.entries(TRACED[metric])) {
+          expect(relativeError(seen.get(name) as Float32Array, trace.get(key) as Float32Array), name).toBeLessThanOrEqual(1e-5);
         }
+        if (c.prompt !== null) expect([...(seen.get("input_ids") as BigInt64Array)]).toEqual([...(trace.get("input_ids") as BigInt64Array)]);
         expect(Math.abs(s.score - c.score) / Math.max(1, Math.abs(c.score))).toBeLessThanOrEqual(1e-5);
       }
       await scorer.release();

@@ -1,9 +1,9 @@
 /**
  * What a reward directory's scorer is made of, per `constants.scorer` of its manifest: its sessions
  * (one per graph), its tokenizer and preprocessing, and how a score comes out of them. A reward kind
- * that needs another computation (ImageReward's BLIP: Pillow's bicubic, a vision tower, a text
- * encoder cross-attending to it, an MLP and (x - mean) / std) adds a `scorer` to the manifest's
- * constants and one runtime here: registry in reward-scorer.ts.
+ * that needs another computation adds a `scorer` to the manifest's constants and one runtime (as
+ * ImageReward's `blip-itm` did: Pillow's bicubic, a vision tower, a text encoder cross-attending to
+ * it, an MLP and (x - mean) / std): registry in reward-scorer.ts.
  */
 import type * as ort from "onnxruntime-node";
 import type { RewardManifest } from "../../models/rewards/reward-manifest.js";

@@ -1,7 +1,8 @@
 /**
  * A reward model directory opened on one device, scoring uint8 RGB images (for a prompt, where the
  * reward takes one) as DiffSynth-Studio's metric classes do: `score` is what the class returns
- * (exp(logit_scale) x cosine for PickScore, HPSv2 and CLIP; the head's output for Aesthetic) and
+ * (exp(logit_scale) x cosine for PickScore, HPSv2 and CLIP; the head's output for Aesthetic;
+ * (raw - mean) / std for ImageReward) and
  * `cosine` the plain cosine of the two unit-length embeddings where there are two. How a score is
  * computed is the runtime of the manifest's `constants.scorer` (RUNTIMES).
  */
@@ -12,6 +13,7 @@ import { ModelInputError } from "../../models/model-error.js";
 import { readRewardManifest, type RewardConstants, type RewardManifest } from "../../models/rewards/reward-manifest.js";
 import { createSession, type DeviceTarget } from "../flux2-pickscore/model-sessions.js";
 import { clipHeadRuntime, clipPairRuntime } from "./clip-runtimes.js";
+import { imageRewardRuntime } from "./imagereward-runtime.js";
 import type { RewardImage, RewardObserver, RewardRuntime, RewardScore, RuntimeContext } from "./reward-runtime.js";
 
 export type { RewardImage, RewardObserver, RewardScore } from "./reward-runtime.js";
@@ -20,6 +22,7 @@ export type { RewardImage, RewardObserver, RewardScore } from "./reward-runtime.
 const RUNTIMES: { [S in RewardConstants["scorer"]]: (ctx: RuntimeContext<Extract<RewardConstants, { scorer: S }>>) => RewardRuntime } = {
   "clip-pair": clipPairRuntime,
   "clip-head": clipHeadRuntime,
+  "blip-itm": imageRewardRuntime,
 };
 
 /**

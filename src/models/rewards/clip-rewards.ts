@@ -59,7 +59,7 @@ const LAYOUT_OWNER: Record<ReturnType<typeof checkpointLayout>, string> = {
   "unknown": "keys of no known reward",
 };
 
-function requireLayout(c: Checkpoint, want: ReturnType<typeof checkpointLayout>, reward: RewardName): void {
+export function requireLayout(c: Checkpoint, want: ReturnType<typeof checkpointLayout>, reward: RewardName): void {
   const got = checkpointLayout(c);
   if (got !== want) {
     throw new ModelInputError(`${c.files[0]}: has ${LAYOUT_OWNER[got]}; --reward ${reward} needs ${LAYOUT_OWNER[want]}: is this the right folder?`);

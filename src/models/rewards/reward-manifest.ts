@@ -31,6 +31,14 @@ const clipImage = z.strictObject({
   rescale_factor: z.number(),
 });
 
+/** ImageReward's torchvision v1 transform on the PIL image: Pillow's bicubic short-side resize, centre crop (offsets rounded half to even), ToTensor, normalise. */
+const pillowImage = z.strictObject({
+  kind: z.literal("pillow-bicubic"),
+  size: z.number().int(),
+  mean: z.tuple([z.number(), z.number(), z.number()]),
+  std: z.tuple([z.number(), z.number(), z.number()]),
+});
+
 const rewardConstants = z.discriminatedUnion("scorer", [
   /** a text and a vision tower; score = exp(logit_scale) x cosine (DiffSynth), cosine on request */
   z.strictObject({
@@ -46,9 +54,19 @@ const rewardConstants = z.discriminatedUnion("scorer", [
     image: clipImage,
     projection_dim: z.number().int(),
   }),
+  /** ImageReward: one graph (BLIP ViT, BERT cross-attending to it, MLP head); score = (raw - score_mean) / score_std, inside the graph in float32 */
+  z.strictObject({
+    scorer: z.literal("blip-itm"),
+    image: pillowImage,
+    /** BertTokenizer's max_length: [CLS], up to max - 2 word pieces, [SEP], padding */
+    text_max_length: z.number().int(),
+    score_mean: z.number(),
+    score_std: z.number(),
+  }),
 ]);
 export type RewardConstants = z.infer<typeof rewardConstants>;
 export type ClipImageConstants = z.infer<typeof clipImage>;
+export type PillowImageConstants = z.infer<typeof pillowImage>;
 
 export const rewardManifestSchema = z.strictObject({
   format: z.literal(MANIFEST_FORMAT),

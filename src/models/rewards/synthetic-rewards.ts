@@ -1,8 +1,8 @@
 /**
  * `sweep models import --reward KIND --synthetic tiny|real`: a reward model directory over seeded
  * random weights, for the quick paths (tiny) and for speed and memory figures at the real sizes
- * (real: ViT-H/14 for PickScore, HPSv2 and CLIP, OpenAI's ViT-L/14 for Aesthetic; bfloat16 as the
- * real checkpoints are). The folder a user would have is written beside the output in the real
+ * (real: ViT-H/14 for PickScore, HPSv2 and CLIP, OpenAI's ViT-L/14 for Aesthetic, BLIP's ViT-L/16
+ * and BERT-base for ImageReward; bfloat16 as the real checkpoints are). The folder a user would have is written beside the output in the real
  * layout (open_clip keys for HPSv2), imported by the ordinary import, then removed.
  */
 import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
@@ -14,6 +14,8 @@ import type { TensorLocation, WeightSource } from "../safetensors.js";
 import {
   BYTES, CLIP_TOKENS, clipProcessorFiles, hash32, PIECE_BYTES, TensorRecorder, writeSafetensors, type PlannedTensor,
 } from "../synthetic/synthetic-models.js";
+import { IMAGE_REWARD_DIMS, imageRewardConfigJson, imageRewardTensorShapes, parseImageRewardConfig } from "../imagereward/imagereward-config.js";
+import { syntheticImageRewardTokenizerFiles } from "../imagereward/synthetic-tokenizer.js";
 import { AESTHETIC_LAYERS } from "./clip-rewards.js";
 import { importReward } from "./import-reward.js";
 import { openClipName } from "./open-clip-weights.js";
@@ -83,22 +85,38 @@ function plannedTensors(reward: RewardName, d: RewardDims): PlannedTensor[] {
   }
   const tensors: PlannedTensor[] = [...recorder.tensors].map(([name, shape]) => ({ name, shape, dtype: d.dtype }));
   if (reward !== "aesthetic") tensors.push({ name: "logit_scale", shape: [], dtype: "F32" });
-  return tensors.sort((a, c) => BYTES[c.dtype] - BYTES[a.dtype] || (a.name < c.name ? -1 : a.name > c.name ? 1 : 0));
+  return widestFirst(tensors);
+}
+
+const widestFirst = (tensors: PlannedTensor[]) => tensors.sort((a, c) => BYTES[c.dtype] - BYTES[a.dtype] || (a.name < c.name ? -1 : a.name > c.name ? 1 : 0));
+const writeJson = (file: string, value: unknown) => writeFileSync(file, `${JSON.stringify(value, null, 2)}\n`);
+
+/** Writes the folder's config and tokenizer or processor files into `dir`; returns the tensors its checkpoint holds. */
+function writeSourceFiles(reward: RewardName, size: SyntheticRewardSize, dir: string): PlannedTensor[] {
+  if (reward === "imagereward") {
+    // the original ImageReward.pt keys, as the golden tiny folder has them (imagereward-config.ts)
+    const dims = IMAGE_REWARD_DIMS[size];
+    const config = imageRewardConfigJson(dims);
+    writeJson(path.join(dir, "config.json"), config);
+    for (const [name, text] of Object.entries(syntheticImageRewardTokenizerFiles(dims.text.vocab))) writeFileSync(path.join(dir, name), text);
+    const shapes = imageRewardTensorShapes(parseImageRewardConfig(config, "synthetic imagereward config.json"));
+    return widestFirst([...shapes].map(([name, shape]) => ({ name, shape, dtype: size === "real" ? "BF16" : "F32" })));
+  }
+  const d = dimsOf(reward, size);
+  writeJson(path.join(dir, "config.json"), configOf(reward, d));
+  for (const [name, text] of Object.entries(clipProcessorFiles())) if (reward !== "aesthetic" || name === "preprocessor_config.json") writeFileSync(path.join(dir, name), text);
+  return plannedTensors(reward, d);
 }
 
 export async function importSyntheticReward(reward: RewardName, size: SyntheticRewardSize, out: string, log: (line: string) => void): Promise<RewardManifest> {
-  if (reward === "imagereward") throw new ModelInputError("reward 'imagereward' is not yet supported by this version (its graphs are not built yet)");
   const target = path.resolve(out);
   if (existsSync(target)) throw new ModelInputError(`--out ${target}: already exists; remove it or choose another folder`);
   const source = `${target}.source-${process.pid}`;
   rmSync(source, { recursive: true, force: true });
   mkdirSync(source, { recursive: true });
   try {
-    const d = dimsOf(reward, size);
-    writeFileSync(path.join(source, "config.json"), `${JSON.stringify(configOf(reward, d), null, 2)}\n`);
-    for (const [name, text] of Object.entries(clipProcessorFiles())) if (reward !== "aesthetic" || name === "preprocessor_config.json") writeFileSync(path.join(source, name), text);
     const started = performance.now();
-    const tensors = plannedTensors(reward, d);
+    const tensors = writeSourceFiles(reward, size, source);
     const seed = hash32(`${reward}-${size}`, 0x5eed_0003);
     const buffers = [new ArrayBuffer(PIECE_BYTES), new ArrayBuffer(PIECE_BYTES)];
     const bytes = await writeSafetensors(path.join(source, "model.safetensors"), tensors, (t) => hash32(t.name, seed), buffers);

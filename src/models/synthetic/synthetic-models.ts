@@ -418,8 +418,9 @@ export function initOf(t: PlannedTensor): Init {
   // open_clip's names (the HPSv2 reward): in_proj_bias, ln_1/ln_2/ln_final/ln_pre/ln_post, positional_embedding
   if (name.endsWith("num_batches_tracked") || name.endsWith("running_mean") || name.endsWith(".bias") || name.endsWith("in_proj_bias")) return { kind: "constant", value: 0 };
   if (name.endsWith("running_var")) return { kind: "constant", value: 1 };
-  if (/embed_tokens|token_embedding|position_embedding|positional_embedding|class_embedding/.test(name)) return { kind: "uniform", bound: 0.02 * Math.sqrt(3) };
-  if (shape.length === 1 && (name.includes("norm") || /(^|\.)ln_\w+\.weight$/.test(name)) && name.endsWith(".weight")) return { kind: "constant", value: 1 };
+  // BLIP's names (the ImageReward reward): cls_token, pos_embed, word_embeddings, LayerNorm
+  if (/embed_tokens|token_embedding|word_embeddings|position_embedding|positional_embedding|class_embedding|cls_token|pos_embed/.test(name)) return { kind: "uniform", bound: 0.02 * Math.sqrt(3) };
+  if (shape.length === 1 && (/norm/i.test(name) || /(^|\.)ln_\w+\.weight$/.test(name)) && name.endsWith(".weight")) return { kind: "constant", value: 1 };
   if (shape.length >= 2) return { kind: "uniform", bound: Math.sqrt(3 / numel(shape.slice(1))) };
   throw new Error(`synthetic weights: no initialisation rule for '${name}' [${shape}]`);
 }
