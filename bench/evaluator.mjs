@@ -7,7 +7,7 @@
 //   node bench/evaluator.mjs --synthetic flux2-klein-4b --device 0 --batch 4,1 --precision bfloat16 --path one-run
 //   node bench/evaluator.mjs --model models/flux2-klein-4b --device 0 [--height 1024 --width 1024]
 //     [--evals N] [--steps 4] [--threads T (CPU intra-op threads)] [--path one-run|stages|one-run,stages] [--json FILE]
-//   node bench/evaluator.mjs --rewards pickscore,hpsv2,clip,aesthetic [--size real|tiny] [--device N] [--evals N]
+//   node bench/evaluator.mjs --rewards pickscore,hpsv2,clip,aesthetic,imagereward [--size real|tiny] [--device N] [--evals N]
 //     each reward's cost per image and per prompt (bench/reward-costs.mjs)
 // --batch takes a list (the sessions are opened once); --precision defaults to float32 on a CPU and
 // bfloat16 on a GPU; --evals to 16 (CPU) or 24 (GPU), rounded up to whole batches; --path to both.

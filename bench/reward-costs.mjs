@@ -1,9 +1,11 @@
-// The rewards' cost per image (`node bench/evaluator.mjs --rewards pickscore,hpsv2,clip,aesthetic [--size real|tiny]`):
+// The rewards' cost per image (`node bench/evaluator.mjs --rewards pickscore,hpsv2,clip,aesthetic,imagereward [--size real|tiny]`):
 // each reward imported with --synthetic (real: the real towers, bfloat16 weights) into a temporary
 // folder, opened on the device, warmed on one image, then `--evals` images of 1024x1024 scored one
-// at a time as a held-out check scores renders: CLIP preprocessing (resize, crop, normalise), the
-// vision tower, the score; the text tower once per prompt (cached in a sweep), timed apart. Rewards
-// are measured one after another and released in between, so peak memory is one reward's.
+// at a time as a held-out check scores renders: preprocessing (resize, crop, normalise), the vision
+// tower, the score; the text tower once per prompt (cached in a sweep), timed apart. ImageReward's
+// text encoder cross-attends to the image, so it runs per image (in "ms per image") and its "ms per
+// prompt" is the tokenizer's alone. Rewards are measured one after another and released in between,
+// so peak memory is one reward's.
 import { execFileSync } from "node:child_process";
 import { mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, tmpdir } from "node:os";
@@ -77,7 +79,7 @@ export function describeRewards(results) {
   const r0 = results[0];
   return [
     `Rewards, synthetic ${r0.size} sizes, ${r0.precision} on ${r0.device} (${r0.threads} threads), ${r0.evals} images of 1024x1024 each, batch 1; load average ${f(r0.load_avg, 2)}`,
-    "| reward | ms per image (preprocess + vision + score) | ms per prompt (text tower, once) | session load s | RSS MiB after |",
+    "| reward | ms per image (preprocess + vision + score; ImageReward: + text encoder) | ms per prompt (text tower, once; ImageReward: tokens) | session load s | RSS MiB after |",
     "| --- | --- | --- | --- | --- |",
     ...rows,
   ].join("\n");

@@ -3,7 +3,8 @@
  * `sweep worker` process over gRPC, optimising one tiny reward with two others held out, writes
  * heldout.csv (one row per trial, budget and reward, plus the base noises) and the report's
  * held-out table and plot (read in headless Chromium); `sweep rescore` on the same run with
- * heldout.csv removed writes the same file. Bad input: one line each, exit 2.
+ * heldout.csv removed writes the same file, and adds ImageReward's rows when asked. Bad input: one
+ * line each, exit 2.
  */
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
@@ -52,6 +53,7 @@ beforeAll(async () => {
     runCli(["models", "import", "--reward", "clip", "--from", path.join(imageMetricsDir, "CLIP-ViT-H-14-laion2B-s32B-b79K"), "--out", path.join(models, "clip-tiny")]),
     runCli(["models", "import", "--reward", "hpsv2", "--from", path.join(imageMetricsDir, "HPSv2"), "--out", path.join(models, "hpsv2-tiny")]),
     runCli(["models", "import", "--reward", "aesthetic", "--from", path.join(imageMetricsDir, "Aesthetic"), "--out", path.join(models, "aesthetic-tiny")]),
+    runCli(["models", "import", "--reward", "imagereward", "--from", path.join(imageMetricsDir, "ImageReward"), "--out", path.join(models, "imagereward-tiny")]),
   ];
   for (const r of await Promise.all(imports)) expect(r.code, r.stderr).toBe(0);
   worker = await startWorkerProcess(["--listen", "127.0.0.1:0", "--model-root", models, "--threads", "2"]);
@@ -118,6 +120,22 @@ describe("held-out rewards on a gRPC worker", () => {
     expect(again.stderr).toMatch(/0 to render/);
     expect(readFileSync(path.join(runDir, "heldout.csv"), "utf8")).toBe(before);
   }, 300_000);
+
+  it("sweep rescore adds ImageReward as a held-out reward: one row per trial and base noise, each what sweep score gives on its image", async () => {
+    const before = readCsv(runDir, "heldout.csv");
+    const r = await runCli(["rescore", runDir, "--heldout", "imagereward-tiny", "--workers", worker.address], { timeoutMs: 300_000 });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stderr).not.toMatch(/scored differently/);
+    const after = readCsv(runDir, "heldout.csv");
+    const added = after.filter((x) => x.reward === "imagereward-tiny");
+    expect(added).toHaveLength(before.length / heldout.length);
+    expect(after.filter((x) => x.reward !== "imagereward-tiny")).toEqual(before);
+    for (const row of [added[0], added.find((x) => x.strategy === "base")!]) {
+      const out = await runCli(["score", "--model", path.join(models, "imagereward-tiny"), "--prompt", row.prompt, "--format", "json", path.join(runDir, row.image)]);
+      expect(out.code, out.stderr).toBe(0);
+      expect(JSON.parse(out.stdout)[0]).toMatchObject({ reward: "imagereward", score: Number(row.score) });
+    }
+  }, 300_000);
 });
 
 describe("bad input: one line, exit 2", () => {
@@ -134,12 +152,13 @@ describe("bad input: one line, exit 2", () => {
     expect(readCsv(path.join(root, "missing"), "evaluations.csv").filter((x) => x.status === "ok")).toHaveLength(0);
   }, 120_000);
 
-  it("an unknown reward kind, imagereward not yet, a folder of the wrong kind, --prompt missing", async () => {
+  it("an unknown reward kind, a folder of the wrong kind, --prompt missing", async () => {
     const unknown = await runCli(["models", "import", "--reward", "dreamsim", "--from", imageMetricsDir, "--out", path.join(root, "x")]);
     expect(unknown.code).toBe(2);
-    const ir = await runCli(["models", "import", "--reward", "imagereward", "--from", path.join(imageMetricsDir, "ImageReward"), "--out", path.join(root, "x")]);
+    expect(unknown.stderr).toMatch(/Given: "dreamsim", Choices: "pickscore", "hpsv2", "clip", "aesthetic", "imagereward"/);
+    const ir = await runCli(["models", "import", "--reward", "imagereward", "--from", path.join(imageMetricsDir, "Aesthetic"), "--out", path.join(root, "x")]);
     expect(ir.code).toBe(2);
-    expect(ir.stderr).toMatch(/reward 'imagereward' is not yet supported/);
+    expect(ir.stderr).toMatch(/Aesthetic\/model\.safetensors: has a CLIP vision tower and an MLP head .*--reward imagereward needs BLIP keys/);
     const wrong = await runCli(["models", "import", "--reward", "aesthetic", "--from", path.join(imageMetricsDir, "HPSv2"), "--out", path.join(root, "x")]);
     expect(wrong.code).toBe(2);
     expect(wrong.stderr).toMatch(/HPSv2\/model\.safetensors: has open_clip keys .*--reward aesthetic needs/);
@@ -147,5 +166,8 @@ describe("bad input: one line, exit 2", () => {
     const noPrompt = await runCli(["score", "--model", path.join(models, "hpsv2-tiny"), png]);
     expect(noPrompt.code).toBe(2);
     expect(noPrompt.stderr).toMatch(/--prompt is required: the hpsv2 reward scores an image for a prompt/);
+    const noPromptIr = await runCli(["score", "--model", path.join(models, "imagereward-tiny"), png]);
+    expect(noPromptIr.code).toBe(2);
+    expect(noPromptIr.stderr).toMatch(/--prompt is required: the imagereward reward scores an image for a prompt/);
   }, 60_000);
 });
