@@ -7,6 +7,8 @@
 //   node bench/evaluator.mjs --synthetic flux2-klein-4b --device 0 --batch 4,1 --precision bfloat16 --path one-run
 //   node bench/evaluator.mjs --model models/flux2-klein-4b --device 0 [--height 1024 --width 1024]
 //     [--evals N] [--steps 4] [--threads T (CPU intra-op threads)] [--path one-run|stages|one-run,stages] [--json FILE]
+//   node bench/evaluator.mjs --rewards pickscore,hpsv2,clip,aesthetic,imagereward [--size real|tiny] [--device N] [--evals N]
+//     each reward's cost per image and per prompt (bench/reward-costs.mjs)
 // --batch takes a list (the sessions are opened once); --precision defaults to float32 on a CPU and
 // bfloat16 on a GPU; --evals to 16 (CPU) or 24 (GPU), rounded up to whole batches; --path to both.
 //
@@ -27,6 +29,7 @@ import { Flux2Models } from "../dist/evaluators/flux2-pickscore/model-sessions.j
 import { Flux2PickScorePipeline, newStageTimings } from "../dist/evaluators/flux2-pickscore/pipeline.js";
 import { torchRandn } from "../dist/noise/torch-generator.js";
 import { root } from "./lib.mjs";
+import { describeRewards, rewardBench } from "./reward-costs.mjs";
 
 const log = (s) => process.stderr.write(`[evaluator] ${s}\n`);
 const PROMPT = "a photograph of an astronaut riding a horse on the moon, detailed, sharp focus";
@@ -97,7 +100,7 @@ async function measure(models, device, precision, batch, opts, setup, mode) {
   const batches = Math.max(1, Math.ceil((opts.evals ?? (gpu ? 24 : 16)) / batch));
   const evals = batches * batch;
   const latent = c.latent_channels * (height / c.latent_scale) * (width / c.latent_scale);
-  const pipeline = new Flux2PickScorePipeline(models, log, mode);
+  const pipeline = new Flux2PickScorePipeline(models, log, { mode });
   const noises = Array.from({ length: (batches + 1) * batch }, (_, i) => torchRandn(i, latent));
   const png = (images) => {
     for (const image of images) encodePng({ width, height, data: image, channels: 3, depth: 8 });
@@ -242,7 +245,7 @@ export function describe(r) {
 function parseArgs(argv) {
   const opts = {};
   const batches = (v) => (v.includes(",") ? v.split(",").map(Number) : Number(v));
-  const names = { model: String, synthetic: String, device: String, batch: batches, height: Number, width: Number, precision: String, evals: Number, steps: Number, threads: Number, json: String, path: (v) => (v.includes(",") ? v.split(",") : v) };
+  const names = { rewards: String, size: String, model: String, synthetic: String, device: String, batch: batches, height: Number, width: Number, precision: String, evals: Number, steps: Number, threads: Number, json: String, path: (v) => (v.includes(",") ? v.split(",") : v) };
   for (let i = 0; i < argv.length; i++) {
     const name = argv[i].replace(/^--/, "");
     if (!argv[i].startsWith("--") || !(name in names) || i + 1 >= argv.length) {
@@ -262,6 +265,12 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   } catch (e) {
     console.error(e.message);
     process.exit(2);
+  }
+  if (opts.rewards) {
+    const results = await rewardBench(opts);
+    console.log(describeRewards(results));
+    if (opts.json) writeFileSync(opts.json, `${JSON.stringify(results, null, 2)}\n`);
+    process.exit(0);
   }
   const results = await evaluatorBench(opts);
   console.log(results.map(describe).join("\n\n"));

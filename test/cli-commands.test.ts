@@ -101,13 +101,13 @@ describe("sweep plan", () => {
 describe("JSON Schema of the config", () => {
   it("is committed in configs/ exactly as generated from the schema, and referenced by the examples", () => {
     expect(readFileSync(path.join(repoRoot, "configs/sweep.schema.json"), "utf8")).toBe(sweepJsonSchema());
-    for (const example of ["quickstart.yaml", "ses_vs_random.yaml", "tiny-flux2.yaml", "strategies.yaml", "strategies-quick.yaml"]) {
+    for (const example of ["quickstart.yaml", "ses_vs_random.yaml", "tiny-flux2.yaml", "strategies.yaml", "strategies-quick.yaml", "tiny-flux2-heldout.yaml"]) {
       expect(readFileSync(path.join(repoRoot, "configs", example), "utf8")).toMatch(/^# yaml-language-server: \$schema=\.\/sweep\.schema\.json/);
     }
   });
 
   it("accepts every example config", async () => {
-    for (const example of ["quickstart.yaml", "ses_vs_random.yaml", "tiny-flux2.yaml", "strategies.yaml", "strategies-quick.yaml"]) {
+    for (const example of ["quickstart.yaml", "ses_vs_random.yaml", "tiny-flux2.yaml", "strategies.yaml", "strategies-quick.yaml", "tiny-flux2-heldout.yaml"]) {
       const r = await runCli(["plan", `configs/${example}`]);
       expect(r.code, r.stderr).toBe(0);
     }

@@ -27,7 +27,7 @@ beforeAll(async () => {
   });
   pipeline = new Flux2PickScorePipeline(await Flux2Models.open(modelDir, "float32", cpu));
   byPath.set("one-run", pipeline);
-  byPath.set("stages", new Flux2PickScorePipeline(await Flux2Models.open(modelDir, "float32", cpu), () => {}, "stages"));
+  byPath.set("stages", new Flux2PickScorePipeline(await Flux2Models.open(modelDir, "float32", cpu), () => {}, { mode: "stages" }));
 });
 
 const settings = (h: number, w: number) => ({ height: h, width: w, steps: 4, score: "cosine" as const, maxBatch: 1 });

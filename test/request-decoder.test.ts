@@ -11,11 +11,11 @@ import type { EvaluatorSpec__Output } from "../src/grpc/generated/sweep/v1/Evalu
 
 const wireSpec = (fields: Partial<EvaluatorSpec__Output>): EvaluatorSpec__Output => ({
   kind: "synthetic", shape: [1, 4, 8, 8], latency_ms: 0, jitter_ms: 0, module_path: "", module_sha256: "",
-  model: "", height: 0, width: 0, steps: 0, score: "", precision: "", max_batch: 0, ...fields,
+  model: "", height: 0, width: 0, steps: 0, score: "", precision: "", max_batch: 0, reward: "", heldout: [], ...fields,
 });
 
 const request = (evaluator: EvaluatorSpec__Output, timeout_ms = 0): EvaluateRequest__Output => ({
-  evaluator, prompt: "a cat", prompt_index: 2, timeout_ms, return_image: false,
+  evaluator, prompt: "a cat", prompt_index: 2, timeout_ms, return_image: false, heldout: [],
   candidates: [{ id: 7, random: { seed: 3 } }, { id: 8 }, { id: 9, random: { seed: 4 } }],
 });
 

@@ -4,7 +4,7 @@ import { parse } from "csv-parse/sync";
 
 export type Row = Record<string, string>;
 
-export function readCsv(runDir: string, name: "evaluations.csv" | "trials.csv" | "index.csv"): Row[] {
+export function readCsv(runDir: string, name: "evaluations.csv" | "trials.csv" | "index.csv" | "heldout.csv"): Row[] {
   return parse(readFileSync(path.join(runDir, name), "utf8"), { columns: true, skip_empty_lines: true }) as Row[];
 }
 

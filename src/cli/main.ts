@@ -12,7 +12,9 @@ import { noiseCommand } from "./noise.js";
 import { planCommand } from "./plan.js";
 import { renderCommand } from "./render.js";
 import { reportCommand } from "./report.js";
+import { rescoreCommand } from "./rescore.js";
 import { runCommand } from "./run.js";
+import { scoreCommand } from "./score.js";
 import { workerCommand } from "./worker.js";
 
 /**
@@ -34,7 +36,7 @@ export async function main(argv: string[]): Promise<number> {
     .scriptName("sweep")
     .version(VERSION)
     .strict()
-    .demandCommand(1, "name a command: run, worker, plan, report, noise, render or models")
+    .demandCommand(1, "name a command: run, worker, plan, report, noise, render, models, score or rescore")
     .exitProcess(false)
     .updateStrings({ "Arguments %s and %s are mutually exclusive": "give --%s or --%s, not both" })
     .fail((msg, err) => {
@@ -50,6 +52,8 @@ export async function main(argv: string[]): Promise<number> {
   parser = noiseCommand(parser);
   parser = renderCommand(parser);
   parser = modelsCommand(parser);
+  parser = scoreCommand(parser);
+  parser = rescoreCommand(parser);
   try {
     await parser.help().parseAsync();
   } catch (e) {

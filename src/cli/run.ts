@@ -21,7 +21,7 @@ function resumeFlags(args: Record<string, unknown>): string[] {
  * The run's stop signal: the first SIGINT, SIGTERM or SIGHUP stops it gracefully (it ends
  * interrupted, resumable); a second exits at once with 130. `release` removes the handlers.
  */
-function stopOnSignals(): { signal: AbortSignal; release: () => void } {
+export function stopOnSignals(): { signal: AbortSignal; release: () => void } {
   const stop = new AbortController();
   const onSignal = (signal: NodeJS.Signals) => {
     if (stop.signal.aborted) process.exit(130);

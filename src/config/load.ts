@@ -325,16 +325,33 @@ function resolveFlux2(e: Extract<SweepSpec["evaluator"], { kind: "flux2-pickscor
     report(["evaluator", "shape"], `shape [${given.join(", ")}] disagrees with height ${e.height} and width ${e.width}, which give [${shape.join(", ")}]; drop shape`);
     return undefined;
   }
-  const { model, height, width, steps, score, precision, max_batch } = e;
-  return { kind: "flux2-pickscore", shape, model, height, width, steps, score, precision, max_batch };
+  const { model, height, width, steps, score, precision, max_batch, reward, heldout } = e;
+  const optimised = reward ?? model;
+  const seen = new Set<string>();
+  for (const [i, h] of (heldout ?? []).entries()) {
+    if (h === optimised) {
+      report(["evaluator", "heldout", i], `held-out reward '${h}' is the optimised one${reward ? " (evaluator.reward)" : " (the PickScore of evaluator.model)"}: a held-out reward must be another`);
+      ok = false;
+    }
+    if (seen.has(h)) {
+      report(["evaluator", "heldout", i], `held-out reward '${h}' is named twice`);
+      ok = false;
+    }
+    seen.add(h);
+  }
+  if (!ok) return undefined;
+  return {
+    kind: "flux2-pickscore", shape, model, height, width, steps, score, precision, max_batch,
+    ...(reward ? { reward } : {}), ...(heldout && heldout.length > 0 ? { heldout } : {}),
+  };
 }
 
 /** Fields that change no score (where the module lives, batch size) are left out. */
 function fingerprintedEvaluator(e: EvaluatorSpec): Record<string, unknown> {
   if (e.kind === "module") return { kind: e.kind, shape: e.shape, module_sha256: e.module_sha256 };
   if (e.kind === "flux2-pickscore") {
-    const { model, height, width, steps, score, precision } = e;
-    return { kind: e.kind, shape: e.shape, model, height, width, steps, score, precision };
+    const { model, height, width, steps, score, precision, reward } = e;
+    return { kind: e.kind, shape: e.shape, model, height, width, steps, score, precision, ...(reward ? { reward } : {}) };
   }
   return { kind: e.kind, shape: e.shape };
 }

@@ -53,6 +53,9 @@ export const noopEvaluatorSchema = z.strictObject({
 export const SCORE_CONVENTIONS = ["cosine", "logit"] as const;
 export const PRECISIONS = ["float32", "float16", "bfloat16"] as const;
 
+const modelName = z.string().regex(/^[A-Za-z0-9_.+-]+$/, "a model is a folder name under the worker's model root (letters, digits, _ . + -)")
+  .refine((m) => m !== "." && m !== "..", "a model is a folder name under the worker's model root");
+
 export const flux2PickScoreEvaluatorSchema = z.strictObject({
   kind: z.literal("flux2-pickscore"),
   shape: shapeSchema.optional().describe("Follows from height and width: (1, 128, height/16, width/16); a shape that disagrees is an error"),
@@ -67,6 +70,8 @@ export const flux2PickScoreEvaluatorSchema = z.strictObject({
   score: z.enum(SCORE_CONVENTIONS).default("cosine").describe("cosine: the tutorial's cosine similarity; logit: PickScore's convention, x exp(logit_scale)"),
   precision: z.enum(PRECISIONS).default("float32").describe("Compute precision of the graphs; float32 is exact against the reference on CPU"),
   max_batch: positiveInt.max(64).default(4).describe("Candidates of one prompt evaluated together; every batch runs padded to this size so scores do not depend on batch composition"),
+  reward: modelName.optional().describe("Reward model directory ('sweep models import --reward') whose score the searches climb; default: the PickScore of `model`"),
+  heldout: z.array(modelName).optional().describe("Reward model directories that score the best candidates once the searches are over (heldout.csv, the report's held-out table)"),
 }).describe("FLUX.2-klein image generation scored by PickScore, on onnxruntime-node (docs/models.md)");
 
 export const evaluatorSchema = z.discriminatedUnion("kind", [syntheticEvaluatorSchema, moduleEvaluatorSchema, noopEvaluatorSchema, flux2PickScoreEvaluatorSchema], {

@@ -10,6 +10,10 @@ export interface EvaluationTask {
   recipe: Recipe;
   /** also return the candidate's image (PNG), where the evaluator makes one */
   returnImage?: boolean;
+  /** also score the candidate's image with these held-out rewards (model directory names) */
+  heldout?: string[];
+  /** their directories on the worker that runs it, set by that worker */
+  heldoutDirs?: string[];
 }
 
 export interface EvaluationResult {
@@ -20,6 +24,8 @@ export interface EvaluationResult {
   worker: string;
   /** PNG, when asked for and the evaluator makes images */
   image?: Uint8Array;
+  /** the held-out rewards' scores, in the task's order, when it asked for them */
+  heldout?: number[];
 }
 
 /** Failure of the evaluation itself (it threw, timed out, or gave no finite score); worth a retry. */

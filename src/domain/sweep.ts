@@ -29,8 +29,16 @@ export interface Flux2PickScoreSpec {
   score: "cosine" | "logit";
   precision: "float32" | "float16" | "bfloat16";
   max_batch: number;
+  /** a reward model directory under the worker's model root whose score is the objective (absent: the model's PickScore) */
+  reward?: string;
+  /** reward model directories scored on the best candidates once the searches are over (held-out rewards) */
+  heldout?: string[];
   /** the model directory on the worker that runs it (its model root + model), set by that worker */
   model_dir?: string;
+  /** the reward's directory on that worker, set by it */
+  reward_dir?: string;
+  /** the held-out rewards' directories on that worker, set by it */
+  heldout_dirs?: string[];
 }
 
 /** How the coordinator runs evaluations (written in the YAML beside the evaluator's fields). */

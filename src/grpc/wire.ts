@@ -116,8 +116,8 @@ export function evaluatorToWire(e: EvaluatorSpec): EvaluatorMessage {
       module_path: e.kind === "module" ? e.module_path : "",
       module_sha256: e.kind === "module" ? e.module_sha256 : "",
       ...(e.kind === "flux2-pickscore"
-        ? { model: e.model, height: e.height, width: e.width, steps: e.steps, score: e.score, precision: e.precision, max_batch: e.max_batch }
-        : { model: "", height: 0, width: 0, steps: 0, score: "", precision: "", max_batch: 0 }),
+        ? { model: e.model, height: e.height, width: e.width, steps: e.steps, score: e.score, precision: e.precision, max_batch: e.max_batch, reward: e.reward ?? "", heldout: e.heldout ?? [] }
+        : { model: "", height: 0, width: 0, steps: 0, score: "", precision: "", max_batch: 0, reward: "", heldout: [] }),
     };
     evaluatorMessages.set(e, w);
   }

@@ -103,7 +103,7 @@ export function parseSources(src: ImportSources): ParsedSources {
 }
 
 /** Hard link where the file system allows (no copy of gigabytes), a streamed copy otherwise. */
-function linkOrCopy(from: string, to: string): void {
+export function linkOrCopy(from: string, to: string): void {
   try {
     linkSync(from, to);
   } catch {
@@ -111,7 +111,7 @@ function linkOrCopy(from: string, to: string): void {
   }
 }
 
-function copyFolderFiles(from: string, to: string): void {
+export function copyFolderFiles(from: string, to: string): void {
   mkdirSync(to, { recursive: true });
   for (const name of readdirSync(from)) {
     const p = path.join(from, name);
@@ -254,7 +254,7 @@ function writeGraphs(parsed: ParsedSources, placed: Placed, dir: string, log: (l
 }
 
 /** Size and sha256 of every file of the model directory (the manifest aside). */
-async function digestFiles(dir: string): Promise<{ files: ModelManifest["files"]; digests: Map<string, string> }> {
+export async function digestFiles(dir: string): Promise<{ files: ModelManifest["files"]; digests: Map<string, string> }> {
   const digests = new Map<string, string>();
   const files: ModelManifest["files"] = [];
   for (const rel of listFiles(dir)) {

@@ -134,7 +134,7 @@ export async function sha256File(file: string): Promise<string> {
  * Checks the files a manifest names: sizes always (cheap, catches truncation and swaps), digests
  * when `full` (reads every byte; `sweep worker --verify`).
  */
-export async function verifyModelFiles(modelDir: string, manifest: ModelManifest, full: boolean): Promise<void> {
+export async function verifyModelFiles(modelDir: string, manifest: Pick<ModelManifest, "files">, full: boolean): Promise<void> {
   for (const f of manifest.files) {
     const p = path.join(modelDir, f.path);
     if (!existsSync(p)) throw new ModelInputError(`${p}: missing from the model directory (the manifest lists it)`);

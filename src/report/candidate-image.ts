@@ -9,7 +9,8 @@ import { encode as encodePng } from "fast-png";
 import { settingsOf } from "../evaluators/flux2-pickscore/flux2-evaluator.js";
 import { Flux2Models, type DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import { Flux2PickScorePipeline } from "../evaluators/flux2-pickscore/pipeline.js";
-import { modelNotFound } from "../models/model-error.js";
+import { RewardScorer } from "../evaluators/rewards/reward-scorer.js";
+import { modelNotFound, rewardNotFound } from "../models/model-error.js";
 import { NoiseFactory } from "../recipes/materialise.js";
 import { replayCandidates, ReplayError } from "../results/replay.js";
 import { loadRun, requestedSearch } from "./load-run.js";
@@ -32,9 +33,12 @@ export async function renderCandidate(runDir: string, searchId: string, evalInde
   const candidate = replayCandidates(search, record, spec.shape, [evalIndex]).get(evalIndex)!;
   const dir = path.join(opts.modelRoot, spec.model);
   if (!existsSync(dir)) throw modelNotFound(spec.model, opts.modelRoot);
+  const rewardDir = spec.reward ? path.join(opts.modelRoot, spec.reward) : undefined;
+  if (rewardDir && spec.reward && !existsSync(rewardDir)) throw rewardNotFound(spec.reward, opts.modelRoot, "reward");
   const models = await Flux2Models.open(dir, spec.precision, opts.device);
+  const reward = rewardDir ? await RewardScorer.open(rewardDir, spec.precision, opts.device) : undefined;
   try {
-    const pipeline = new Flux2PickScorePipeline(models, (line) => process.stderr.write(`${line}\n`));
+    const pipeline = new Flux2PickScorePipeline(models, (line) => process.stderr.write(`${line}\n`), { reward });
     const noise = new NoiseFactory().materialise(candidate.recipe, spec.shape);
     const [scored] = await pipeline.scoreBatch(search.prompt, [noise], settingsOf(spec), { images: true });
     writeFileSync(out, encodePng({ width: spec.width, height: spec.height, data: scored.image as Uint8Array, channels: 3, depth: 8 }));
@@ -42,5 +46,6 @@ export async function renderCandidate(runDir: string, searchId: string, evalInde
     return { score: scored.score, recorded: Number.isNaN(recorded) ? null : recorded, noiseSeed: candidate.noiseSeed };
   } finally {
     await models.release();
+    await reward?.release();
   }
 }

@@ -3,7 +3,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { analyse, type AnalyseOptions, type ReportData } from "./analyse.js";
 import { galleryImages, type Gallery } from "./gallery.js";
-import { loadRun } from "./load-run.js";
+import { heldoutGainSpec, heldoutHtml, heldoutMarkdown, heldoutReport, type HeldoutReport } from "./heldout.js";
+import { loadRun, type LoadedRun } from "./load-run.js";
+import { readHeldoutRows } from "../results/heldout-csv.js";
+import { DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from "../statistics/bootstrap.js";
 import { createFolder } from "../results/run-dir.js";
 import { budgetCurveSpec, renderSvg, svgToPng } from "./plots.js";
 import { csvReport, htmlReport, latexReport, markdownReport, perPromptCsv, type EmbeddedThumbnail } from "./render.js";
@@ -19,6 +22,19 @@ export interface ReportOptions extends AnalyseOptions {
 export interface GeneratedReport {
   data: ReportData;
   files: string[];
+  /** the held-out section, when the run has a heldout.csv */
+  heldout: HeldoutReport | null;
+}
+
+/** The held-out numbers of a run with heldout.csv (null without). */
+function heldoutSection(run: LoadedRun, data: ReportData, opts: ReportOptions): HeldoutReport | null {
+  const rows = readHeldoutRows(run.runDir);
+  if (rows.length === 0) return null;
+  const e = run.sweep.evaluator;
+  const optimised = e.kind === "flux2-pickscore" ? e.reward ?? `${e.model} (PickScore)` : e.kind;
+  return heldoutReport(rows, run.sweep.strategies.map((s) => s.label), run.sweep.budgets, optimised, data.baseline, {
+    resamples: opts.resamples ?? DEFAULT_RESAMPLES, seed: opts.seed ?? DEFAULT_BOOTSTRAP_SEED,
+  });
 }
 
 export async function generateReport(runDir: string, opts: ReportOptions = {}): Promise<GeneratedReport> {
@@ -36,13 +52,22 @@ export async function generateReport(runDir: string, opts: ReportOptions = {}): 
   write("budget_curve.svg", svg);
   write("budget_curve.png", await svgToPng(svg));
   const runLink = path.relative(path.resolve(out), path.resolve(runDir)).split(path.sep).join("/");
-  write("report.md", markdownReport(data, { runLink }));
-  write("report.html", htmlReport(data, svg, { runLink, thumbnails: galleryThumbnails(runDir, data.gallery) }));
+  const heldout = heldoutSection(run, data, opts);
+  let heldoutSvg = "";
+  if (heldout) {
+    heldoutSvg = await renderSvg(heldoutGainSpec(heldout, data.name));
+    write("heldout_gain.svg", heldoutSvg);
+    write("heldout_gain.png", await svgToPng(heldoutSvg));
+  }
+  const md = markdownReport(data, { runLink });
+  write("report.md", heldout ? `${md.trimEnd()}\n\n${heldoutMarkdown(heldout)}` : md);
+  const page = htmlReport(data, svg, { runLink, thumbnails: galleryThumbnails(runDir, data.gallery) });
+  write("report.html", heldout ? page.replace("</body></html>", `${heldoutHtml(heldout, heldoutSvg)}\n</body></html>`) : page);
   write("per_prompt.csv", perPromptCsv(data));
   if (opts.format === "csv") write("report.csv", csvReport(data));
   if (opts.format === "latex") write("report.tex", latexReport(data));
   if (opts.format === "json") write("report.json", `${JSON.stringify(data, null, 2)}\n`);
-  return { data, files };
+  return { data, files, heldout };
 }
 
 /** The gallery's images as JPEG thumbnails in data: URIs (the page stays self-contained), or why not. */

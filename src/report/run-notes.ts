@@ -26,7 +26,9 @@ interface DescribedWorker {
 
 export function evaluatorLine(e: EvaluatorSpec): string {
   if (e.kind === "flux2-pickscore") {
-    return `Evaluator: flux2-pickscore, model ${e.model}, ${e.height}x${e.width}, ${e.steps} steps, score ${e.score === "cosine" ? "cosine (the tutorial's)" : "logit (x exp(logit_scale))"}, precision ${e.precision}.`;
+    const reward = e.reward ? `, optimised reward ${e.reward}` : "";
+    const heldout = e.heldout && e.heldout.length > 0 ? `, held-out rewards ${e.heldout.join(", ")}` : "";
+    return `Evaluator: flux2-pickscore, model ${e.model}${reward}, ${e.height}x${e.width}, ${e.steps} steps, score ${e.score === "cosine" ? "cosine (the tutorial's)" : "logit (x exp(logit_scale))"}, precision ${e.precision}${heldout}.`;
   }
   return `Evaluator: ${e.kind}, noise shape [${e.shape.join(", ")}].`;
 }

@@ -149,7 +149,7 @@ export class DevicePool implements Executor {
         const o = outcomes[i];
         if (!o.ok) return q.reject(new EvaluationError(o.error, this.name));
         this.latencyMs.add(o.latencyMs);
-        q.resolve({ score: o.score, latencyMs: o.latencyMs, worker: this.name, ...(o.image ? { image: o.image } : {}) });
+        q.resolve({ score: o.score, latencyMs: o.latencyMs, worker: this.name, ...(o.image ? { image: o.image } : {}), ...(o.heldout ? { heldout: o.heldout } : {}) });
       });
     } catch (e) {
       if (signal.aborted) {
@@ -180,7 +180,7 @@ function batchOf(spec: EvaluatorSpec): Flux2PickScoreSpec | undefined {
 }
 
 function modelKey(spec: Flux2PickScoreSpec): string {
-  return `${spec.model_dir}|${spec.precision}`;
+  return `${spec.model_dir}|${spec.precision}|${spec.reward_dir ?? ""}`;
 }
 
 /** Two model evaluations that one padded batch can run: the same prompt, model and settings. */
@@ -188,6 +188,7 @@ function samePaddedBatch(a: EvaluationTask, b: EvaluationTask): boolean {
   const ma = batchOf(a.evaluator);
   const mb = batchOf(b.evaluator);
   return !!ma && !!mb && a.promptIndex === b.promptIndex && a.prompt === b.prompt && !!a.returnImage === !!b.returnImage
+    && (a.heldoutDirs ?? []).join("\n") === (b.heldoutDirs ?? []).join("\n")
     && modelKey(ma) === modelKey(mb) && ma.height === mb.height && ma.width === mb.width && ma.steps === mb.steps
     && ma.score === mb.score && ma.max_batch === mb.max_batch;
 }

@@ -98,7 +98,10 @@ export class EvaluateStream {
     this.held.add(held);
     result
       .then(
-        (r) => this.answer(held, { candidate_id: id, ok: true, score: r.score, error: "", latency_ms: r.latencyMs, device, ...(r.image ? { image: r.image } : {}) }),
+        (r) => this.answer(held, {
+          candidate_id: id, ok: true, score: r.score, error: "", latency_ms: r.latencyMs, device,
+          ...(r.image ? { image: r.image } : {}), ...(r.heldout ? { heldout_scores: r.heldout } : {}),
+        }),
         (e: Error) => this.answer(held, {
           candidate_id: id, ok: false, score: 0, error: e.message, latency_ms: 0, device,
           fatal: e instanceof ModelInputError || (e instanceof EvaluationError && e.fatal),

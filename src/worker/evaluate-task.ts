@@ -38,7 +38,7 @@ function cached<T>(map: Map<string, Promise<T>>, key: string, create: () => Prom
 
 /** One pipeline per model directory and precision per thread: sessions are created once and kept. */
 export function flux2Evaluator(spec: Flux2PickScoreSpec, ctx: ThreadContext): Promise<Flux2PickScoreEvaluator> {
-  return cached(flux2, `${spec.model_dir}|${spec.precision}`, () => Flux2PickScoreEvaluator.load(spec, ctx.device, ctx.log));
+  return cached(flux2, `${spec.model_dir}|${spec.precision}|${spec.reward_dir ?? ""}`, () => Flux2PickScoreEvaluator.load(spec, ctx.device, ctx.log));
 }
 
 /** `evaluatorKey`: the key this thread caches the task's evaluator under (evaluator-key.ts). */
@@ -56,17 +56,20 @@ export async function evaluateTask(task: EvaluationTask, evaluatorKey: string): 
  * Candidates of one prompt through the FLUX.2 pipeline together; each gets the batch's time per
  * candidate, and its image as PNG when the tasks ask for it.
  */
-export async function evaluateFlux2Batch(tasks: EvaluationTask[], ctx: ThreadContext): Promise<Pick<EvaluationResult, "score" | "latencyMs" | "image">[]> {
+export async function evaluateFlux2Batch(tasks: EvaluationTask[], ctx: ThreadContext): Promise<Pick<EvaluationResult, "score" | "latencyMs" | "image" | "heldout">[]> {
   const started = performance.now();
   const spec = tasks[0].evaluator as Flux2PickScoreSpec;
   const evaluator = await flux2Evaluator(spec, ctx);
   const inputs = tasks.map((t) => ({ noise: noise.materialise(t.recipe, spec.shape), shape: spec.shape, prompt: t.prompt, promptIndex: t.promptIndex }));
-  // images cross from the device only for candidates whose image is kept (renders of best images)
-  const scored = await evaluator.scoreBatch(inputs, spec, tasks.some((t) => t.returnImage));
+  const dirs = tasks[0].heldoutDirs ?? [];
+  // images cross from the device only for candidates whose image is kept (renders of best images) or scored again (held-out rewards)
+  const scored = await evaluator.scoreBatch(inputs, spec, dirs.length > 0 || tasks.some((t) => t.returnImage));
+  const heldout = dirs.length > 0 ? await evaluator.heldoutScores(tasks[0].prompt, scored.map((s) => s.image as Uint8Array), dirs, spec) : [];
   const latencyMs = (performance.now() - started) / tasks.length;
   return scored.map((s, i) => ({
     score: finite(s.score),
     latencyMs,
     ...(tasks[i].returnImage && s.image ? { image: encodePng({ width: spec.width, height: spec.height, data: s.image, channels: 3, depth: 8 }) } : {}),
+    ...(dirs.length > 0 ? { heldout: heldout.map((scores) => finite(scores[i])) } : {}),
   }));
 }

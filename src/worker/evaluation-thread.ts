@@ -17,7 +17,7 @@ export interface ThreadTask {
   evaluatorKey: string;
 }
 
-export type ThreadOutcome = { ok: true; score: number; latencyMs: number; image?: Uint8Array } | { ok: false; error: string };
+export type ThreadOutcome = { ok: true; score: number; latencyMs: number; image?: Uint8Array; heldout?: number[] } | { ok: false; error: string };
 
 /** Loads a model on this thread, then waits until every thread of the pool has (each takes one). */
 export interface WarmTask {

@@ -4,6 +4,7 @@
  */
 import path from "node:path";
 import { readManifest, sha256File, verifyModelFiles } from "../models/manifest.js";
+import { readRewardManifest } from "../models/rewards/reward-manifest.js";
 import type { Flux2PickScoreSpec } from "../domain/sweep.js";
 
 export interface ModelDigest {
@@ -19,7 +20,28 @@ export class ModelChecks {
   constructor(private readonly verify: boolean, private readonly log: (line: string) => void) {}
 
   /** Resolves once the spec's model directory has passed its check; a failed check is tried again next time. */
-  check(spec: Flux2PickScoreSpec): Promise<void> {
+  check(spec: Flux2PickScoreSpec, heldoutDirs: string[] = []): Promise<void> {
+    const rewards = [...new Set([...(spec.reward_dir ? [spec.reward_dir] : []), ...(spec.heldout_dirs ?? []), ...heldoutDirs])];
+    return Promise.all([this.checkModel(spec), ...rewards.map((dir) => this.checkReward(dir))]).then(() => {});
+  }
+
+  /** A reward model directory: its manifest says reward, its files are there (and their digests match, with verify). */
+  private checkReward(dir: string): Promise<void> {
+    let checked = this.checked.get(dir);
+    if (!checked) {
+      checked = (async () => {
+        const manifest = readRewardManifest(dir);
+        await verifyModelFiles(dir, manifest, this.verify);
+        const sha256 = await sha256File(path.join(dir, "manifest.json"));
+        this.digests.set(dir, { name: path.basename(dir), sha256, synthetic: manifest.synthetic ?? "" });
+      })();
+      this.checked.set(dir, checked);
+      checked.catch(() => this.checked.delete(dir));
+    }
+    return checked;
+  }
+
+  private checkModel(spec: Flux2PickScoreSpec): Promise<void> {
     const dir = spec.model_dir as string;
     let checked = this.checked.get(dir);
     if (!checked) {

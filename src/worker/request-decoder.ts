@@ -4,7 +4,7 @@
  */
 import { ModelInputError } from "../models/model-error.js";
 import { recipeFromWire } from "../grpc/wire.js";
-import { resolveFlux2Spec } from "./flux2-spec.js";
+import { resolveFlux2Spec, resolveRewardDir } from "./flux2-spec.js";
 import type { ModelRoot } from "./model-root.js";
 import type { NoiseShape } from "../domain/candidate.js";
 import type { EvaluationTask } from "../domain/outcome.js";
@@ -31,7 +31,10 @@ const DECODERS: { [K in EvaluatorSpec["kind"]]: Decode } = {
   noop: (_wire, shape) => ({ kind: "noop", shape }),
   "flux2-pickscore": (wire, shape, modelRoot) => {
     const { height, width, steps, max_batch } = wire;
-    const spec = resolveFlux2Spec(modelRoot, wire.model, { height, width, steps, max_batch, score: wire.score as "cosine", precision: wire.precision as "float32" });
+    const spec = resolveFlux2Spec(modelRoot, wire.model, {
+      height, width, steps, max_batch, score: wire.score as "cosine", precision: wire.precision as "float32", ...(wire.reward ? { reward: wire.reward } : {}),
+      ...(wire.heldout.length > 0 ? { heldout: [...wire.heldout] } : {}),
+    });
     if (shape.some((d, i) => d !== spec.shape[i])) throw new Error(`noise shape [${shape}] disagrees with ${height}x${width} (expected [${spec.shape}])`);
     return spec;
   },
@@ -61,9 +64,14 @@ export interface DecodedRequest {
 export function decodeRequest(req: EvaluateRequest__Output, modelRoot: ModelRoot): DecodedRequest {
   const timeoutMs = req.timeout_ms > 0 ? req.timeout_ms : DEFAULT_TIMEOUT_MS;
   let evaluator: EvaluatorSpec;
+  let heldoutDirs: string[] | undefined;
   try {
     if (!req.evaluator) throw new Error("the request names no evaluator");
     evaluator = decodeEvaluator(req.evaluator, modelRoot);
+    if (req.heldout.length > 0) {
+      if (evaluator.kind !== "flux2-pickscore") throw new Error(`held-out rewards score images: the ${evaluator.kind} evaluator makes none`);
+      heldoutDirs = req.heldout.map((h) => resolveRewardDir(modelRoot, h, "held-out reward"));
+    }
   } catch (e) {
     const error = (e as Error).message;
     const fatal = e instanceof ModelInputError;
@@ -71,7 +79,8 @@ export function decodeRequest(req: EvaluateRequest__Output, modelRoot: ModelRoot
   }
   const candidates = req.candidates.map((c): DecodedCandidate => {
     try {
-      return { id: c.id, task: { evaluator, prompt: req.prompt, promptIndex: req.prompt_index, recipe: recipeFromWire(c), returnImage: !!req.return_image } };
+      const heldout = heldoutDirs ? { heldout: [...req.heldout], heldoutDirs } : {};
+      return { id: c.id, task: { evaluator, prompt: req.prompt, promptIndex: req.prompt_index, recipe: recipeFromWire(c), returnImage: !!req.return_image, ...heldout } };
     } catch (e) {
       return { id: c.id, error: (e as Error).message, fatal: false };
     }

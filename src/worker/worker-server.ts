@@ -184,7 +184,7 @@ function describeWorker(worker: WorkerResources): DescribeResponse {
 function dispatch(worker: WorkerResources): Dispatch {
   return (task, opts) => {
     const device = leastBusy(worker.devices);
-    const ready = task.evaluator.kind === "flux2-pickscore" ? worker.models.check(task.evaluator) : Promise.resolve();
+    const ready = task.evaluator.kind === "flux2-pickscore" ? worker.models.check(task.evaluator, task.heldoutDirs) : Promise.resolve();
     return { device: device.id, result: ready.then(() => device.pool.evaluate(task, opts)) };
   };
 }

@@ -262,7 +262,11 @@ export class GrpcExecutor implements Executor {
     p.link = undefined;
     const where = `${link.address}/${r.device}`;
     this.settle(p, () => (r.ok
-      ? p.resolve({ score: r.score, latencyMs: r.latency_ms, worker: where, ...(r.image.length > 0 ? { image: new Uint8Array(r.image) } : {}) })
+      ? p.resolve({
+        score: r.score, latencyMs: r.latency_ms, worker: where,
+        ...(r.image.length > 0 ? { image: new Uint8Array(r.image) } : {}),
+        ...(r.heldout_scores.length > 0 ? { heldout: [...r.heldout_scores] } : {}),
+      })
       : p.reject(new EvaluationError(r.error, where, r.fatal))));
     link.retireIfDrained();
     this.pump();
@@ -299,6 +303,7 @@ export class GrpcExecutor implements Executor {
       candidates: batch.map((p) => recipeToWire(p.id, p.task.recipe, form)),
       timeout_ms: head.opts.timeoutMs,
       ...(head.task.returnImage ? { return_image: true } : {}),
+      ...(head.task.heldout ? { heldout: head.task.heldout } : {}),
     };
     for (const p of batch) {
       link.inFlight.set(p.id, p);

@@ -62,7 +62,8 @@ export function linksToFill<L extends LinkRoom>(links: Iterable<L>, queued: numb
  * same evaluator and the same image request.
  */
 export function sameBatch(head: EvaluationTask, task: EvaluationTask): boolean {
-  return task.promptIndex === head.promptIndex && task.evaluator === head.evaluator && !!task.returnImage === !!head.returnImage;
+  return task.promptIndex === head.promptIndex && task.evaluator === head.evaluator && !!task.returnImage === !!head.returnImage
+    && (task.heldout ?? []).join("\n") === (head.heldout ?? []).join("\n");
 }
 
 /**

@@ -6,7 +6,8 @@
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { MANIFEST_FILE, readManifest } from "../../models/manifest.js";
-import { modelNotFound } from "../../models/model-error.js";
+import { modelNotFound, rewardNotFound } from "../../models/model-error.js";
+import { readRewardManifest } from "../../models/rewards/reward-manifest.js";
 import type { Manifest } from "../../results/manifest.js";
 import { GrpcExecutor, type GrpcExecutorOptions } from "../links/grpc-executor.js";
 import { startLocalWorker, type LocalWorker } from "./local-workers.js";
@@ -35,7 +36,11 @@ export function workerSource(sweep: Sweep, opts: WorkerSourceOptions): WorkerSou
   const named = opts.workers ?? (opts.workersFile ? readWorkersFile(opts.workersFile) : sweep.workers);
   if (named && named.length > 0) return { named, workersFile: opts.workersFile };
   const modelRoot = opts.modelRoot ? path.resolve(opts.modelRoot) : path.dirname(sweep.source.file);
-  if (sweep.evaluator.kind === "flux2-pickscore") requireModel(modelRoot, sweep.evaluator.model);
+  if (sweep.evaluator.kind === "flux2-pickscore") {
+    requireModel(modelRoot, sweep.evaluator.model);
+    if (sweep.evaluator.reward) requireReward(modelRoot, sweep.evaluator.reward, "reward");
+    for (const h of sweep.evaluator.heldout ?? []) requireReward(modelRoot, h, "held-out reward");
+  }
   return { local: { cliEntry: opts.cliEntry, threads: opts.threads ?? sweep.threads, modelRoot } };
 }
 
@@ -44,6 +49,13 @@ function requireModel(root: string, model: string): void {
   const dir = path.join(root, model);
   if (!existsSync(path.join(dir, MANIFEST_FILE))) throw modelNotFound(model, root);
   readManifest(dir);
+}
+
+/** A reward model directory under the local worker's model root, or the error saying how to make it. */
+function requireReward(root: string, reward: string, role: "reward" | "held-out reward"): void {
+  const dir = path.join(root, reward);
+  if (!existsSync(path.join(dir, MANIFEST_FILE))) throw rewardNotFound(reward, root, role);
+  readRewardManifest(dir);
 }
 
 export interface RunWorkers {

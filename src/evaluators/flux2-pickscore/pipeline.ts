@@ -33,10 +33,16 @@ export interface Flux2Settings {
 export type Observer = (name: string, value: Float32Array | Uint8Array | BigInt64Array) => void;
 
 interface PromptEmbedding {
+  prompt: string;
   /** (text_max_length, 3 x hidden) */
   promptEmbeds: Float32Array;
   /** (projection_dim,), L2-normalised */
   clipText: Float32Array;
+}
+
+/** A reward other than the model directory's PickScore: one score per image, in the score convention asked for. */
+export interface ImageScorer {
+  scoreImages(prompt: string, images: { rgb: Uint8Array; height: number; width: number }[], convention: "cosine" | "logit"): Promise<number[]>;
 }
 
 export interface ScoredImage {
@@ -100,12 +106,20 @@ export class Flux2PickScorePipeline {
   private readonly warned = new Set<string>();
   private readonly clipImage: ClipPreprocessConfig;
   private readonly expLogitScale: number;
+  readonly mode: PipelinePath;
+  private readonly reward?: ImageScorer;
 
   constructor(
     private readonly models: Flux2Models,
     private readonly log: (line: string) => void = () => {},
-    readonly mode: PipelinePath = "one-run",
+    opts: {
+      mode?: PipelinePath;
+      /** scores the images instead of the model directory's PickScore (evaluator.reward) */
+      reward?: ImageScorer;
+    } = {},
   ) {
+    this.mode = opts.mode ?? "one-run";
+    this.reward = opts.reward;
     const { manifest, dir } = models;
     const c = manifest.constants;
     this.qwen = loadQwenPromptTokenizer(path.join(dir, manifest.tokenizers.text), c.text_max_length);
@@ -169,7 +183,7 @@ export class Flux2PickScorePipeline {
       attention_mask: new ort.Tensor("int64", qwen.attentionMask, [1, L]),
     });
     const clipText = await this.run("clip_text", await stage("clip_text"), { input_ids: new ort.Tensor("int64", clip.inputIds, [1, clip.inputIds.length]) });
-    return { promptEmbeds: text.prompt_embeds.data as Float32Array, clipText: clipText.text_embeds.data as Float32Array };
+    return { prompt, promptEmbeds: text.prompt_embeds.data as Float32Array, clipText: clipText.text_embeds.data as Float32Array };
   }
 
   private rope(rows: number, cols: number): { cos: ort.Tensor; sin: ort.Tensor } {
@@ -198,7 +212,15 @@ export class Flux2PickScorePipeline {
   private async runBatch(emb: PromptEmbedding, noises: Float32Array[], s: Flux2Settings, opts: BatchOptions): Promise<ScoredImage[]> {
     opts.observe?.("prompt_embeds", emb.promptEmbeds);
     opts.observe?.("text_embeds", emb.clipText);
-    const { imageEmbeds, images } = this.mode === "one-run" ? await this.runOnce(emb, noises, s, opts) : await this.runStages(emb, noises, s, opts.observe);
+    // another reward scores the images themselves: the one-run path fetches them then
+    const run = this.reward ? { ...opts, images: true } : opts;
+    const { imageEmbeds, images } = this.mode === "one-run" ? await this.runOnce(emb, noises, s, run) : await this.runStages(emb, noises, s, opts.observe);
+    if (this.reward && images) {
+      const t0 = performance.now();
+      const scores = await this.reward.scoreImages(emb.prompt, images.slice(0, noises.length).map((rgb) => ({ rgb, height: s.height, width: s.width })), s.score);
+      this.lap("clip_vision", t0);
+      return scores.map((score, b) => ({ score, image: images[b] }));
+    }
     const P = this.models.manifest.constants.projection_dim;
     return noises.map((_, b) => {
       // text_embs @ image_embs.T, accumulated in float32

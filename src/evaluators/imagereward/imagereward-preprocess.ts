@@ -8,9 +8,7 @@
  * passes (horizontal, then vertical) with a uint8 image between them (src/libImaging/Resample.c).
  */
 
-/** BLIP's normalisation (ImageReward's transform: the OpenAI CLIP mean and std). */
-export const IMAGE_REWARD_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
-export const IMAGE_REWARD_STD = [0.26862954, 0.26130258, 0.27577711] as const;
+import { IMAGE_REWARD_PIXEL_MEAN, IMAGE_REWARD_PIXEL_STD } from "../../models/imagereward/imagereward-config.js";
 
 const PRECISION_BITS = 22;
 const BICUBIC_SUPPORT = 2;
@@ -148,7 +146,14 @@ function roundHalfEven(x: number): number {
  * An RGB image (HWC uint8) -> ImageReward's pixel_values, float32 [3, size, size] (CHW):
  * ToTensor's float32(u8) / 255, then (x - mean) / std, each step rounded to float32 as torch does.
  */
-export function imageRewardPixelValues(rgb: Uint8Array, height: number, width: number, size = 224): Float32Array {
+export function imageRewardPixelValues(
+  rgb: Uint8Array,
+  height: number,
+  width: number,
+  size = 224,
+  mean: readonly number[] = IMAGE_REWARD_PIXEL_MEAN,
+  std: readonly number[] = IMAGE_REWARD_PIXEL_STD,
+): Float32Array {
   if (!(height >= 1 && width >= 1)) throw new RangeError(`image of ${height}x${width} pixels: expected at least 1x1`);
   const resized = shortSideSize(height, width, size);
   // torchvision returns the image itself when the size is unchanged
@@ -158,14 +163,14 @@ export function imageRewardPixelValues(rgb: Uint8Array, height: number, width: n
   const plane = size * size;
   const out = new Float32Array(3 * plane);
   for (let c = 0; c < 3; c++) {
-    const mean = Math.fround(IMAGE_REWARD_MEAN[c]);
-    const std = Math.fround(IMAGE_REWARD_STD[c]);
+    const m = Math.fround(mean[c]);
+    const s = Math.fround(std[c]);
     for (let y = 0; y < size; y++) {
       const row = ((top + y) * resized.width + left) * 3 + c;
       for (let x = 0; x < size; x++) {
         // a division of two float32 values in double, rounded once, is the float32 division
         const unit = Math.fround(image[row + x * 3] / 255);
-        out[c * plane + y * size + x] = Math.fround(Math.fround(unit - mean) / std);
+        out[c * plane + y * size + x] = Math.fround(Math.fround(unit - m) / s);
       }
     }
   }

@@ -53,6 +53,9 @@ export interface ImageRewardConfig {
 export const IMAGE_REWARD_MEAN = 0.16717362830052426;
 export const IMAGE_REWARD_STD = 1.0333394966054072;
 export const IMAGE_REWARD_TEXT_LENGTH = 35;
+/** The pixels' normalisation: ImageReward's transform uses the OpenAI CLIP mean and std. */
+export const IMAGE_REWARD_PIXEL_MEAN = [0.48145466, 0.4578275, 0.40821073] as const;
+export const IMAGE_REWARD_PIXEL_STD = [0.26862954, 0.26130258, 0.27577711] as const;
 /** mlp.layers' Linear indices (1, 3, 5 are dropouts; there are no activations) */
 export const MLP_LAYER_INDICES = [0, 2, 4, 6, 7] as const;
 const MLP_WIDTHS = [1024, 128, 64, 16, 1];

@@ -36,7 +36,18 @@ export interface ClipConfig {
   vision: ClipVisionConfig;
   /** the top-level projection_dim (the nested ones are unused defaults) */
   projectionDim: number;
+  /**
+   * How the projections are stored: "out_in" as torch.nn.Linear ([proj, hidden], HF's
+   * *_projection.weight), "in_out" as open_clip's bare matrices ([hidden, proj], used as x @ W).
+   * Absent: "out_in".
+   */
+  projectionLayout?: ProjectionLayout;
 }
+
+export type ProjectionLayout = "out_in" | "in_out";
+
+/** What the vision tower needs of a config (the Aesthetic reward has no text tower). */
+export type ClipVisionTowerConfig = Pick<ClipConfig, "vision" | "projectionDim" | "projectionLayout">;
 
 type Json = Record<string, unknown>;
 
@@ -71,18 +82,24 @@ export function parseClipConfig(json: unknown, file: string): ClipConfig {
       maxPositions: num(text, "text_config.", "max_position_embeddings", file),
       eosTokenId: eos,
     },
-    vision: {
-      ...tower(vision, "vision_config.", file),
-      imageSize: num(vision, "vision_config.", "image_size", file),
-      patchSize: num(vision, "vision_config.", "patch_size", file),
-      numChannels: num(vision, "vision_config.", "num_channels", file, 3),
-    },
+    vision: parseClipVisionSection(vision, "vision_config.", file),
     projectionDim: num(json, "", "projection_dim", file),
   };
-  if (cfg.vision.imageSize % cfg.vision.patchSize !== 0) {
-    throw new ModelInputError(`${file}: vision_config.image_size ${cfg.vision.imageSize} is not a multiple of patch_size ${cfg.vision.patchSize}`);
-  }
   return cfg;
+}
+
+/** A vision tower's fields (a CLIPModel's vision_config, or a CLIPVisionConfig at top level: where = ""). */
+export function parseClipVisionSection(vision: Json, where: string, file: string): ClipVisionConfig {
+  const v: ClipVisionConfig = {
+    ...tower(vision, where, file),
+    imageSize: num(vision, where, "image_size", file),
+    patchSize: num(vision, where, "patch_size", file),
+    numChannels: num(vision, where, "num_channels", file, 3),
+  };
+  if (v.imageSize % v.patchSize !== 0) {
+    throw new ModelInputError(`${file}: ${where}image_size ${v.imageSize} is not a multiple of patch_size ${v.patchSize}`);
+  }
+  return v;
 }
 
 /** A positive number (an integer unless `integer` is false) of a config section, or its default. */
@@ -125,14 +142,13 @@ export function readLogitScale(checkpoint: Checkpoint): number {
  * In float16/bfloat16 everything runs in that type (LayerNormalization keeps float32 statistics)
  * except the final L2 normalisation (float32); the patch convolution too (bfloat16 Conv from opset 22).
  */
-export function buildClipVisionGraph(b: GraphBuilder, cfg: ClipConfig): void {
-  const v = cfg.vision;
-  const pixels = b.input("pixel_values", "float32", ["batch", v.numChannels, v.imageSize, v.imageSize]);
+export function buildClipVisionGraph(b: GraphBuilder, cfg: ClipVisionTowerConfig): void {
+  const pixels = b.input("pixel_values", "float32", ["batch", cfg.vision.numChannels, cfg.vision.imageSize, cfg.vision.imageSize]);
   b.output(clipImageEmbeds(b, cfg, pixels), "image_embeds", "float32", ["batch", cfg.projectionDim]);
 }
 
-/** The vision tower's body: (B, C, S, S) float32 pixel values -> (B, projection_dim) float32, unit length. */
-export function clipImageEmbeds(b: GraphBuilder, cfg: ClipConfig, pixels: string): string {
+/** The unit-length image embeddings (float32 [B, projectionDim]) of a pixel_values input. */
+export function clipImageEmbeds(b: GraphBuilder, cfg: ClipVisionTowerConfig, pixels: string): string {
   const v = cfg.vision;
   const d = v.hiddenSize;
   const p = "vision_model.";
@@ -153,7 +169,7 @@ export function clipImageEmbeds(b: GraphBuilder, cfg: ClipConfig, pixels: string
   for (let i = 0; i < v.numLayers; i++) h = encoderLayer(b, h, v, `${p}encoder.layers.${i}.`);
   const pooled = b.op("Gather", [h, b.constant([0], [], "int64")], { axis: 1 });
   const normed = layerNorm(b, pooled, v.layerNormEps, `${p}post_layernorm.weight`, `${p}post_layernorm.bias`, d);
-  return l2Normalize(b, linear(b, normed, "visual_projection.weight", undefined, [cfg.projectionDim, d]));
+  return l2Normalize(b, projection(b, normed, "visual_projection.weight", cfg, d));
 }
 
 /**
@@ -186,7 +202,7 @@ export function buildClipTextGraph(b: GraphBuilder, cfg: ClipConfig): void {
   // the final LayerNorm acts per token, so it is applied to the pooled token only
   const pooled = b.op("GatherND", [h, index], { batch_dims: 1 });
   const normed = layerNorm(b, pooled, t.layerNormEps, `${p}final_layer_norm.weight`, `${p}final_layer_norm.bias`, d);
-  const embeds = linear(b, normed, "text_projection.weight", undefined, [cfg.projectionDim, d]);
+  const embeds = projection(b, normed, "text_projection.weight", cfg, d);
   b.output(l2Normalize(b, embeds), "text_embeds", "float32", [1, cfg.projectionDim]);
 }
 
@@ -210,6 +226,12 @@ function activation(b: GraphBuilder, x: string, act: ClipActivation): string {
   if (act === "gelu") return gelu(b, x);
   // transformers' QuickGELUActivation: x * sigmoid(1.702 x)
   return quickGelu(b, x, 1.702);
+}
+
+/** A tower's bias-free projection to projectionDim, in the layout the checkpoint stores it. */
+function projection(b: GraphBuilder, x: string, weight: string, cfg: ClipVisionTowerConfig, d: number): string {
+  if (cfg.projectionLayout === "in_out") return b.op("MatMul", [x, b.param(weight, [d, cfg.projectionDim])]);
+  return linear(b, x, weight, undefined, [cfg.projectionDim, d]);
 }
 
 /** x / ||x|| over the last axis (the tutorial's x / torch.norm(x, dim=-1, keepdim=True)), in float32. */

@@ -28,7 +28,7 @@ export const SYNTHETIC_MODELS = ["flux2-tiny", "flux2-klein-4b"] as const;
 export type SyntheticModelName = (typeof SYNTHETIC_MODELS)[number];
 
 type Dtype = "F32" | "BF16" | "I64";
-const BYTES: Record<Dtype, number> = { F32: 4, BF16: 2, I64: 8 };
+export const BYTES: Record<Dtype, number> = { F32: 4, BF16: 2, I64: 8 };
 
 interface Dims {
   seed: number;
@@ -62,7 +62,7 @@ const QWEN_SPECIALS = [
 ];
 /** Token ids the generated tokenizers use: the byte alphabet, then (CLIP) its `</w>` forms, then the specials. */
 const QWEN_TOKENS = BYTE_CHARS.length + QWEN_SPECIALS.length;
-const CLIP_TOKENS = 2 * BYTE_CHARS.length + 2;
+export const CLIP_TOKENS = 2 * BYTE_CHARS.length + 2;
 
 const MODELS: Record<SyntheticModelName, Dims> = {
   // The dimensions of the golden tiny checkpoints (reference/flux2), vocabularies sized to the tokenizers.
@@ -172,7 +172,7 @@ function vaeConfig(d: Dims): object {
 }
 
 /** PickScore_v1's logit_scale (exp of it is about 100). */
-const LOGIT_SCALE = 4.6052;
+export const LOGIT_SCALE = 4.6052;
 
 function clipConfig(d: Dims): object {
   const { text, vision, projection } = d.clip;
@@ -260,7 +260,7 @@ function qwenTokenizerFiles(): Record<string, string> {
 }
 
 /** CLIP's tokenizer components (lower-casing, its split regex, `</w>` word ends) and image preprocessing. */
-function clipProcessorFiles(): Record<string, string> {
+export function clipProcessorFiles(): Record<string, string> {
   const vocab = [...BYTE_CHARS, ...BYTE_CHARS.map((c) => `${c}</w>`)];
   const [start, end] = [vocab.length, vocab.length + 1];
   const tokenizer = {
@@ -327,7 +327,7 @@ const SHARD_BYTES = 5e9;
 const numel = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
 
 /** A WeightSource that hands out placeholder locations and remembers what was asked for. */
-class TensorRecorder implements WeightSource {
+export class TensorRecorder implements WeightSource {
   readonly tensors = new Map<string, number[]>();
 
   constructor(private readonly dtype: "F32" | "BF16") {}
@@ -406,19 +406,21 @@ export function plannedTensors(name: SyntheticModelName): Record<ComponentKey, P
   };
 }
 
-type Init = { kind: "constant"; value: number } | { kind: "uniform"; bound: number };
+export type Init = { kind: "constant"; value: number } | { kind: "uniform"; bound: number };
 
 /**
  * Values that keep activations at unit scale through the real depths: matrices and convolutions
  * uniform with variance 1/fan_in, norm scales 1, biases and means 0, variances 1, embeddings std 0.02.
  */
-function initOf(t: PlannedTensor): Init {
+export function initOf(t: PlannedTensor): Init {
   const { name, shape } = t;
   if (name === "logit_scale") return { kind: "constant", value: LOGIT_SCALE };
-  if (name.endsWith("num_batches_tracked") || name.endsWith("running_mean") || name.endsWith(".bias")) return { kind: "constant", value: 0 };
+  // open_clip's names (the HPSv2 reward): in_proj_bias, ln_1/ln_2/ln_final/ln_pre/ln_post, positional_embedding
+  if (name.endsWith("num_batches_tracked") || name.endsWith("running_mean") || name.endsWith(".bias") || name.endsWith("in_proj_bias")) return { kind: "constant", value: 0 };
   if (name.endsWith("running_var")) return { kind: "constant", value: 1 };
-  if (/embed_tokens|token_embedding|position_embedding|class_embedding/.test(name)) return { kind: "uniform", bound: 0.02 * Math.sqrt(3) };
-  if (shape.length === 1 && name.includes("norm") && name.endsWith(".weight")) return { kind: "constant", value: 1 };
+  // BLIP's names (the ImageReward reward): cls_token, pos_embed, word_embeddings, LayerNorm
+  if (/embed_tokens|token_embedding|word_embeddings|position_embedding|positional_embedding|class_embedding|cls_token|pos_embed/.test(name)) return { kind: "uniform", bound: 0.02 * Math.sqrt(3) };
+  if (shape.length === 1 && (/norm/i.test(name) || /(^|\.)ln_\w+\.weight$/.test(name)) && name.endsWith(".weight")) return { kind: "constant", value: 1 };
   if (shape.length >= 2) return { kind: "uniform", bound: Math.sqrt(3 / numel(shape.slice(1))) };
   throw new Error(`synthetic weights: no initialisation rule for '${name}' [${shape}]`);
 }
@@ -449,7 +451,7 @@ function uniformTable(dtype: "F32" | "BF16", bound: number): Uint16Array | Float
 }
 
 /** FNV-1a, then a murmur3 finaliser: a well-mixed 32-bit seed per tensor name. */
-function hash32(text: string, seed: number): number {
+export function hash32(text: string, seed: number): number {
   let h = (0x811c9dc5 ^ seed) >>> 0;
   for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
   h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
@@ -485,14 +487,14 @@ function fillerOf(t: PlannedTensor, seed: number): Filler {
   };
 }
 
-const PIECE_BYTES = 16 * 2 ** 20;
+export const PIECE_BYTES = 16 * 2 ** 20;
 
 /**
  * One .safetensors file (8-byte little-endian header length, JSON header padded with spaces to a
  * multiple of 8, raw little-endian data), generated piece by piece into two alternating buffers so
  * that one is being written while the other is filled. Returns the file's size.
  */
-async function writeSafetensors(file: string, tensors: PlannedTensor[], seedOf: (t: PlannedTensor) => number, buffers: ArrayBuffer[]): Promise<number> {
+export async function writeSafetensors(file: string, tensors: PlannedTensor[], seedOf: (t: PlannedTensor) => number, buffers: ArrayBuffer[]): Promise<number> {
   const header: Record<string, unknown> = { __metadata__: { format: "pt" } };
   let dataBytes = 0;
   for (const t of tensors) {

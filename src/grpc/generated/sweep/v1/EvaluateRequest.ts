@@ -19,6 +19,11 @@ export interface EvaluateRequest {
    * send each candidate's image back (PNG), where the evaluator makes one
    */
   'return_image'?: (boolean);
+  /**
+   * flux2-pickscore: also score each candidate's image with these reward model directories (held-out
+   * rewards, under the worker's model root); the scores come back in heldout_scores, in this order.
+   */
+  'heldout'?: (string)[];
 }
 
 export interface EvaluateRequest__Output {
@@ -37,4 +42,9 @@ export interface EvaluateRequest__Output {
    * send each candidate's image back (PNG), where the evaluator makes one
    */
   'return_image': (boolean);
+  /**
+   * flux2-pickscore: also score each candidate's image with these reward model directories (held-out
+   * rewards, under the worker's model root); the scores come back in heldout_scores, in this order.
+   */
+  'heldout': (string)[];
 }

@@ -35,6 +35,10 @@ export interface EvaluateResponse {
    * another worker without counting an attempt, and sends this worker nothing more.
    */
   'draining'?: (boolean);
+  /**
+   * when ok and the request named held-out rewards: one score each, in order
+   */
+  'heldout_scores'?: (number | string)[];
 }
 
 export interface EvaluateResponse__Output {
@@ -70,4 +74,8 @@ export interface EvaluateResponse__Output {
    * another worker without counting an attempt, and sends this worker nothing more.
    */
   'draining': (boolean);
+  /**
+   * when ok and the request named held-out rewards: one score each, in order
+   */
+  'heldout_scores': (number)[];
 }

@@ -57,6 +57,14 @@ export interface EvaluatorSpec {
    * flux2-pickscore: candidates of one prompt evaluated together (every batch padded to it)
    */
   'max_batch'?: (number);
+  /**
+   * flux2-pickscore: the reward model directory the score comes from (empty: the model's PickScore)
+   */
+  'reward'?: (string);
+  /**
+   * flux2-pickscore: held-out reward directories the run will ask for (checked on the first request)
+   */
+  'heldout'?: (string)[];
 }
 
 /**
@@ -115,4 +123,12 @@ export interface EvaluatorSpec__Output {
    * flux2-pickscore: candidates of one prompt evaluated together (every batch padded to it)
    */
   'max_batch': (number);
+  /**
+   * flux2-pickscore: the reward model directory the score comes from (empty: the model's PickScore)
+   */
+  'reward': (string);
+  /**
+   * flux2-pickscore: held-out reward directories the run will ask for (checked on the first request)
+   */
+  'heldout': (string)[];
 }
