@@ -50,7 +50,7 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
       verify: args.verify,
     });
     process.stdout.write(`${JSON.stringify({ listening: worker.address })}\n`);
-    const stop = stopRequested(args["exit-with-parent"]);
+    const stop = stopRequested(args["exit-with-parent"], () => worker.halt());
     try {
       // A failed preload throws here (the worker has closed); a stop may come while models load.
       await Promise.race([worker.ready, stop]);
@@ -63,14 +63,18 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
   });
 }
 
-/** Resolves at the first SIGINT or SIGTERM, or stdin's end with `exitWithParent`; a second signal exits at once. */
-function stopRequested(exitWithParent: boolean): Promise<"signal" | "parent"> {
+/**
+ * Resolves at the first SIGINT or SIGTERM, or stdin's end with `exitWithParent`; a second signal
+ * exits at once, once `halt` has brought every thread out of onnxruntime (exiting inside it aborts).
+ */
+function stopRequested(exitWithParent: boolean, halt: () => Promise<void>): Promise<"signal" | "parent"> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
         process.stderr.write(`${signal} again: exiting at once\n`);
-        process.exit(signal === "SIGINT" ? 130 : 143);
+        void halt().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+        return;
       }
       stopping = true;
       resolve("signal");

@@ -16,4 +16,9 @@ export class Lru<K, V> {
     this.map.set(key, value);
     return value;
   }
+
+  /** Forgets `key` if it still holds `value` (a failed computation, say, so the next call computes it again). */
+  forget(key: K, value: V): void {
+    if (this.map.get(key) === value) this.map.delete(key);
+  }
 }

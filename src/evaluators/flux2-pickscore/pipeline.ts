@@ -107,7 +107,10 @@ export class Flux2PickScorePipeline {
 
   /** The prompt's text embeddings (Qwen3 hidden states and the CLIP text embedding), computed once. */
   promptEmbedding(prompt: string): Promise<PromptEmbedding> {
-    return this.prompts.getOrCreate(prompt, () => this.encodePrompt(prompt));
+    const embedding = this.prompts.getOrCreate(prompt, () => this.encodePrompt(prompt));
+    // A failed encoding (a cut-off batch's, say) is not kept: the next batch encodes again.
+    embedding.catch(() => this.prompts.forget(prompt, embedding));
+    return embedding;
   }
 
   /** One batch on a blank prompt, outside the cache and the counts: sessions allocate before real work. */
