@@ -48,7 +48,7 @@ export async function main(argv: string[]): Promise<number> {
   parser = planCommand(parser);
   parser = reportCommand(parser);
   parser = noiseCommand(parser);
-  parser = renderCommand(parser);
+  parser = renderCommand(parser, result);
   parser = modelsCommand(parser);
   try {
     await parser.help().parseAsync();

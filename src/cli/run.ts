@@ -52,7 +52,7 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
     .option("tls-ca", { type: "string", coerce: readableFile("tls-ca"), describe: "Use TLS to the workers, verifying them with this CA certificate (PEM)" })
     .option("tls-cert", { type: "string", coerce: readableFile("tls-cert"), describe: "Client certificate (PEM), for workers that ask for one" })
     .option("tls-key", { type: "string", coerce: readableFile("tls-key"), describe: "Client key (PEM)" })
-    .option("worker-wait", { type: "string", default: "60", coerce: positiveSeconds("worker-wait"), describe: "Seconds to wait for a first worker" })
+    .option("worker-wait", { type: "string", default: "60", coerce: positiveSeconds("worker-wait"), describe: "Seconds without any worker up (at the start or later) before the run stops, resumable" })
     .option("log-every", { type: "string", default: "10", coerce: positiveSeconds("log-every"), describe: "Seconds between progress lines when not on a terminal" })
     .option("model-root", { type: "string", describe: "Model root of the local worker: model directories (flux2-pickscore's `model`) and modules resolve inside it (default: $SWEEP_MODEL_ROOT, else the config's folder)" })
     .conflicts("workers", "workers-file")

@@ -59,8 +59,11 @@ export class RunMessages {
     this.err.write(`could not write the report (${e.message}); run 'sweep report ${runDir}' to retry\n`);
   }
 
-  results(runDir: string, best: BestFiles | undefined): void {
+  results(runDir: string, best: BestFiles | undefined, renderCommand: string): void {
     if (best) this.out.write(`\nBest candidates: ${best.noises} noises and ${best.images} images for ${best.trials} trials in ${path.join(runDir, BEST_DIR)} (index.csv)\n`);
+    if (best?.missingImages) {
+      this.err.write(`${best.missingImages} best images could not be rendered (their image cell in index.csv is empty); render them with: ${renderCommand}\n`);
+    }
     this.out.write(`\nResults: ${runDir}\n`);
   }
 
@@ -71,8 +74,8 @@ export class RunMessages {
     if (failed.length > LISTED_FAILURES) this.err.write(`  ... and ${failed.length - LISTED_FAILURES} more (manifest.json lists them all)\n`);
   }
 
-  interrupted(recorded: number, runDir: string, resumeCommand: string): void {
-    this.err.write(`Run interrupted; ${recorded} evaluations recorded in ${runDir}\n`);
+  interrupted(recorded: number, runDir: string, resumeCommand: string, why?: string): void {
+    this.err.write(`Run interrupted${why ? ` (${why})` : ""}; ${recorded} evaluations recorded in ${runDir}\n`);
     this.err.write(`Resume with: ${resumeCommand}\n`);
   }
 }

@@ -15,6 +15,7 @@ export interface ProgressOptions {
 }
 
 export class Progress {
+  private stopped = false;
   private done = 0;
   private failed = 0;
   private readonly doneBy = new Map<string, number>();
@@ -73,7 +74,10 @@ export class Progress {
     return `[sweep] ${this.done}/${this.opts.total} evaluations (${per}), ${rate.toFixed(1)}/s, ETA ${eta}${errors}`;
   }
 
+  /** Stops the bars (or writes the last line); once, however often it is called. */
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.bars) this.bars.multi.stop();
     else this.stream.write(`${this.line()}\n`);

@@ -47,6 +47,8 @@ export interface Manifest {
   failed_searches: { search_id: string; error: string }[];
   /** Why the run could not run at all (e.g. no worker reachable). */
   error?: string;
+  /** The local worker's model root, where one was started: `sweep render` looks there first. */
+  model_root?: string;
   /** One entry per `--resume`: when, and how many evaluations were already recorded. */
   resumes?: { at: string; recorded_before: number }[];
   /** One entry per forced resume that changed the config (oldest first). */
@@ -120,6 +122,7 @@ const manifestSchema = z.looseObject({
   counts: z.looseObject({ evaluations: count, errors: count }),
   failed_searches: z.array(z.looseObject({ search_id: text, error: text })),
   error: text.optional(),
+  model_root: text.optional(),
   resumes: z.array(z.looseObject({ at: text, recorded_before: count })).optional(),
   config_changes: z.array(z.looseObject({ at: text, from_fingerprint: text, to_fingerprint: text, fields: z.array(text), changes: z.array(text).optional() })).optional(),
 });

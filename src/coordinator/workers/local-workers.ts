@@ -28,7 +28,7 @@ export function startLocalWorker(opts: LocalWorkerOptions): Promise<LocalWorker>
   let lastLines: string[] = [];
   stderr.on("line", (line) => {
     lastLines = [...lastLines.slice(-4), line];
-    if (/error|rejected|crash/i.test(line)) opts.log(`local worker: ${line}`);
+    if (/error|rejected|crash|terminate|out of memory/i.test(line)) opts.log(`local worker: ${line}`);
   });
   return new Promise((resolve, reject) => {
     const stdout = createInterface({ input: child.stdout! });
