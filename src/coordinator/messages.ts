@@ -26,9 +26,11 @@ export class RunMessages {
     return this.err;
   }
 
-  starting(sweep: Sweep, plan: Plan, workers: GrpcExecutor, runDir: string, recordedBefore?: number): void {
+  starting(sweep: Sweep, plan: Plan, workers: GrpcExecutor, runDir: string, resumed?: { recorded: number; errors: number }): void {
     this.err.write(`sweep ${sweep.name}: ${plan.searches.length} searches, ${plan.trials} trials, ${plan.evaluations} evaluations on ${workersUp(workers)} -> ${runDir}\n`);
-    if (recordedBefore !== undefined) this.err.write(`resuming: ${recordedBefore} evaluations already recorded, ${plan.evaluations - recordedBefore} to go\n`);
+    if (!resumed) return;
+    const retried = resumed.errors > 0 ? ` (${resumed.errors} failed before: evaluated again, their searches retried from there)` : "";
+    this.err.write(`resuming: ${resumed.recorded} evaluations already recorded, ${plan.evaluations - resumed.recorded} to go${retried}\n`);
   }
 
   cannotWriteEvaluations(e: Error): void {

@@ -4,7 +4,7 @@
  */
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
 import type { Plan } from "../plan/plan.js";
-import { NOT_RECORDED, OK, type SearchRecord } from "../results/search-records.js";
+import { OK, type SearchRecord } from "../results/search-records.js";
 
 export interface ProgressOptions {
   total: number;
@@ -91,7 +91,8 @@ export function planProgress(plan: Plan, prior: ReadonlyMap<string, SearchRecord
   const progress = new Progress({ total: plan.evaluations, perStrategy, stream, logEvery });
   if (prior) {
     for (const s of plan.searches) {
-      for (const status of prior.get(s.searchId)?.status ?? []) if (status !== NOT_RECORDED) progress.evaluated(s.strategy.label, status === OK);
+      // failed evaluations are evaluated again: not counted as done
+      for (const status of prior.get(s.searchId)?.status ?? []) if (status === OK) progress.evaluated(s.strategy.label, true);
     }
   }
   return progress;

@@ -99,7 +99,8 @@ function resumedManifest(resume: ResumeState, sweep: Sweep, plan: Plan, started:
     overrides: sweep.source.overrides,
     plan: planCounts(plan),
     status: "running",
-    counts: { evaluations: resume.recorded, errors: resume.errors },
+    // the failed evaluations are evaluated again: their new rows replace them
+    counts: { evaluations: resume.recorded, errors: 0 },
     resumes: [...(before.resumes ?? []), { at: started, recorded_before: resume.recorded }],
   };
 }

@@ -131,7 +131,7 @@ async function dispatch(run: Run, workers: RunWorkers, recorder: RunRecorder, st
   const waitMs = (opts.workerWait ?? 60) * 1000;
   try {
     await executor.waitForWorkers(waitMs);
-    say.starting(sweep, plan, executor, folder.runDir, folder.resume?.recorded);
+    say.starting(sweep, plan, executor, folder.runDir, folder.resume);
     const progress = planProgress(plan, folder.resume?.prior, say.stream, opts.logEvery);
     // Searching, no worker for --worker-wait stops the run; rendering best images, only the rendering.
     const rendering = new AbortController();

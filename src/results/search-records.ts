@@ -29,7 +29,7 @@ export interface SearchRecord {
 export interface EvaluationRecords {
   /** Distinct (search_id, eval_index) keys. */
   rows: number;
-  /** Keys met a second time ("search_id eval N"; the first few). */
+  /** Keys met a second time after a successful row ("search_id eval N"; the first few). */
   duplicates: string[];
   searches: Map<string, SearchRecord>;
 }
@@ -53,7 +53,10 @@ export function recordedAt(s: SearchRecord, i: number): RecordedEvaluation | und
   return { status: ok ? "ok" : "error", score: ok ? s.scores[i] : null, error: s.errors.get(i) ?? "", noiseSeed: s.noiseSeeds[i] };
 }
 
-/** Adds one row; a second row for the same (search_id, eval_index) replaces the first. */
+/**
+ * Adds one row; a second row for the same (search_id, eval_index) replaces the first. After an
+ * error row that is a retry (a resumed failed search evaluating it again), not a duplicate.
+ */
 function addRow(records: EvaluationRecords, r: EvaluationRow): void {
   let s = records.searches.get(r.search_id);
   if (!s) {
@@ -68,7 +71,7 @@ function addRow(records: EvaluationRecords, r: EvaluationRow): void {
   if (r.eval_index >= s.status.length) grow(s, Math.max(r.eval_index + 1, 2 * s.status.length));
   const i = r.eval_index;
   if (s.status[i] === NOT_RECORDED) records.rows++;
-  else if (records.duplicates.length < 10) records.duplicates.push(`${r.search_id} eval ${i}`);
+  else if (s.status[i] === OK && records.duplicates.length < 10) records.duplicates.push(`${r.search_id} eval ${i}`);
   s.status[i] = r.status === "ok" ? OK : ERROR;
   s.scores[i] = r.status === "ok" && r.score !== null ? r.score : NaN;
   s.noiseSeeds[i] = r.noise_seed;
