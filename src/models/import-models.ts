@@ -12,6 +12,7 @@ import { parseClipPreprocessorConfig } from "./pickscore/clip-preprocessor-confi
 import { buildTextEncoderGraph, parseQwen3Config, type Qwen3Config } from "./flux2/text-encoder-graph.js";
 import { buildTransformerGraph, parseFlux2TransformerConfig, type Flux2TransformerConfig } from "./flux2/transformer-graph.js";
 import { buildVaeDecoderGraph, parseFlux2VaeConfig, type Flux2VaeConfig } from "./flux2/vae-decoder-graph.js";
+import { requireFiniteWeights } from "./finite-weights.js";
 import { GRAPH_NAMES, MANIFEST_FILE, MANIFEST_FORMAT, sha256File, type GraphName, type ModelManifest, type Precision } from "./manifest.js";
 import { ModelInputError } from "./model-error.js";
 import { GraphBuilder } from "./onnx/graph-builder.js";
@@ -189,6 +190,7 @@ type Placed = Record<string, ReturnType<typeof placeWeights>>;
 async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: string, log: (line: string) => void): Promise<ModelManifest> {
   const components = componentSources(opts);
   const placed: Placed = Object.fromEntries(components.map((c) => [c.key, placeWeights(c, dir)]));
+  for (const p of Object.values(placed)) for (const f of p.checkpoint.files) requireFiniteWeights(f);
   const graphs = writeGraphs(parsed, placed, dir, log);
   copyFolderFiles(path.join(opts.flux2, "tokenizer"), path.join(dir, "tokenizer"));
   copyFolderFiles(opts.processor, path.join(dir, "clip_processor"));

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { requireFiniteWeights } from "./finite-weights.js";
 import { ModelInputError } from "./model-error.js";
 
 export const MANIFEST_FORMAT = "sweep-model/1";
@@ -106,6 +107,7 @@ export async function verifyModelFiles(modelDir: string, manifest: ModelManifest
     if (full) {
       const digest = await sha256File(p);
       if (digest !== f.sha256) throw new ModelInputError(`${p}: sha256 ${digest.slice(0, 12)}..., the manifest says ${f.sha256.slice(0, 12)}...: the file changed since import`);
+      requireFiniteWeights(p);
     }
   }
 }

@@ -11,6 +11,7 @@ import { ropeTables, imageIds, textIds } from "../../models/flux2/rope.js";
 import { Lru } from "../../util/lru.js";
 import { clipPixelValues } from "./clip-preprocess.js";
 import type { ClipPreprocessConfig } from "../../models/pickscore/clip-preprocessor-config.js";
+import { requireFinite } from "./finite-outputs.js";
 import { decodedToUint8 } from "./image-convert.js";
 import type { Flux2Models } from "./model-sessions.js";
 import { loadClipTokenizer, loadQwenPromptTokenizer, type ClipPromptTokenizer, type QwenPromptTokenizer } from "./prompt-tokens.js";
@@ -138,7 +139,10 @@ export class Flux2PickScorePipeline {
     t0 = this.lap("text_encoder", t0);
     const clipText = await sessions.clip_text.run({ input_ids: new ort.Tensor("int64", clip.inputIds, [1, clip.inputIds.length]) });
     this.lap("clip_text", t0);
-    return { promptEmbeds: text.prompt_embeds.data as Float32Array, clipText: clipText.text_embeds.data as Float32Array };
+    return {
+      promptEmbeds: requireFinite("text encoder (Qwen3)", text.prompt_embeds.data as Float32Array),
+      clipText: requireFinite("CLIP text encoder", clipText.text_embeds.data as Float32Array),
+    };
   }
 
   private rope(rows: number, cols: number): { cos: ort.Tensor; sin: ort.Tensor } {
@@ -231,7 +235,7 @@ export class Flux2PickScorePipeline {
   private async decode(vaeIn: Float32Array, g: Geometry, s: Flux2Settings, observe?: Observer): Promise<Uint8Array[]> {
     observe?.("vae_in", vaeIn.subarray(0, g.C * g.S));
     let t0 = performance.now();
-    const decoded = (await this.models.sessions.vae_decoder.run({ latents: new ort.Tensor("float32", vaeIn, [s.maxBatch, g.C, g.rows, g.cols]) })).image.data as Float32Array;
+    const decoded = requireFinite("VAE decoder", (await this.models.sessions.vae_decoder.run({ latents: new ort.Tensor("float32", vaeIn, [s.maxBatch, g.C, g.rows, g.cols]) })).image.data as Float32Array);
     this.lap("vae_decoder", t0);
     const plane = 3 * s.height * s.width;
     observe?.("vae_out", decoded.subarray(0, plane));
@@ -254,7 +258,7 @@ export class Flux2PickScorePipeline {
     this.lap("clip_preprocess", t0);
     observe?.("pixel_values", pixels.subarray(0, 3 * ch * cw));
     t0 = performance.now();
-    const embeds = (await this.models.sessions.clip_vision.run({ pixel_values: new ort.Tensor("float32", pixels, [images.length, 3, ch, cw]) })).image_embeds.data as Float32Array;
+    const embeds = requireFinite("CLIP vision encoder", (await this.models.sessions.clip_vision.run({ pixel_values: new ort.Tensor("float32", pixels, [images.length, 3, ch, cw]) })).image_embeds.data as Float32Array);
     this.lap("clip_vision", t0);
     observe?.("image_embeds", embeds.subarray(0, this.models.manifest.constants.projection_dim));
     return embeds;
