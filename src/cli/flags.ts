@@ -72,9 +72,10 @@ export function readableFile(flag: string) {
   };
 }
 
-/** Refuses an output file (--out) whose folder does not exist, before anything is computed. */
+/** Refuses an output file (--out) whose folder does not exist, or that names a folder, before anything is computed. */
 export function requireOutFolder(file: string): void {
   if (!existsSync(path.dirname(path.resolve(file)))) throw new UsageError(`--out: folder ${path.dirname(file)} does not exist`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--out: ${file} is a folder; name the file to write`);
 }
 
 /** The sweep file positional (default: the quickstart) and --set overrides, of `run` and `plan`. */

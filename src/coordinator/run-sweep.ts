@@ -80,8 +80,21 @@ export async function runSweep(sweep: Sweep, opts: RunOptions): Promise<RunOutco
       own: new AbortController(),
     };
     const stop = opts.stop ? AbortSignal.any([opts.stop, run.own.signal]) : run.own.signal;
-    const releaseReserve = reserveSpace(folder.runDir);
-    const workers = await connectWorkers(source, { token: opts.token, tls: opts.tls, evaluator: sweep.evaluator.kind, batch: evaluatorBatch(sweep.evaluator), log: say.log, measureWire: opts.measureWire });
+    let releaseReserve: () => void;
+    try {
+      releaseReserve = reserveSpace(folder.runDir);
+    } catch (e) {
+      if (!isDiskError(e)) throw e;
+      return stoppedForDisk(run, e as Error);
+    }
+    let workers: RunWorkers;
+    try {
+      workers = await connectWorkers(source, { token: opts.token, tls: opts.tls, evaluator: sweep.evaluator.kind, batch: evaluatorBatch(sweep.evaluator), log: say.log, measureWire: opts.measureWire });
+    } catch (e) {
+      releaseReserve();
+      if (!(e instanceof NoWorkersError)) throw e;
+      return failed(run, e);
+    }
     const recorder = new RunRecorder(folder.runDir, folder.runId, folder.manifest.counts, folder.resume?.best ?? new Map(), (e) => {
       say.cannotWriteEvaluations(e);
       run.own.abort();
@@ -96,7 +109,12 @@ export async function runSweep(sweep: Sweep, opts: RunOptions): Promise<RunOutco
     releaseReserve();
     if (dispatched.failure) return failed(run, dispatched.failure);
     if (recorder.log.failure) return stoppedForDisk(run, recorder.log.failure);
-    return await finish(run, dispatched, stop.aborted, recorder.log.file);
+    try {
+      return await finish(run, dispatched, stop.aborted, recorder.log.file);
+    } catch (e) {
+      if (!isDiskError(e)) throw e;
+      return stoppedForDisk(run, e as Error);
+    }
   } finally {
     folder.lock.release();
   }
@@ -157,7 +175,14 @@ async function dispatch(run: Run, workers: RunWorkers, recorder: RunRecorder, st
       progress.stop();
       phase = "render";
       const renderer = new Dispatcher(executor, { ...settings, stop: AbortSignal.any([stop, rendering.signal]) });
-      return { results, best: await writeBestCandidates(deriveContext(run, recorder.log.file), sweep.evaluator, renderer) };
+      try {
+        return { results, best: await writeBestCandidates(deriveContext(run, recorder.log.file), sweep.evaluator, renderer) };
+      } catch (e) {
+        // best/ is derived: the run still ends with its CSVs and report, once the reserve is freed
+        if (!isDiskError(e)) throw e;
+        say.log(`cannot write best/ (${(e as Error).message}); the best candidates are left out (sweep noise --run and sweep render --run --best write them later)`);
+        return { results };
+      }
     } finally {
       unwatch();
       progress.stop();
@@ -181,6 +206,12 @@ function failed(run: Run, failure: NonNullable<Dispatched["failure"]>): RunOutco
   writeManifest(folder.runDir, folder.manifest);
   run.say.setupFailed(why, folder.manifest.counts.evaluations > (folder.resume?.recorded ?? 0), run.resumeCommand);
   return { runDir: folder.runDir, status: "failed", error: failure };
+}
+
+/** A write refused because the disk (or the quota) is full. */
+function isDiskError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ENOSPC" || code === "EDQUOT";
 }
 
 /** The disk filled up: the run stops resumable, saying so in the manifest where it still can. */

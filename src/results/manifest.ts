@@ -3,7 +3,7 @@
  * (by --resume, report, noise, render) through one validated schema, so a torn or hand-edited
  * manifest is refused with one line naming the file and the field, never trusted as it is.
  */
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { RunFileError } from "./run-file-error.js";
@@ -68,8 +68,14 @@ function configFromFile(config: z.infer<typeof resolvedSweepSchema>): Sweep {
 export function writeManifest(runDir: string, manifest: Manifest): void {
   const file = path.join(runDir, MANIFEST_FILE);
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ ...manifest, config: configToFile(manifest.config) }, null, 2)}\n`);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, `${JSON.stringify({ ...manifest, config: configToFile(manifest.config) }, null, 2)}\n`);
+    renameSync(tmp, file);
+  } catch (e) {
+    // a full disk leaves no half-written manifest.json.tmp behind
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 // The schema checks what readers use; objects are loose, so fields a newer version adds survive a resume.

@@ -13,7 +13,7 @@ import path from "node:path";
 import { MANIFEST_FILE, readManifest } from "../../models/manifest.js";
 import { modelNotFound } from "../../models/model-error.js";
 import type { Manifest } from "../../results/manifest.js";
-import { GrpcExecutor, type GrpcExecutorOptions } from "../links/grpc-executor.js";
+import { GrpcExecutor, NoWorkersError, type GrpcExecutorOptions } from "../links/grpc-executor.js";
 import { startLocalWorker, type LocalWorker, type LocalWorkerOptions } from "./local-workers.js";
 import { WorkerDiscovery } from "./worker-discovery.js";
 import { readWorkersFile, watchWorkersFile } from "./worker-list.js";
@@ -116,7 +116,12 @@ export async function connectWorkers(source: WorkerSource, opts: GrpcExecutorOpt
 /** Starts the local worker and starts it again each time it dies, within MAX_IDLE_RESTARTS; `stop` ends that, `close` stops the worker. */
 async function superviseLocalWorker(executor: GrpcExecutor, opts: LocalWorkerOptions): Promise<{ stop(): void; close(): Promise<void> }> {
   const { log } = opts;
-  let current = await startLocalWorker(opts);
+  let current: LocalWorker;
+  try {
+    current = await startLocalWorker(opts);
+  } catch (e) {
+    throw new NoWorkersError((e as Error).message);
+  }
   let stopped = false;
   let idleRestarts = 0;
   const watch = (worker: LocalWorker) => {
