@@ -78,6 +78,22 @@ export function requireOutFolder(file: string): void {
   if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--out: ${file} is a folder; name the file to write`);
 }
 
+/**
+ * Refuses an output folder (--out of `models import`) that cannot be made: its nearest existing
+ * parent is a file, or not writable (a read-only mount, permissions), before anything is written.
+ */
+export function requireWritableParent(flag: string, dir: string): void {
+  let parent = path.dirname(path.resolve(dir));
+  while (!existsSync(parent)) parent = path.dirname(parent);
+  if (!statSync(parent).isDirectory()) throw new UsageError(`--${flag}: ${parent} is a file, not a folder`);
+  try {
+    accessSync(parent, fsConstants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`--${flag}: cannot write in ${parent} (${code === "EROFS" ? "read-only file system" : code === "EACCES" ? "permission denied" : code})`);
+  }
+}
+
 /** The sweep file positional (default: the quickstart) and --set overrides, of `run` and `plan`. */
 export function withConfig<T>(y: Argv<T>) {
   return y

@@ -2,7 +2,7 @@
 import type { Argv } from "yargs";
 import { importModels } from "../models/import-models.js";
 import { importSyntheticModels, SYNTHETIC_MODELS, type SyntheticModelName } from "../models/synthetic/synthetic-models.js";
-import { UsageError } from "./flags.js";
+import { requireWritableParent, UsageError } from "./flags.js";
 
 export function modelsCommand<T>(y: Argv<T>): Argv<T> {
   return y.command("models", "Model directories for the flux2-pickscore evaluator", (c) => c
@@ -15,6 +15,7 @@ export function modelsCommand<T>(y: Argv<T>): Argv<T> {
       .conflicts("synthetic", ["flux2", "pickscore", "processor"])
       .check((a) => {
         if (!a.synthetic && !(a.flux2 && a.pickscore && a.processor)) throw new UsageError("give --flux2, --pickscore and --processor (the downloaded folders), or --synthetic NAME");
+        requireWritableParent("out", a.out);
         return true;
       }),
     async (args) => {
