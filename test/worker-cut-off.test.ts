@@ -27,10 +27,10 @@ const exitOf = (w: WorkerProcess) => new Promise<{ code: number | null; signal: 
   w.child.once("exit", (code, signal) => resolve({ code, signal }));
 });
 
-/** A worker busy with a long flux2 batch (thousands of steps) from a coordinator. */
+/** A worker busy with a long flux2 batch (a thousand steps at 128 x 128) from a coordinator. */
 async function busyWorker(extra: string[] = []) {
   const w = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1", "--model-root", models, ...extra]);
-  const run = startCli(["run", config, "--workers", w.address, "--run-dir", path.join(root, `busy-${w.port}`), "--set", "evaluator.steps=5000", "--worker-wait", "5"]);
+  const run = startCli(["run", config, "--workers", w.address, "--run-dir", path.join(root, `busy-${w.port}`), "--set", "evaluator.steps=1000", "--set", "evaluator.height=128", "--set", "evaluator.width=128", "--worker-wait", "5"]);
   await run.waitFor(/evaluations on 1 worker/);
   // the batch is on the worker's thread, inside onnxruntime most of the time
   await new Promise((r) => setTimeout(r, 1500));
@@ -39,7 +39,7 @@ async function busyWorker(extra: string[] = []) {
 
 it("a flux2 batch past its timeout fails, and the worker lives on to serve the next run", async () => {
   const w = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1", "--model-root", models]);
-  const slow = await runCli(["run", config, "--workers", w.address, "--run-dir", path.join(root, "slow"), "--set", "evaluator.steps=2000", "--set", "evaluator.timeout_s=0.5", "--set", "evaluator.retries=0"], { timeoutMs: 60_000 });
+  const slow = await runCli(["run", config, "--workers", w.address, "--run-dir", path.join(root, "slow"), "--set", "evaluator.steps=1000", "--set", "evaluator.timeout_s=0.5", "--set", "evaluator.retries=0"], { timeoutMs: 60_000 });
   expect(slow.stderr).toMatch(/timed out after 0\.5 s/);
   expect(slow.code).toBe(1);
   expect(w.stderr()).not.toMatch(/Napi::Error|terminate called/);

@@ -47,7 +47,7 @@ export function renderCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
     if (args.best) {
       try {
         const best = await renderBestImages(args.run, {
-          workers: args.workers ? parseWorkerList(args.workers) : undefined,
+          workers: args.workers !== undefined ? parseWorkerList(args.workers) : undefined,
           workersFile: args["workers-file"],
           token: args.token ?? process.env.SWEEP_TOKEN,
           tls: args["tls-ca"] ? {

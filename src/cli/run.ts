@@ -74,7 +74,7 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
       resume: args.resume,
       force: args.force,
       threads: args.threads,
-      workers: args.workers ? parseWorkerList(args.workers) : undefined,
+      workers: args.workers !== undefined ? parseWorkerList(args.workers) : undefined,
       workersFile: args["workers-file"],
       token: args.token ?? process.env.SWEEP_TOKEN,
       tls: args["tls-ca"] ? {

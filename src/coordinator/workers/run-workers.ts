@@ -16,7 +16,7 @@ import type { Manifest } from "../../results/manifest.js";
 import { GrpcExecutor, NoWorkersError, type GrpcExecutorOptions } from "../links/grpc-executor.js";
 import { startLocalWorker, type LocalWorker, type LocalWorkerOptions } from "./local-workers.js";
 import { WorkerDiscovery } from "./worker-discovery.js";
-import { readWorkersFile, watchWorkersFile } from "./worker-list.js";
+import { readWorkersFile, watchWorkersFile, WorkerListError } from "./worker-list.js";
 import type { Sweep } from "../../domain/sweep.js";
 
 /** Where the workers come from: named entries, or a local worker. */
@@ -38,6 +38,9 @@ export interface WorkerSourceOptions {
  */
 export function workerSource(sweep: Sweep, opts: WorkerSourceOptions): WorkerSource {
   const named = opts.workers ?? (opts.workersFile ? readWorkersFile(opts.workersFile) : sweep.workers);
+  // Named, but none there: a mistake (a blank file, --workers ''), not a wish for a local worker.
+  if (opts.workers?.length === 0) throw new WorkerListError("no workers in the list; name HOST:PORT entries, or leave --workers out for a local worker", "--workers", true);
+  if (opts.workersFile && named?.length === 0) throw new WorkerListError(`${opts.workersFile} names no workers; add HOST:PORT lines, or leave --workers-file out for a local worker`, "--workers-file", true);
   if (named && named.length > 0) return { named, workersFile: opts.workersFile };
   const modelRoot = opts.modelRoot ? path.resolve(opts.modelRoot) : path.dirname(sweep.source.file);
   if (sweep.evaluator.kind === "flux2-pickscore") requireModel(modelRoot, sweep.evaluator.model);
