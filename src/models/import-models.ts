@@ -5,7 +5,7 @@
  * and a manifest with every file's digest. Everything is written to a temporary folder that is
  * renamed at the end, so a failed import leaves nothing behind.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { VERSION } from "../version.js";
 import { parseClipPreprocessorConfig } from "./pickscore/clip-preprocessor-config.js";
@@ -107,8 +107,14 @@ export function parseSources(src: ImportSources): ParsedSources {
   return { text, transformer, vae, clip, clipImage };
 }
 
-/** Hard link where the file system allows (no copy of gigabytes), a streamed copy otherwise. */
-function linkOrCopy(from: string, to: string): void {
+/**
+ * Hard link where the file system allows (no copy of gigabytes), a streamed copy otherwise. A
+ * symbolic link (the Hugging Face cache's snapshots/REV/FILE -> ../../blobs/HASH) is resolved first:
+ * linking the link itself would leave a relative target dangling, or the model depending on the
+ * source folder staying where it is.
+ */
+function linkOrCopy(link: string, to: string): void {
+  const from = realpathSync(link);
   try {
     linkSync(from, to);
   } catch {
