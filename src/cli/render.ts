@@ -43,7 +43,7 @@ export function renderCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
     }),
   async (args) => {
     const log = (line: string) => process.stderr.write(`[sweep] ${line}\n`);
-    const modelRoot = args["model-root"] ?? process.env.SWEEP_MODEL_ROOT;
+    const modelRoot = args["model-root"] ?? (process.env.SWEEP_MODEL_ROOT || undefined);
     if (args.best) {
       try {
         const best = await renderBestImages(args.run, {

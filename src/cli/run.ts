@@ -84,7 +84,7 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
       } : undefined,
       logEvery: args["log-every"],
       workerWait: args["worker-wait"],
-      modelRoot: args["model-root"] ?? process.env.SWEEP_MODEL_ROOT,
+      modelRoot: args["model-root"] ?? (process.env.SWEEP_MODEL_ROOT || undefined),
       resumeFlags: resumeFlags(args),
       // This process's own script (bin/sweep.js): the local worker is started with it.
       cliEntry: process.argv[1],

@@ -38,7 +38,8 @@ export class RunMessages {
   }
 
   setupFailed(failure: string, evaluatedAny: boolean, resumeCommand: string): void {
-    this.err.write(`sweep: ${failure}\n${evaluatedAny ? "Recorded evaluations are kept" : "Nothing was evaluated"}; resume with: ${resumeCommand}\n`);
+    // with nothing recorded there is nothing to resume: the user fixes the setup and starts again
+    this.err.write(`sweep: ${failure}\n${evaluatedAny ? `Recorded evaluations are kept; resume with: ${resumeCommand}` : "Nothing was evaluated; fix this and start the run again"}\n`);
   }
 
   manifestNotUpdated(e: Error): void {

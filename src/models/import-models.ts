@@ -13,7 +13,7 @@ import { buildTextEncoderGraph, parseQwen3Config, type Qwen3Config } from "./flu
 import { buildTransformerGraph, parseFlux2TransformerConfig, type Flux2TransformerConfig } from "./flux2/transformer-graph.js";
 import { buildVaeDecoderGraph, parseFlux2VaeConfig, type Flux2VaeConfig } from "./flux2/vae-decoder-graph.js";
 import { requireFiniteWeights } from "./finite-weights.js";
-import { GRAPH_NAMES, MANIFEST_FILE, MANIFEST_FORMAT, sha256File, type GraphName, type ModelManifest, type Precision } from "./manifest.js";
+import { GRAPH_NAMES, MANIFEST_FILE, MANIFEST_FORMAT, manifestDigest, sha256File, type GraphName, type ModelManifest, type Precision } from "./manifest.js";
 import { ModelInputError } from "./model-error.js";
 import { GraphBuilder } from "./onnx/graph-builder.js";
 import { buildClipTextGraph, buildClipVisionGraph, parseClipConfig, readLogitScale, type ClipConfig } from "./pickscore/clip-graphs.js";
@@ -215,6 +215,7 @@ async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: st
     constants: manifestConstants(parsed, placed),
     tokenizers: { text: "tokenizer", clip: "clip_processor" },
   };
+  manifest.digest = manifestDigest(manifest);
   writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
   return manifest;
 }

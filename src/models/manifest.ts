@@ -68,8 +68,19 @@ export const manifestSchema = z.strictObject({
     projection_dim: z.number().int(),
   }),
   tokenizers: z.strictObject({ text: z.string(), clip: z.string() }),
+  /** sha256 of the manifest's JSON without this field (manifestDigest): a hand edit shows. Absent before it was written. */
+  digest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 export type ModelManifest = z.infer<typeof manifestSchema>;
+
+/**
+ * The manifest's own digest: sha256 of its JSON without `digest`. The manifest steers the
+ * evaluation (token lengths, image sizes, constants), so an edited one must not be used silently.
+ */
+export function manifestDigest(manifest: Record<string, unknown>): string {
+  const { digest: _, ...rest } = manifest;
+  return createHash("sha256").update(JSON.stringify(rest)).digest("hex");
+}
 
 export function readManifest(modelDir: string): ModelManifest {
   const file = path.join(modelDir, MANIFEST_FILE);
@@ -79,6 +90,10 @@ export function readManifest(modelDir: string): ModelManifest {
     json = JSON.parse(readFileSync(file, "utf8"));
   } catch (e) {
     throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
+  }
+  const recorded = (json as { digest?: unknown } | null)?.digest;
+  if (typeof recorded === "string" && recorded !== manifestDigest(json as Record<string, unknown>)) {
+    throw new ModelInputError(`${file}: changed since import (its content no longer matches its digest); restore it, or import the model again`);
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {

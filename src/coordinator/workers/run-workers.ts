@@ -12,6 +12,7 @@ import { existsSync } from "node:fs";
 import path from "node:path";
 import { MANIFEST_FILE, readManifest } from "../../models/manifest.js";
 import { modelNotFound } from "../../models/model-error.js";
+import { InputError } from "../../domain/input-error.js";
 import type { Manifest } from "../../results/manifest.js";
 import { GrpcExecutor, NoWorkersError, type GrpcExecutorOptions } from "../links/grpc-executor.js";
 import { startLocalWorker, type LocalWorker, type LocalWorkerOptions } from "./local-workers.js";
@@ -43,7 +44,13 @@ export function workerSource(sweep: Sweep, opts: WorkerSourceOptions): WorkerSou
   if (opts.workersFile && named?.length === 0) throw new WorkerListError(`${opts.workersFile} names no workers; add HOST:PORT lines, or leave --workers-file out for a local worker`, "--workers-file", true);
   if (named && named.length > 0) return { named, workersFile: opts.workersFile };
   const modelRoot = opts.modelRoot ? path.resolve(opts.modelRoot) : path.dirname(sweep.source.file);
-  if (sweep.evaluator.kind === "flux2-pickscore") requireModel(modelRoot, sweep.evaluator.model);
+  if (sweep.evaluator.kind === "flux2-pickscore") {
+    // the local worker runs on the CPU, which has no bfloat16 kernels: said before any run folder
+    if (sweep.evaluator.precision === "bfloat16") {
+      throw new InputError("precision bfloat16 needs a GPU worker: the local worker runs on the CPU, where onnxruntime has no bfloat16 kernels (use float32, exact, or float16; or name GPU workers with --workers)", "evaluator.precision");
+    }
+    requireModel(modelRoot, sweep.evaluator.model);
+  }
   return { local: { cliEntry: opts.cliEntry, threads: opts.threads ?? sweep.threads, modelRoot } };
 }
 
