@@ -33,15 +33,27 @@ interface NumberRule {
 /** A flag given twice comes as an array: the last one counts. */
 const lastOf = (value: unknown) => String(Array.isArray(value) ? value[value.length - 1] : value);
 
+/** What was typed for `--flag` on the command line (its last occurrence), as typed. */
+function typedText(flag: string): string | undefined {
+  const argv = process.argv;
+  let typed: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === `--${flag}` && i + 1 < argv.length) typed = argv[i + 1];
+    else if (argv[i].startsWith(`--${flag}=`)) typed = argv[i].slice(flag.length + 3);
+  }
+  return typed;
+}
+
 /**
- * A yargs `coerce` for a numeric flag (declared as a string, so the message can quote what was
- * typed): refuses text, NaN, fractions where integers are wanted and values out of range, naming
- * the flag. Applied to defaults too; undefined stays undefined.
+ * A yargs `coerce` for a numeric flag (declared as a number, so --help says so): refuses text, NaN,
+ * fractions where integers are wanted and values out of range, naming the flag and quoting what was
+ * typed. Applied to defaults too; undefined stays undefined.
  */
 export function numberFlag(flag: string, rule: NumberRule) {
   return (value: unknown): number => {
     if (value === undefined) return undefined as unknown as number;
-    const text = lastOf(value).trim();
+    // the text as typed, not yargs' number of it (which takes 0x10 for 16 and 'abc' for NaN); else the default
+    const text = (typedText(flag) ?? lastOf(value)).trim();
     const n = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : NaN;
     const ok = Number.isFinite(n) && (!rule.integer || Number.isSafeInteger(n))
       && (rule.min === undefined || (rule.exclusiveMin ? n > rule.min : n >= rule.min));
