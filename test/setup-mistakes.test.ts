@@ -61,3 +61,17 @@ describe("messages that name the real cause", () => {
     expect(r.stderr).toMatch(/^--set a\.b\.c=1: a: unknown field/);
   });
 });
+
+describe("the local worker's model root", () => {
+  it("a --model-root that is not a folder is refused before a run folder exists (exit 2, one line)", async () => {
+    const dir = sweepDir(synthetic);
+    const runDir = path.join(dir, "run");
+    const r = await runCli(["run", path.join(dir, "sweep.yaml"), "--model-root", path.join(dir, "nowhere"), "--run-dir", runDir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toBe(`sweep run: --model-root: ${path.join(dir, "nowhere")} is not a folder\n`);
+    expect(existsSync(runDir)).toBe(false);
+    const worker = await runCli(["worker", "--model-root", path.join(dir, "nowhere")]);
+    expect(worker.code).toBe(2);
+    expect(worker.stderr).toMatch(/^sweep: --model-root: .*nowhere is not a folder\n/);
+  });
+});

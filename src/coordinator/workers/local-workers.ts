@@ -57,6 +57,8 @@ export function startLocalWorker(opts: LocalWorkerOptions): Promise<LocalWorker>
         }),
       });
     });
-    child.once("exit", (code, signal) => reject(new Error(`local worker exited (${signal ?? code}) before listening: ${lastLines.join(" | ")}`)));
+    // its own last words, without a stack trace's frames
+    const said = () => lastLines.filter((l) => l.trim() && !/^\s|^Node\.js v|^[{}]|^\s*at /.test(l)).join(" | ");
+    child.once("exit", (code, signal) => reject(new Error(`local worker exited (${signal ?? code}) before listening: ${said()}`)));
   });
 }

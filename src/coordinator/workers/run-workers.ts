@@ -8,7 +8,7 @@
  * bounded by progress: after MAX_IDLE_RESTARTS deaths in a row without a finished evaluation it is
  * left down, and the run stops once no worker has been up for --worker-wait seconds.
  */
-import { existsSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { MANIFEST_FILE, readManifest } from "../../models/manifest.js";
 import { modelNotFound } from "../../models/model-error.js";
@@ -44,6 +44,7 @@ export function workerSource(sweep: Sweep, opts: WorkerSourceOptions): WorkerSou
   if (opts.workersFile && named?.length === 0) throw new WorkerListError(`${opts.workersFile} names no workers; add HOST:PORT lines, or leave --workers-file out for a local worker`, "--workers-file", true);
   if (named && named.length > 0) return { named, workersFile: opts.workersFile };
   const modelRoot = opts.modelRoot ? path.resolve(opts.modelRoot) : path.dirname(sweep.source.file);
+  if (!existsSync(modelRoot) || !statSync(modelRoot).isDirectory()) throw new InputError(`${modelRoot} is not a folder`, "--model-root");
   if (sweep.evaluator.kind === "flux2-pickscore") {
     // the local worker runs on the CPU, which has no bfloat16 kernels: said before any run folder
     if (sweep.evaluator.precision === "bfloat16") {
