@@ -71,3 +71,14 @@ it("a second SIGTERM while a batch runs exits at once with 143", async () => {
   run.child.kill("SIGTERM");
   await run.done;
 });
+
+it("a second SIGTERM while --preload loads and warms the model exits 143, not 134", async () => {
+  const w = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1", "--model-root", models, "--preload", "flux2-tiny"]);
+  // the warm-up batch (1024 x 1024) is running inside onnxruntime
+  await new Promise((r) => setTimeout(r, 400));
+  w.child.kill("SIGTERM");
+  await w.waitForLog(/drained in/);
+  w.child.kill("SIGTERM");
+  expect(await exitOf(w)).toEqual({ code: 143, signal: null });
+  expect(w.stderr()).not.toMatch(/Napi::Error|ready/);
+});
