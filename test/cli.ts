@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -51,3 +51,46 @@ export function removeTempDirs(): void {
 
 // Imported while a test file is collected, so this runs after all of that file's tests.
 afterAll(removeTempDirs);
+
+export interface CliProcess {
+  child: ChildProcess;
+  /** stdout and stderr so far. */
+  output(): string;
+  /** Resolves once the output matches `pattern`; rejects after `timeoutMs`, or if the process ends first. */
+  waitFor(pattern: RegExp, timeoutMs?: number): Promise<void>;
+  /** Resolves when it has exited, with what it wrote. */
+  done: Promise<CliResult>;
+}
+
+/** Starts the real CLI as a child process and lets the test act while it runs (kill a worker it started, say). */
+export function startCli(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: Record<string, string> } = {}): CliProcess {
+  const child = spawn(process.execPath, [sweepBin, ...args], {
+    cwd: opts.cwd ?? repoRoot, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...opts.env },
+  });
+  let stdout = "";
+  let stderr = "";
+  child.stdout!.on("data", (d) => (stdout += d));
+  child.stderr!.on("data", (d) => (stderr += d));
+  const timer = setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs ?? 120_000);
+  const done = new Promise<CliResult>((resolve, reject) => {
+    child.on("error", reject);
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr });
+    });
+  });
+  const output = () => stdout + stderr;
+  return {
+    child, output, done,
+    waitFor: (pattern, timeoutMs = 60_000) => new Promise((found, fail) => {
+      const deadline = Date.now() + timeoutMs;
+      const look = () => {
+        if (pattern.test(output())) return found();
+        if (child.exitCode !== null || child.signalCode !== null) return fail(new Error(`exited before its output matched ${pattern}:\n${output()}`));
+        if (Date.now() > deadline) return fail(new Error(`output did not match ${pattern} within ${timeoutMs / 1000} s:\n${output()}`));
+        setTimeout(look, 20);
+      };
+      look();
+    }),
+  };
+}

@@ -31,7 +31,7 @@ test.runIf(mounted)("a full disk stops the run resumable (exit 1, interrupted, t
   const runDir = path.join(mnt, "run");
   const r = await runCli(["run", path.join(dir, "sweep.yaml"), "--run-dir", runDir, "--threads", "2"]);
   expect(r.stderr).toMatch(/cannot write evaluations\.csv \(ENOSPC\)/);
-  expect(r.stderr).toMatch(/Run interrupted \(disk full: .*\); the evaluations on disk are kept\.\nFree some space, then resume with: sweep run .*sweep\.yaml --resume .*run/);
+  expect(r.stderr).toMatch(/Run interrupted \(disk full: .*\); the evaluations on disk are kept\.\nFree some space, then resume with: (npx )?sweep run .*sweep\.yaml --resume .*run/);
   expect(r.code).toBe(1);
   expect(JSON.parse(readFileSync(path.join(runDir, "manifest.json"), "utf8"))).toMatchObject({ status: "interrupted", error: expect.stringMatching(/^disk full/) });
 

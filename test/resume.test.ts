@@ -154,7 +154,8 @@ describe("resume after the coordinator is killed", () => {
     try {
       const dir = sweepDir(yaml);
       const args = ["run", "sweep.yaml", "--run-dir", "run", "--set", "seeds=[0, 1, 2]", "--set", "strategies.1.popsize=4", "--workers", worker.address, "--token", "s3cret-token"];
-      const child = spawn(process.execPath, [sweepBin, ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+      // started as `sweep` (not through npx or an npm script), it prints `sweep run ...`
+      const child = spawn(process.execPath, [sweepBin, ...args], { cwd: dir, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, npm_command: "" } });
       let stderr = "";
       child.stderr.on("data", (d) => (stderr += d));
       while (rows(path.join(dir, "run", "evaluations.csv")) < 20 && child.exitCode === null) await new Promise((r) => setTimeout(r, 10));
@@ -195,7 +196,7 @@ describe("resume after the coordinator is killed", () => {
     child.kill("SIGINT");
     expect(await new Promise((r) => child.on("close", r))).toBe(130);
     expect(readManifest(runDir).status).toBe("interrupted");
-    expect(stderr).toMatch(/Resume with: sweep run sweep\.yaml --resume /);
+    expect(stderr).toMatch(/Resume with: (npx )?sweep run sweep\.yaml --resume /);
     // A SIGINT stop ends in whole lines: what is recorded is kept as written, nothing is torn.
     const csv = path.join(runDir, "evaluations.csv");
     const stopped = readFileSync(csv, "utf8");

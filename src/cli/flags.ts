@@ -33,15 +33,27 @@ interface NumberRule {
 /** A flag given twice comes as an array: the last one counts. */
 const lastOf = (value: unknown) => String(Array.isArray(value) ? value[value.length - 1] : value);
 
+/** What was typed for `--flag` on the command line (its last occurrence), as typed. */
+function typedText(flag: string): string | undefined {
+  const argv = process.argv;
+  let typed: string | undefined;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === `--${flag}` && i + 1 < argv.length) typed = argv[i + 1];
+    else if (argv[i].startsWith(`--${flag}=`)) typed = argv[i].slice(flag.length + 3);
+  }
+  return typed;
+}
+
 /**
- * A yargs `coerce` for a numeric flag (declared as a string, so the message can quote what was
- * typed): refuses text, NaN, fractions where integers are wanted and values out of range, naming
- * the flag. Applied to defaults too; undefined stays undefined.
+ * A yargs `coerce` for a numeric flag (declared as a number, so --help says so): refuses text, NaN,
+ * fractions where integers are wanted and values out of range, naming the flag and quoting what was
+ * typed. Applied to defaults too; undefined stays undefined.
  */
 export function numberFlag(flag: string, rule: NumberRule) {
   return (value: unknown): number => {
     if (value === undefined) return undefined as unknown as number;
-    const text = lastOf(value).trim();
+    // the text as typed, not yargs' number of it (which takes 0x10 for 16 and 'abc' for NaN); else the default
+    const text = (typedText(flag) ?? lastOf(value)).trim();
     const n = /^[-+]?(\d+\.?\d*|\.\d+)(e[-+]?\d+)?$/i.test(text) ? Number(text) : NaN;
     const ok = Number.isFinite(n) && (!rule.integer || Number.isSafeInteger(n))
       && (rule.min === undefined || (rule.exclusiveMin ? n > rule.min : n >= rule.min));
@@ -72,9 +84,26 @@ export function readableFile(flag: string) {
   };
 }
 
-/** Refuses an output file (--out) whose folder does not exist, before anything is computed. */
+/** Refuses an output file (--out) whose folder does not exist, or that names a folder, before anything is computed. */
 export function requireOutFolder(file: string): void {
   if (!existsSync(path.dirname(path.resolve(file)))) throw new UsageError(`--out: folder ${path.dirname(file)} does not exist`);
+  if (existsSync(file) && statSync(file).isDirectory()) throw new UsageError(`--out: ${file} is a folder; name the file to write`);
+}
+
+/**
+ * Refuses an output folder (--out of `models import`) that cannot be made: its nearest existing
+ * parent is a file, or not writable (a read-only mount, permissions), before anything is written.
+ */
+export function requireWritableParent(flag: string, dir: string): void {
+  let parent = path.dirname(path.resolve(dir));
+  while (!existsSync(parent)) parent = path.dirname(parent);
+  if (!statSync(parent).isDirectory()) throw new UsageError(`--${flag}: ${parent} is a file, not a folder`);
+  try {
+    accessSync(parent, fsConstants.W_OK);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw new UsageError(`--${flag}: cannot write in ${parent} (${code === "EROFS" ? "read-only file system" : code === "EACCES" ? "permission denied" : code})`);
+  }
 }
 
 /** The sweep file positional (default: the quickstart) and --set overrides, of `run` and `plan`. */

@@ -6,6 +6,7 @@ import yargs from "yargs";
 import { ConfigError } from "../config/config-error.js";
 import { InputError } from "../domain/input-error.js";
 import { VERSION } from "../version.js";
+import { fileSystemError } from "./file-system-error.js";
 import { UsageError, type CommandResult } from "./flags.js";
 import { modelsCommand } from "./models.js";
 import { noiseCommand } from "./noise.js";
@@ -50,13 +51,18 @@ export async function main(argv: string[]): Promise<number> {
   parser = planCommand(parser);
   parser = reportCommand(parser);
   parser = noiseCommand(parser);
-  parser = renderCommand(parser);
+  parser = renderCommand(parser, result);
   parser = modelsCommand(parser);
   parser = scoreCommand(parser);
   parser = rescoreCommand(parser);
   try {
     await parser.help().parseAsync();
   } catch (e) {
+    const fs = fileSystemError(e, argv[0]);
+    if (fs) {
+      process.stderr.write(fs.text);
+      return fs.exitCode;
+    }
     if (!(e instanceof InputError)) throw e;
     process.stderr.write(inputErrorText(e, argv[0]));
     return e.exitCode;

@@ -5,7 +5,7 @@ import { REWARD_NAMES } from "../models/rewards/reward-manifest.js";
 import { importReward } from "../models/rewards/import-reward.js";
 import { importSyntheticReward, SYNTHETIC_REWARD_SIZES, type SyntheticRewardSize } from "../models/rewards/synthetic-rewards.js";
 import { importSyntheticModels, SYNTHETIC_MODELS, type SyntheticModelName } from "../models/synthetic/synthetic-models.js";
-import { UsageError } from "./flags.js";
+import { requireWritableParent, UsageError } from "./flags.js";
 
 export function modelsCommand<T>(y: Argv<T>): Argv<T> {
   return y.command("models", "Model directories: flux2-pickscore evaluators and rewards", (c) => c
@@ -32,6 +32,7 @@ export function modelsCommand<T>(y: Argv<T>): Argv<T> {
         }
         if (a.from) throw new UsageError("--from goes with --reward KIND");
         if (!a.synthetic && !(a.flux2 && a.pickscore && a.processor)) throw new UsageError("give --flux2, --pickscore and --processor (the downloaded folders), or --synthetic NAME");
+        requireWritableParent("out", a.out);
         return true;
       }),
     async (args) => {

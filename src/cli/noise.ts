@@ -22,13 +22,13 @@ function parseShape(text: string): number[] {
 
 export function noiseCommand<T>(y: Argv<T>): Argv<T> {
   return y.command("noise", "Write torch-compatible CPU noise as a .npy file (DiffSynth's initial_noise): from a seed, or a recorded candidate of a run", (c) => c
-    .option("seed", { type: "string", coerce: nonNegativeInteger("seed"), describe: "torch CPU seed" })
+    .option("seed", { type: "number", coerce: nonNegativeInteger("seed"), describe: "torch CPU seed" })
     .option("shape", { type: "string", coerce: (v: unknown) => (v === undefined ? undefined : parseShape(String(v))), describe: "Comma-separated shape, with --seed (default 1,128,64,64)" })
     .option("run", { type: "string", describe: "A run folder: take the noise of a recorded candidate (--search and --eval) or of every trial's best (--best)" })
     .option("search", { type: "string", describe: "With --run: a search_id from evaluations.csv, e.g. p0/ses/s3" })
-    .option("eval", { type: "string", coerce: nonNegativeInteger("eval"), describe: "With --run and --search: the eval_index" })
+    .option("eval", { type: "number", coerce: nonNegativeInteger("eval"), describe: "With --run and --search: the eval_index" })
     .option("best", { type: "boolean", describe: "With --run: the best noise of every trial at --budget, into --out-dir with an index.csv" })
-    .option("budget", { type: "string", coerce: positiveInteger("budget"), describe: "With --best: which budget's trials (default: the largest)" })
+    .option("budget", { type: "number", coerce: positiveInteger("budget"), describe: "With --best: which budget's trials (default: the largest)" })
     .option("dtype", { choices: ["float32", "bfloat16"] as const, default: "float32" as const, describe: "bfloat16: rounded as torch >= 2.13 draws it, stored widened to float32" })
     .option("out", { type: "string", describe: "Output .npy file (--seed, or --run with --search)" })
     .option("out-dir", { type: "string", describe: "Output folder (--run with --best)" })

@@ -1,29 +1,79 @@
-/** `sweep render`: the image of a recorded candidate of a flux2-pickscore run, as PNG. */
+/**
+ * `sweep render`: the image of a recorded candidate of a flux2-pickscore run, as PNG; or, with
+ * --best, every best image the run could not render, by workers as the run renders them.
+ */
+import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import type { Argv } from "yargs";
+import { NoWorkersError } from "../coordinator/links/grpc-executor.js";
+import { renderBestImages } from "../coordinator/render-best.js";
+import { parseWorkerList } from "../coordinator/workers/worker-list.js";
 import { renderCandidate } from "../report/candidate-image.js";
 import { readRunManifest } from "../results/manifest.js";
-import { nonNegativeInteger, requireOutFolder, UsageError } from "./flags.js";
+import { nonNegativeInteger, positiveInteger, positiveSeconds, readableFile, requireOutFolder, UsageError, type CommandResult } from "./flags.js";
 
-export function renderCommand<T>(y: Argv<T>): Argv<T> {
-  return y.command("render", "Render the image of a recorded candidate of a flux2-pickscore run, as PNG (the image counterpart of noise --run)", (c) => c
+export function renderCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
+  return y.command("render", "Render the image of a recorded candidate of a flux2-pickscore run, as PNG (the image counterpart of noise --run); --best: the best images the run could not render", (c) => c
     .option("run", { type: "string", demandOption: true, describe: "A run folder" })
-    .option("search", { type: "string", demandOption: true, describe: "A search_id from evaluations.csv, e.g. p0/ses/s3" })
-    .option("eval", { type: "string", demandOption: true, coerce: nonNegativeInteger("eval"), describe: "The eval_index" })
-    .option("out", { type: "string", demandOption: true, describe: "Output .png file" })
-    .option("model-root", { type: "string", describe: "Where the run's model directory is (default: $SWEEP_MODEL_ROOT, else the run's config folder)" })
-    .option("device", { type: "string", default: "cpu", describe: "'cpu' or a GPU index" })
+    .option("search", { type: "string", describe: "A search_id from evaluations.csv, e.g. p0/ses/s3" })
+    .option("eval", { type: "number", coerce: nonNegativeInteger("eval"), describe: "The eval_index" })
+    .option("out", { type: "string", describe: "Output .png file" })
+    .option("best", { type: "boolean", describe: "Render every best image missing from the run's best/ (index.csv rows without an image), on workers" })
+    .option("model-root", { type: "string", describe: "Where the run's model directory is (default: $SWEEP_MODEL_ROOT, else where the run found it, else the run's config folder)" })
+    .option("device", { type: "string", default: "cpu", describe: "'cpu' or a GPU index (not with --best: the workers choose)" })
+    .option("workers", { type: "string", describe: "With --best: gRPC workers, as for sweep run (default: a local worker)" })
+    .option("workers-file", { type: "string", coerce: readableFile("workers-file"), describe: "With --best: a file of workers, as for sweep run" })
+    .option("threads", { type: "number", coerce: positiveInteger("threads"), describe: "With --best: threads of the local worker" })
+    .option("token", { type: "string", describe: "With --best: shared token the workers require (default: $SWEEP_TOKEN)" })
+    .option("tls-ca", { type: "string", coerce: readableFile("tls-ca"), describe: "With --best: TLS to the workers, verified with this CA (PEM)" })
+    .option("tls-cert", { type: "string", coerce: readableFile("tls-cert"), describe: "With --best: client certificate (PEM)" })
+    .option("tls-key", { type: "string", coerce: readableFile("tls-key"), describe: "With --best: client key (PEM)" })
+    .option("worker-wait", { type: "number", default: 60, coerce: positiveSeconds("worker-wait"), describe: "With --best: seconds without any worker up before it stops" })
+    .conflicts("workers", "workers-file")
     .check((a) => {
+      if (a.best) {
+        if (a.search !== undefined || a.eval !== undefined || a.out !== undefined) throw new UsageError("--best renders every missing best image into the run's best/; drop --search, --eval and --out");
+        return true;
+      }
+      if (a.search === undefined || a.eval === undefined || !a.out) throw new UsageError("give --search ID --eval N --out FILE.png, or --best");
       if (a.device !== "cpu" && !/^\d+$/.test(a.device)) throw new UsageError(`--device: expected 'cpu' or a GPU index (got '${a.device}')`);
       requireOutFolder(a.out);
       return true;
     }),
   async (args) => {
-    const manifestRoot = () => path.dirname(readRunManifest(args.run).config_file);
-    const modelRoot = args["model-root"] ?? process.env.SWEEP_MODEL_ROOT ?? manifestRoot();
+    const log = (line: string) => process.stderr.write(`[sweep] ${line}\n`);
+    const modelRoot = args["model-root"] ?? (process.env.SWEEP_MODEL_ROOT || undefined);
+    if (args.best) {
+      try {
+        const best = await renderBestImages(args.run, {
+          workers: args.workers !== undefined ? parseWorkerList(args.workers) : undefined,
+          workersFile: args["workers-file"],
+          token: args.token ?? process.env.SWEEP_TOKEN,
+          tls: args["tls-ca"] ? {
+            ca: readFileSync(args["tls-ca"]),
+            cert: args["tls-cert"] ? readFileSync(args["tls-cert"]) : undefined,
+            key: args["tls-key"] ? readFileSync(args["tls-key"]) : undefined,
+          } : undefined,
+          threads: args.threads,
+          modelRoot,
+          cliEntry: process.argv[1],
+          workerWait: args["worker-wait"],
+          log,
+        });
+        process.stderr.write(`${best.images} best images in ${path.join(args.run, "best")}${best.missingImages > 0 ? `; ${best.missingImages} still missing (run this again)` : ""}\n`);
+        if (best.missingImages > 0) result.exitCode = 1;
+      } catch (e) {
+        if (!(e instanceof NoWorkersError)) throw e;
+        process.stderr.write(`sweep render: ${e.message}\n`);
+        result.exitCode = 1;
+      }
+      return;
+    }
+    const manifest = readRunManifest(args.run);
+    const root = modelRoot ?? manifest.model_root ?? path.dirname(manifest.config_file);
     const device = args.device === "cpu" ? { kind: "cpu" as const, index: 0, intraOpThreads: availableParallelism() } : { kind: "gpu" as const, index: Number(args.device), intraOpThreads: 1 };
-    const r = await renderCandidate(args.run, args.search, args.eval, args.out, { modelRoot, device });
+    const r = await renderCandidate(args.run, args.search!, args.eval!, args.out!, { modelRoot: root, device });
     const check = r.recorded === null ? "the recorded evaluation failed" : r.score === r.recorded ? "as recorded" : `recorded ${r.recorded}: this device computes differently`;
     process.stderr.write(`wrote ${args.out}: ${args.search} eval ${args.eval} (noise_seed ${r.noiseSeed ?? "none"}), score ${r.score} (${check})\n`);
   });

@@ -45,15 +45,15 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
     .option("run-dir", { type: "string", describe: "Run folder (default: <output>/<name>/<run id>)" })
     .option("resume", { type: "string", describe: "Finish the run in this folder (after a crash or stop): dispatches only what is missing" })
     .option("force", { type: "boolean", default: false, describe: "With --resume: accept a changed config" })
-    .option("threads", { type: "string", coerce: positiveInteger("threads"), describe: "Threads of the local worker started when no workers are named (default: config threads, else CPU cores)" })
+    .option("threads", { type: "number", coerce: positiveInteger("threads"), describe: "Threads of the local worker started when no workers are named (default: config threads, else CPU cores)" })
     .option("workers", { type: "string", describe: "gRPC workers, HOST:PORT or dns:NAME:PORT (every address NAME resolves to), comma separated (default: the config's workers, else a local worker)" })
     .option("workers-file", { type: "string", coerce: readableFile("workers-file"), describe: "A file of HOST:PORT (or dns:NAME:PORT) lines, re-read while running: new lines join, removed lines drain" })
     .option("token", { type: "string", describe: "Shared token the workers require (default: $SWEEP_TOKEN)" })
     .option("tls-ca", { type: "string", coerce: readableFile("tls-ca"), describe: "Use TLS to the workers, verifying them with this CA certificate (PEM)" })
     .option("tls-cert", { type: "string", coerce: readableFile("tls-cert"), describe: "Client certificate (PEM), for workers that ask for one" })
     .option("tls-key", { type: "string", coerce: readableFile("tls-key"), describe: "Client key (PEM)" })
-    .option("worker-wait", { type: "string", default: "60", coerce: positiveSeconds("worker-wait"), describe: "Seconds to wait for a first worker" })
-    .option("log-every", { type: "string", default: "10", coerce: positiveSeconds("log-every"), describe: "Seconds between progress lines when not on a terminal" })
+    .option("worker-wait", { type: "number", default: 60, coerce: positiveSeconds("worker-wait"), describe: "Seconds without any worker up (at the start or later) before the run stops, resumable" })
+    .option("log-every", { type: "number", default: 10, coerce: positiveSeconds("log-every"), describe: "Seconds between progress lines when not on a terminal" })
     .option("model-root", { type: "string", describe: "Model root of the local worker: model directories (flux2-pickscore's `model`) and modules resolve inside it (default: $SWEEP_MODEL_ROOT, else the config's folder)" })
     .conflicts("workers", "workers-file")
     .check((a) => {
@@ -74,7 +74,7 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
       resume: args.resume,
       force: args.force,
       threads: args.threads,
-      workers: args.workers ? parseWorkerList(args.workers) : undefined,
+      workers: args.workers !== undefined ? parseWorkerList(args.workers) : undefined,
       workersFile: args["workers-file"],
       token: args.token ?? process.env.SWEEP_TOKEN,
       tls: args["tls-ca"] ? {
@@ -84,7 +84,7 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
       } : undefined,
       logEvery: args["log-every"],
       workerWait: args["worker-wait"],
-      modelRoot: args["model-root"] ?? process.env.SWEEP_MODEL_ROOT,
+      modelRoot: args["model-root"] ?? (process.env.SWEEP_MODEL_ROOT || undefined),
       resumeFlags: resumeFlags(args),
       // This process's own script (bin/sweep.js): the local worker is started with it.
       cliEntry: process.argv[1],

@@ -11,7 +11,7 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
   return y.command("worker", "Serve evaluations over gRPC (proto/sweep/v1/worker.proto)", (c) => c
     .option("listen", { type: "string", default: "127.0.0.1:7070", describe: "HOST:PORT; port 0 picks a free one" })
     .option("devices", { type: "string", default: "cpu", describe: "'cpu', or GPU indices such as 0,1,2,3 (one pool per device)" })
-    .option("threads", { type: "string", coerce: positiveInteger("threads"), describe: "Slots per device (cpu: default CPU cores; GPU: default 1)" })
+    .option("threads", { type: "number", coerce: positiveInteger("threads"), describe: "Slots per device (cpu: default CPU cores; GPU: default 1)" })
     .option("model-root", { type: "string", default: ".", describe: "Folder that module and model paths resolve inside" })
     .option("token", { type: "string", describe: "Require this shared token on every call (default: $SWEEP_TOKEN)" })
     .option("tls-cert", { type: "string", coerce: readableFile("tls-cert"), describe: "Serve TLS with this certificate (PEM)" })
@@ -22,7 +22,7 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
     .option("precision", { choices: ["float32", "float16", "bfloat16"] as const, default: "float32" as const, describe: "Compute precision of the --preload models" })
     .option("verify", { type: "boolean", default: false, describe: "Check every model file's sha256 against its manifest before first use (sizes are always checked)" })
     .option("drain-timeout", {
-      type: "string", default: "30", coerce: numberFlag("drain-timeout", { min: 0, what: "a number of seconds, 0 or more" }),
+      type: "number", default: 30, coerce: numberFlag("drain-timeout", { min: 0, what: "a number of seconds, 0 or more" }),
       describe: "On SIGTERM/SIGINT: seconds the evaluations in flight may take to finish before they are failed back as draining",
     })
     .option("exit-with-parent", { type: "boolean", default: false, hidden: true, describe: "Exit when stdin closes" })
@@ -50,7 +50,7 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
       verify: args.verify,
     });
     process.stdout.write(`${JSON.stringify({ listening: worker.address })}\n`);
-    const stop = stopRequested(args["exit-with-parent"]);
+    const stop = stopRequested(args["exit-with-parent"], () => worker.halt());
     try {
       // A failed preload throws here (the worker has closed); a stop may come while models load.
       await Promise.race([worker.ready, stop]);
@@ -63,14 +63,18 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
   });
 }
 
-/** Resolves at the first SIGINT or SIGTERM, or stdin's end with `exitWithParent`; a second signal exits at once. */
-function stopRequested(exitWithParent: boolean): Promise<"signal" | "parent"> {
+/**
+ * Resolves at the first SIGINT or SIGTERM, or stdin's end with `exitWithParent`; a second signal
+ * exits at once, once `halt` has brought every thread out of onnxruntime (exiting inside it aborts).
+ */
+function stopRequested(exitWithParent: boolean, halt: () => Promise<void>): Promise<"signal" | "parent"> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
         process.stderr.write(`${signal} again: exiting at once\n`);
-        process.exit(signal === "SIGINT" ? 130 : 143);
+        void halt().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+        return;
       }
       stopping = true;
       resolve("signal");

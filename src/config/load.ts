@@ -171,8 +171,10 @@ async function resolveSweep(spec: SweepSpec, file: string, overrides: string[], 
   const prompts = resolvePrompts(spec, dir, report);
   checkUnique(spec.seeds, ["seeds"], "seed", report);
   checkUnique(spec.budgets, ["budgets"], "budget", report);
-  const strategies = resolveStrategies(spec, report);
+  // The evaluator first: the strategies' options are checked against its noise shape, and a wrong
+  // image size would otherwise show as a strategy's error before its real cause.
   const evaluator = await resolveEvaluator(spec, dir, report);
+  const strategies = evaluator ? resolveStrategies(spec, evaluator.shape, report) : [];
   if (problems.length > 0 || !prompts || !evaluator) throw new ConfigError(problems);
 
   const budgets = [...spec.budgets].sort((a, b) => a - b);
@@ -238,16 +240,9 @@ function checkUnique(values: number[], p: FieldPath, what: string, report: Repor
   });
 }
 
-/** The noise shape before the evaluator is resolved: FLUX.2's follows from the image size. */
-function noiseShape(e: SweepSpec["evaluator"]): NoiseShape {
-  if (e.kind === "flux2-pickscore") return [1, 128, Math.max(1, Math.floor(e.height / 16)), Math.max(1, Math.floor(e.width / 16))];
-  return e.shape as NoiseShape;
-}
-
 /** Labels are unique; each entry's options are its strategy's to resolve against the noise shape. */
-function resolveStrategies(spec: SweepSpec, report: Report): StrategySpec[] {
+function resolveStrategies(spec: SweepSpec, shape: NoiseShape, report: Report): StrategySpec[] {
   const labels = new Map<string, number>();
-  const shape = noiseShape(spec.evaluator);
   return spec.strategies.map((entry, i) => {
     const { name, label: given, ...options } = entry;
     const label = given ?? name;

@@ -16,7 +16,12 @@ export function makeLocator(file: string, doc: Document, lines: LineCounter, ove
     let offset: number | undefined = (node as Node | null)?.range?.[0];
     for (const segment of full) {
       const found = childOf(node, segment);
-      if (!found) break;
+      if (!found) {
+        // not in the file: a --set that made it (a.b.c=1 makes a) is where it comes from
+        const maker = overrides.find((o) => full.every((s, i) => String(s) === String(o.path[i])));
+        if (maker) return `--set ${maker.expr}`;
+        break;
+      }
       node = found.value;
       offset = found.offset ?? offset;
     }

@@ -23,7 +23,20 @@ export const strategySchema = strategyEntrySchema(
   },
 );
 
+/**
+ * Bounds that keep a mistyped size from running every evaluation out of memory. A noise is C x H x W
+ * float32 values, and a worker and an SES population hold many at once: at most 2^24 values (64 MiB).
+ */
+export const MAX_NOISE_VALUES = 2 ** 24;
+/** FLUX.2-klein makes images of up to about 4 megapixels; attention grows with the square of its (height/16)(width/16) tokens. */
+export const MAX_IMAGE_SIDE = 2048;
+/** More steps than this change nothing of a flow-matching schedule but the time: each step is a full transformer run. */
+export const MAX_STEPS = 1000;
+
 const shapeSchema = z.tuple([z.literal(1), positiveInt, positiveInt, positiveInt])
+  .refine(([, c, h, w]) => c * h * w <= MAX_NOISE_VALUES, {
+    message: `at most ${MAX_NOISE_VALUES.toLocaleString("en-US")} values (C x H x W): each candidate's noise is that many float32s, and workers and SES hold many at once`,
+  })
   .describe("Noise shape (1, C, H, W); FLUX.2 latents at 1024x1024 are (1, 128, 64, 64)");
 
 const evaluatorCommon = {
@@ -64,9 +77,9 @@ export const flux2PickScoreEvaluatorSchema = z.strictObject({
   model: z.string().regex(/^[A-Za-z0-9_.+-]+$/, "a model is a folder name under the worker's model root (letters, digits, _ . + -)")
     .refine((m) => m !== "." && m !== "..", "a model is a folder name under the worker's model root")
     .describe("Model directory made by 'sweep models import', a folder under the worker's --model-root"),
-  height: positiveInt.default(1024).describe("Image height in pixels, a multiple of 16"),
-  width: positiveInt.default(1024).describe("Image width in pixels, a multiple of 16"),
-  steps: positiveInt.default(4).describe("Denoising steps (FLUX.2-klein: 4)"),
+  height: positiveInt.max(MAX_IMAGE_SIDE, `at most ${MAX_IMAGE_SIDE} pixels: FLUX.2-klein makes images of up to about 4 megapixels, and the transformer's attention grows with the square of (height/16)(width/16)`).default(1024).describe("Image height in pixels, a multiple of 16"),
+  width: positiveInt.max(MAX_IMAGE_SIDE, `at most ${MAX_IMAGE_SIDE} pixels: FLUX.2-klein makes images of up to about 4 megapixels, and the transformer's attention grows with the square of (height/16)(width/16)`).default(1024).describe("Image width in pixels, a multiple of 16"),
+  steps: positiveInt.max(MAX_STEPS, `at most ${MAX_STEPS}: more steps change nothing of the schedule but the time (each is a full transformer run; FLUX.2-klein is made for 4)`).default(4).describe("Denoising steps (FLUX.2-klein: 4)"),
   score: z.enum(SCORE_CONVENTIONS).default("cosine").describe("cosine: the tutorial's cosine similarity; logit: PickScore's convention, x exp(logit_scale)"),
   precision: z.enum(PRECISIONS).default("float32").describe("Compute precision of the graphs; float32 is exact against the reference on CPU"),
   max_batch: positiveInt.max(64).default(4).describe("Candidates of one prompt evaluated together; every batch runs padded to this size so scores do not depend on batch composition"),

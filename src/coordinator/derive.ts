@@ -54,9 +54,13 @@ export async function writeBestCandidates(ctx: DeriveContext, evaluator: Evaluat
   return best;
 }
 
+/** Seconds between the render phase's progress lines. */
+const RENDER_PROGRESS_S = 10;
+
 /**
- * The images of the best candidates, from the workers (the evaluation path itself): each must
- * score again exactly as recorded, or the evaluation is not deterministic there and we say so.
+ * The images of the best candidates, from the workers (the evaluation path itself), dispatched and
+ * bounded as evaluations are (timeout, retries, the run's worker watch): each must score again
+ * exactly as recorded, or the evaluation is not deterministic there and we say so.
  */
 async function renderImages(
   items: RenderItem[], evaluator: EvaluatorSpec, dispatcher: Dispatcher, log: (line: string) => void, heldout: string[] = [], heldoutScores?: Map<string, number[]>,
@@ -64,20 +68,25 @@ async function renderImages(
   const images = new Map<string, Uint8Array>();
   const differing: string[] = [];
   let failed = 0;
-  await Promise.all(items.map(async (it) => {
-    const outcome = await dispatcher.evaluate({
-      evaluator, prompt: it.search.prompt, promptIndex: it.search.promptIndex, recipe: it.candidate.recipe, returnImage: true, ...(heldout.length > 0 ? { heldout } : {}),
-    });
-    const stem = candidateStem(it.search.searchId, it.candidate.evalIndex);
-    if (outcome.status !== "ok" || !outcome.image) {
-      failed++;
-      return;
-    }
-    images.set(stem, outcome.image);
-    if (outcome.heldout && outcome.heldout.length === heldout.length) heldoutScores?.set(stem, outcome.heldout);
-    if (outcome.score !== it.score) differing.push(`${stem} (${it.score} recorded, ${outcome.score} again)`);
-  }));
-  if (failed > 0) log(`${failed} of ${items.length} best images could not be rendered; their index.csv rows have no image`);
+  log(`rendering ${items.length} best images`);
+  const progress = setInterval(() => log(`rendered ${images.size} of ${items.length} best images${failed > 0 ? `, ${failed} failed` : ""}`), RENDER_PROGRESS_S * 1000);
+  try {
+    await Promise.all(items.map(async (it) => {
+      const outcome = await dispatcher.evaluate({
+        evaluator, prompt: it.search.prompt, promptIndex: it.search.promptIndex, recipe: it.candidate.recipe, returnImage: true, ...(heldout.length > 0 ? { heldout } : {}),
+      });
+      const stem = candidateStem(it.search.searchId, it.candidate.evalIndex);
+      if (outcome.status !== "ok" || !outcome.image) {
+        failed++;
+        return;
+      }
+      images.set(stem, outcome.image);
+      if (outcome.heldout && outcome.heldout.length === heldout.length) heldoutScores?.set(stem, outcome.heldout);
+      if (outcome.score !== it.score) differing.push(`${stem} (${it.score} recorded, ${outcome.score} again)`);
+    }));
+  } finally {
+    clearInterval(progress);
+  }
   if (differing.length > 0) log(`warning: ${differing.length} candidates scored differently when rendered again: ${differing.slice(0, 3).join(", ")}; scores on these workers are not reproducible`);
   return images;
 }

@@ -26,9 +26,11 @@ export class RunMessages {
     return this.err;
   }
 
-  starting(sweep: Sweep, plan: Plan, workers: GrpcExecutor, runDir: string, recordedBefore?: number): void {
+  starting(sweep: Sweep, plan: Plan, workers: GrpcExecutor, runDir: string, resumed?: { recorded: number; errors: number }): void {
     this.err.write(`sweep ${sweep.name}: ${plan.searches.length} searches, ${plan.trials} trials, ${plan.evaluations} evaluations on ${workersUp(workers)} -> ${runDir}\n`);
-    if (recordedBefore !== undefined) this.err.write(`resuming: ${recordedBefore} evaluations already recorded, ${plan.evaluations - recordedBefore} to go\n`);
+    if (!resumed) return;
+    const retried = resumed.errors > 0 ? ` (${resumed.errors} failed before: evaluated again, their searches retried from there)` : "";
+    this.err.write(`resuming: ${resumed.recorded} evaluations already recorded, ${plan.evaluations - resumed.recorded} to go${retried}\n`);
   }
 
   cannotWriteEvaluations(e: Error): void {
@@ -36,7 +38,8 @@ export class RunMessages {
   }
 
   setupFailed(failure: string, evaluatedAny: boolean, resumeCommand: string): void {
-    this.err.write(`sweep: ${failure}\n${evaluatedAny ? "Recorded evaluations are kept" : "Nothing was evaluated"}; resume with: ${resumeCommand}\n`);
+    // with nothing recorded there is nothing to resume: the user fixes the setup and starts again
+    this.err.write(`sweep: ${failure}\n${evaluatedAny ? `Recorded evaluations are kept; resume with: ${resumeCommand}` : "Nothing was evaluated; fix this and start the run again"}\n`);
   }
 
   manifestNotUpdated(e: Error): void {
@@ -59,8 +62,11 @@ export class RunMessages {
     this.err.write(`could not write the report (${e.message}); run 'sweep report ${runDir}' to retry\n`);
   }
 
-  results(runDir: string, best: BestFiles | undefined): void {
+  results(runDir: string, best: BestFiles | undefined, renderCommand: string): void {
     if (best) this.out.write(`\nBest candidates: ${best.noises} noises and ${best.images} images for ${best.trials} trials in ${path.join(runDir, BEST_DIR)} (index.csv)\n`);
+    if (best?.missingImages) {
+      this.err.write(`${best.missingImages} best images could not be rendered (their image cell in index.csv is empty); render them with: ${renderCommand}\n`);
+    }
     this.out.write(`\nResults: ${runDir}\n`);
   }
 
@@ -71,8 +77,8 @@ export class RunMessages {
     if (failed.length > LISTED_FAILURES) this.err.write(`  ... and ${failed.length - LISTED_FAILURES} more (manifest.json lists them all)\n`);
   }
 
-  interrupted(recorded: number, runDir: string, resumeCommand: string): void {
-    this.err.write(`Run interrupted; ${recorded} evaluations recorded in ${runDir}\n`);
+  interrupted(recorded: number, runDir: string, resumeCommand: string, why?: string): void {
+    this.err.write(`Run interrupted${why ? ` (${why})` : ""}; ${recorded} evaluations recorded in ${runDir}\n`);
     this.err.write(`Resume with: ${resumeCommand}\n`);
   }
 }

@@ -4,7 +4,7 @@
  */
 import { MultiBar, Presets, type SingleBar } from "cli-progress";
 import type { Plan } from "../plan/plan.js";
-import { NOT_RECORDED, OK, type SearchRecord } from "../results/search-records.js";
+import { OK, type SearchRecord } from "../results/search-records.js";
 
 export interface ProgressOptions {
   total: number;
@@ -15,6 +15,7 @@ export interface ProgressOptions {
 }
 
 export class Progress {
+  private stopped = false;
   private done = 0;
   private failed = 0;
   private readonly doneBy = new Map<string, number>();
@@ -73,7 +74,10 @@ export class Progress {
     return `[sweep] ${this.done}/${this.opts.total} evaluations (${per}), ${rate.toFixed(1)}/s, ETA ${eta}${errors}`;
   }
 
+  /** Stops the bars (or writes the last line); once, however often it is called. */
   stop(): void {
+    if (this.stopped) return;
+    this.stopped = true;
     if (this.timer) clearInterval(this.timer);
     if (this.bars) this.bars.multi.stop();
     else this.stream.write(`${this.line()}\n`);
@@ -87,7 +91,8 @@ export function planProgress(plan: Plan, prior: ReadonlyMap<string, SearchRecord
   const progress = new Progress({ total: plan.evaluations, perStrategy, stream, logEvery });
   if (prior) {
     for (const s of plan.searches) {
-      for (const status of prior.get(s.searchId)?.status ?? []) if (status !== NOT_RECORDED) progress.evaluated(s.strategy.label, status === OK);
+      // failed evaluations are evaluated again: not counted as done
+      for (const status of prior.get(s.searchId)?.status ?? []) if (status === OK) progress.evaluated(s.strategy.label, true);
     }
   }
   return progress;

@@ -19,10 +19,21 @@ export interface ResumeCommandParts {
 export function resumeCommand(runDir: string, parts: ResumeCommandParts): string {
   const rel = path.relative(process.cwd(), parts.configFile);
   const config = rel && !rel.startsWith("..") && !path.isAbsolute(rel) ? rel : parts.configFile;
-  const words = ["sweep", "run", config, "--resume", runDir];
+  const words = ["run", config, "--resume", runDir];
   for (const o of parts.overrides) words.push("--set", o);
   words.push(...(parts.flags ?? []));
-  return `${parts.token ? "SWEEP_TOKEN=... " : ""}${words.map(shellQuote).join(" ")}`;
+  return `${parts.token ? "SWEEP_TOKEN=... " : ""}${invokedAs()} ${words.map(shellQuote).join(" ")}`;
+}
+
+/** The command that renders the best images a run could not: `sweep render --run RUN --best`, reaching the same workers. */
+export function renderBestCommand(runDir: string, parts: Pick<ResumeCommandParts, "flags" | "token">): string {
+  const words = ["render", "--run", runDir, "--best", ...(parts.flags ?? [])];
+  return `${parts.token ? "SWEEP_TOKEN=... " : ""}${invokedAs()} ${words.map(shellQuote).join(" ")}`;
+}
+
+/** The tool as the user started it: `npx sweep` under npx or an npm script (`sweep` is not on PATH after `npm ci`), else `sweep`. */
+export function invokedAs(): string {
+  return process.env.npm_command === "exec" || process.env.npm_command === "run-script" ? "npx sweep" : "sweep";
 }
 
 /** The command as printed: a token stands as SWEEP_TOKEN=..., with a line saying what it is. */

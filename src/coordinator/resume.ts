@@ -18,7 +18,9 @@ export interface ResumeState {
   prior: Map<string, SearchRecord>;
   /** search_id -> best score so far, to continue best_so_far. */
   best: Map<string, number>;
+  /** Successful evaluations recorded (kept and replayed). */
   recorded: number;
+  /** Failed evaluations recorded: evaluated again by this resume (their searches retried from there). */
   errors: number;
   tornBytes: number;
   /** What a forced resume changed (the manifest records it), or undefined when the fingerprint is the same. */
@@ -70,5 +72,5 @@ export async function loadResumeState(runDir: string, sweep: Sweep, force: boole
   }
   const tornBytes = existsSync(csv) ? repairTornTail(csv) : 0;
   const { best, errors } = recordedTotals(records);
-  return { manifest, prior: records.searches, best, recorded: records.rows, errors, tornBytes, change };
+  return { manifest, prior: records.searches, best, recorded: records.rows - errors, errors, tornBytes, change };
 }

@@ -99,7 +99,8 @@ function resumedManifest(resume: ResumeState, sweep: Sweep, plan: Plan, started:
     overrides: sweep.source.overrides,
     plan: planCounts(plan),
     status: "running",
-    counts: { evaluations: resume.recorded, errors: resume.errors },
+    // the failed evaluations are evaluated again: their new rows replace them
+    counts: { evaluations: resume.recorded, errors: 0 },
     resumes: [...(before.resumes ?? []), { at: started, recorded_before: resume.recorded }],
   };
 }
@@ -110,6 +111,12 @@ const RESERVE_FILE = ".reserve";
 /** Space kept aside so that a full disk still lets manifest.json say why the run stopped; returns its release. */
 export function reserveSpace(runDir: string): () => void {
   const reserve = path.join(runDir, RESERVE_FILE);
-  writeFileSync(reserve, Buffer.alloc(RESERVE_BYTES));
+  try {
+    writeFileSync(reserve, Buffer.alloc(RESERVE_BYTES));
+  } catch (e) {
+    // not even the reserve fits: nothing half-written stays to fill the disk
+    rmSync(reserve, { force: true });
+    throw e;
+  }
   return () => rmSync(reserve, { force: true });
 }

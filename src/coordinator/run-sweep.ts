@@ -17,10 +17,11 @@ import { NoWorkersError, WorkersRefusedError } from "./links/grpc-executor.js";
 import { RunMessages } from "./messages.js";
 import { planProgress } from "./progress.js";
 import { RunRecorder } from "./record.js";
-import { printedResumeCommand } from "./resume-command.js";
+import { printedResumeCommand, renderBestCommand } from "./resume-command.js";
 import { prepareRunFolder, reserveSpace, type RunFolder } from "./run-folder.js";
 import type { SearchResult } from "./search-runner.js";
 import { connectWorkers, workerSource, type RunWorkers } from "./workers/run-workers.js";
+import { watchWorkers } from "./workers/worker-watch.js";
 import type { Sweep } from "../domain/sweep.js";
 import { evaluatorBatch } from "./scheduling/policy.js";
 import { recipeFeatures } from "../grpc/wire.js";
@@ -41,7 +42,7 @@ export interface RunOptions {
   out?: NodeJS.WritableStream;
   err?: NodeJS.WriteStream;
   logEvery?: number;
-  /** Seconds to wait for a first worker. */
+  /** Seconds without any worker up (at the start or later) before the run stops. */
   workerWait?: number;
   /** Model root of the local worker (default: the config's folder) */
   modelRoot?: string;
@@ -70,14 +71,32 @@ export async function runSweep(sweep: Sweep, opts: RunOptions): Promise<RunOutco
   const source = workerSource(sweep, opts);
   const folder = await prepareRunFolder(sweep, plan, { runDir: opts.runDir, resume: opts.resume, force: opts.force, log: say.log });
   try {
+    if ("local" in source) {
+      folder.manifest.model_root = source.local.modelRoot;
+      writeManifest(folder.runDir, folder.manifest);
+    }
     const run: Run = {
       sweep, plan, folder, say, opts,
       resumeCommand: printedResumeCommand(folder.runDir, { configFile: sweep.source.file, overrides: sweep.source.overrides, flags: opts.resumeFlags, token: !!opts.token }),
+      renderCommand: renderBestCommand(folder.runDir, { flags: opts.resumeFlags, token: !!opts.token }),
       own: new AbortController(),
     };
     const stop = opts.stop ? AbortSignal.any([opts.stop, run.own.signal]) : run.own.signal;
-    const releaseReserve = reserveSpace(folder.runDir);
-    const workers = await connectWorkers(source, { token: opts.token, tls: opts.tls, evaluator: sweep.evaluator.kind, features: recipeFeatures(sweep.strategies.map((s) => s.name)), batch: evaluatorBatch(sweep.evaluator), log: say.log, measureWire: opts.measureWire });
+    let releaseReserve: () => void;
+    try {
+      releaseReserve = reserveSpace(folder.runDir);
+    } catch (e) {
+      if (!isDiskError(e)) throw e;
+      return stoppedForDisk(run, e as Error);
+    }
+    let workers: RunWorkers;
+    try {
+      workers = await connectWorkers(source, { token: opts.token, tls: opts.tls, evaluator: sweep.evaluator.kind, features: recipeFeatures(sweep.strategies.map((s) => s.name)), batch: evaluatorBatch(sweep.evaluator), log: say.log, measureWire: opts.measureWire });
+    } catch (e) {
+      releaseReserve();
+      if (!(e instanceof NoWorkersError)) throw e;
+      return failed(run, e);
+    }
     const recorder = new RunRecorder(folder.runDir, folder.runId, folder.manifest.counts, folder.resume?.best ?? new Map(), (e) => {
       say.cannotWriteEvaluations(e);
       run.own.abort();
@@ -92,7 +111,12 @@ export async function runSweep(sweep: Sweep, opts: RunOptions): Promise<RunOutco
     releaseReserve();
     if (dispatched.failure) return failed(run, dispatched.failure);
     if (recorder.log.failure) return stoppedForDisk(run, recorder.log.failure);
-    return await finish(run, dispatched, stop.aborted, recorder.log.file);
+    try {
+      return await finish(run, dispatched, stop.aborted, recorder.log.file);
+    } catch (e) {
+      if (!isDiskError(e)) throw e;
+      return stoppedForDisk(run, e as Error);
+    }
   } finally {
     folder.lock.release();
   }
@@ -106,8 +130,12 @@ interface Run {
   say: RunMessages;
   opts: RunOptions;
   resumeCommand: string;
-  /** The run's own stop: a full disk or a fatal worker error stops it as `opts.stop` would. */
+  /** The command that renders the best images this run could not. */
+  renderCommand: string;
+  /** The run's own stop: a full disk, a fatal worker error or no worker for --worker-wait stops it as `opts.stop` would. */
   own: AbortController;
+  /** Why the run's own stop fired when no worker was up: the run ends interrupted (resumable) with this reason. */
+  noWorkers?: string;
 }
 
 interface Dispatched {
@@ -120,20 +148,45 @@ interface Dispatched {
 async function dispatch(run: Run, workers: RunWorkers, recorder: RunRecorder, stop: AbortSignal): Promise<Dispatched> {
   const { sweep, plan, folder, say, opts } = run;
   const { executor } = workers;
+  const waitMs = (opts.workerWait ?? 60) * 1000;
   try {
-    await executor.waitForWorkers((opts.workerWait ?? 60) * 1000);
-    say.starting(sweep, plan, executor, folder.runDir, folder.resume?.recorded);
+    await executor.waitForWorkers(waitMs);
+    say.starting(sweep, plan, executor, folder.runDir, folder.resume);
     const progress = planProgress(plan, folder.resume?.prior, say.stream, opts.logEvery);
+    // Searching, no worker for --worker-wait stops the run; rendering best images, only the rendering.
+    const rendering = new AbortController();
+    let phase: "search" | "render" = "search";
+    const unwatch = watchWorkers(executor, waitMs, (why) => {
+      if (phase === "render") {
+        say.log(`${why}; the best images not rendered yet are left for later`);
+        rendering.abort();
+      } else {
+        run.noWorkers = why;
+        run.own.abort();
+      }
+    });
     try {
-      const dispatcher = new Dispatcher(executor, { timeoutMs: sweep.execution.timeout_s * 1000, retries: sweep.execution.retries, stop });
+      const settings = { timeoutMs: sweep.execution.timeout_s * 1000, retries: sweep.execution.retries };
+      const dispatcher = new Dispatcher(executor, { ...settings, stop });
       const results = await dispatchSearches(plan.searches, {
         dispatcher, workers: executor, evaluator: sweep.evaluator, stop, prior: folder.resume?.prior,
         record: (search, r) => progress.evaluated(search.strategy.label, recorder.record(search, r).status === "ok"),
       });
       if (stop.aborted || sweep.evaluator.kind !== "flux2-pickscore") return { results };
       recorder.log.flush();
-      return { results, best: await writeBestCandidates(deriveContext(run, recorder.log.file), sweep.evaluator, dispatcher) };
+      progress.stop();
+      phase = "render";
+      const renderer = new Dispatcher(executor, { ...settings, stop: AbortSignal.any([stop, rendering.signal]) });
+      try {
+        return { results, best: await writeBestCandidates(deriveContext(run, recorder.log.file), sweep.evaluator, renderer) };
+      } catch (e) {
+        // best/ is derived: the run still ends with its CSVs and report, once the reserve is freed
+        if (!isDiskError(e)) throw e;
+        say.log(`cannot write best/ (${(e as Error).message}); the best candidates are left out (sweep noise --run and sweep render --run --best write them later)`);
+        return { results };
+      }
     } finally {
+      unwatch();
       progress.stop();
     }
   } catch (e) {
@@ -155,6 +208,12 @@ function failed(run: Run, failure: NonNullable<Dispatched["failure"]>): RunOutco
   writeManifest(folder.runDir, folder.manifest);
   run.say.setupFailed(why, folder.manifest.counts.evaluations > (folder.resume?.recorded ?? 0), run.resumeCommand);
   return { runDir: folder.runDir, status: "failed", error: failure };
+}
+
+/** A write refused because the disk (or the quota) is full. */
+function isDiskError(e: unknown): boolean {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === "ENOSPC" || code === "EDQUOT";
 }
 
 /** The disk filled up: the run stops resumable, saying so in the manifest where it still can. */
@@ -180,6 +239,7 @@ async function finish(run: Run, dispatched: Dispatched, stopped: boolean, evalua
   const failedSearches = dispatched.results.filter((r) => r.status === "failed");
   const status: RunStatus = stopped ? "interrupted" : failedSearches.length > 0 ? "failed" : "completed";
   closeManifest(manifest, status, failedSearches);
+  if (run.noWorkers && stopped) manifest.error = run.noWorkers;
   writeManifest(runDir, manifest);
 
   try {
@@ -191,10 +251,10 @@ async function finish(run: Run, dispatched: Dispatched, stopped: boolean, evalua
     say.summary(summaryTable(summarise(trials)));
     say.reportFailed(e as Error, runDir);
   }
-  say.results(runDir, dispatched.best);
+  say.results(runDir, dispatched.best, run.renderCommand);
   say.failedSearches(failedSearches, dispatched.results.length);
-  if (status === "interrupted") say.interrupted(manifest.counts.evaluations, runDir, run.resumeCommand);
-  return { runDir, status };
+  if (status === "interrupted") say.interrupted(manifest.counts.evaluations, runDir, run.resumeCommand, run.noWorkers);
+  return { runDir, status, ...(run.noWorkers && stopped ? { error: new Error(run.noWorkers) } : {}) };
 }
 
 function closeManifest(manifest: Manifest, status: RunStatus, failedSearches: SearchResult[]): void {

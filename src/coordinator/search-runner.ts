@@ -53,10 +53,11 @@ export async function runSearch(search: SearchPlan, opts: SearchRunOptions): Pro
     if (!failure && !opts.stop.aborted) {
       for (const candidate of strategy.ask(Math.max(1, opts.window()) - inFlight)) {
         const prior = opts.prior && recordedAt(opts.prior, candidate.evalIndex);
-        if (prior) {
-          if (prior.noiseSeed !== candidate.noiseSeed) {
-            throw new Error(`${search.searchId} eval ${candidate.evalIndex}: recorded noise_seed ${prior.noiseSeed} but the strategy asks ${candidate.noiseSeed}; the recorded run was made differently`);
-          }
+        if (prior && prior.noiseSeed !== candidate.noiseSeed) {
+          throw new Error(`${search.searchId} eval ${candidate.evalIndex}: recorded noise_seed ${prior.noiseSeed} but the strategy asks ${candidate.noiseSeed}; the recorded run was made differently`);
+        }
+        // A recorded failure is evaluated again: resuming retries a failed search from there.
+        if (prior?.status === "ok") {
           finished.set(candidate.evalIndex, { candidate, outcome: prior, replayed: true });
           continue;
         }

@@ -38,7 +38,8 @@ const LATENT_SCALE = 16;
  * Inputs: `noise` float32 (B, 4 x latent_channels, height/16, width/16); `prompt_embeds` float32
  * (1, textLength, joint_attention_dim), expanded to the batch inside; `sigmas` float32 (steps + 1),
  * the last 0 (schedule.ts). Outputs: `image_embeds` float32 (B, projection_dim), unit length;
- * `images` uint8 (B, height, width, 3).
+ * `images` uint8 (B, height, width, 3); `latents_sum` and `image_sum` float32 (B), each row's sum of
+ * the final latents and of the decoded image (finite exactly when the row is).
  */
 export function buildBatchGraph(b: GraphBuilder, cfg: StageConfigs, o: BatchGraphOptions): void {
   const C = cfg.transformer.inChannels;
@@ -75,10 +76,13 @@ export function buildBatchGraph(b: GraphBuilder, cfg: StageConfigs, o: BatchGrap
     latents = b.op("Add", [latents, b.op("Mul", [velocity, b.op("Sub", [sigma(i + 1), sigma(i)])])]);
   }
 
+  // per-row sums: finite exactly when every value is, so the host can name the stage that overflowed
+  b.output(b.op("ReduceSum", [latents, b.int64s([1, 2])], { keepdims: 0 }), "latents_sum", "float32", ["batch"]);
   const vaeIn = b.op("Reshape", [b.op("Transpose", [latents], { perm: [0, 2, 1] }), b.int64s([0, C, rows, cols])]);
   trace(vaeIn, "vae_in", ["batch", C, rows, cols]);
   const decoded = decodeLatents(b, cfg.vae, vaeIn);
   trace(decoded, "vae_out", ["batch", 3, o.height, o.width]);
+  b.output(b.op("ReduceSum", [decoded, b.int64s([1, 2, 3])], { keepdims: 0 }), "image_sum", "float32", ["batch"]);
   // DiffSynth's vae_output_to_image: ((x + 1) * 127.5).clip(0, 255) to uint8 (the cast truncates)
   const scaled = b.op("Mul", [b.op("Add", [decoded, b.constant([1], [])]), b.constant([127.5], [])]);
   const image = b.cast(b.op("Clip", [scaled, b.constant([0], []), b.constant([255], [])]), "uint8");

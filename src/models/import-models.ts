@@ -5,14 +5,15 @@
  * and a manifest with every file's digest. Everything is written to a temporary folder that is
  * renamed at the end, so a failed import leaves nothing behind.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { VERSION } from "../version.js";
 import { parseClipPreprocessorConfig } from "./pickscore/clip-preprocessor-config.js";
 import { parseQwen3Config } from "./flux2/text-encoder-graph.js";
 import { parseFlux2TransformerConfig } from "./flux2/transformer-graph.js";
 import { parseFlux2VaeConfig } from "./flux2/vae-decoder-graph.js";
-import { CONFIG_FILES, GRAPH_NAMES, GRAPH_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, sha256File, type GraphName, type ModelManifest, type Precision } from "./manifest.js";
+import { requireFiniteWeights } from "./finite-weights.js";
+import { CONFIG_FILES, GRAPH_NAMES, GRAPH_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, manifestDigest, sha256File, type GraphName, type ModelManifest, type Precision } from "./manifest.js";
 import { CHECKPOINT_STEMS } from "./model-configs.js";
 import { ModelInputError } from "./model-error.js";
 import { GraphBuilder } from "./onnx/graph-builder.js";
@@ -102,8 +103,14 @@ export function parseSources(src: ImportSources): ParsedSources {
   return { text, transformer, vae, clip, clipImage };
 }
 
-/** Hard link where the file system allows (no copy of gigabytes), a streamed copy otherwise. */
-export function linkOrCopy(from: string, to: string): void {
+/**
+ * Hard link where the file system allows (no copy of gigabytes), a streamed copy otherwise. A
+ * symbolic link (the Hugging Face cache's snapshots/REV/FILE -> ../../blobs/HASH) is resolved first:
+ * linking the link itself would leave a relative target dangling, or the model depending on the
+ * source folder staying where it is.
+ */
+export function linkOrCopy(link: string, to: string): void {
+  const from = realpathSync(link);
   try {
     linkSync(from, to);
   } catch {
@@ -197,6 +204,7 @@ type Placed = Record<string, ReturnType<typeof placeWeights>>;
 async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: string, log: (line: string) => void): Promise<ModelManifest> {
   const components = componentSources(opts);
   const placed: Placed = Object.fromEntries(components.map((c) => [c.key, placeWeights(c, dir)]));
+  for (const p of Object.values(placed)) for (const f of p.checkpoint.files) requireFiniteWeights(f);
   const graphs = writeGraphs(parsed, placed, dir, log);
   copyConfigs(opts, dir);
   copyFolderFiles(path.join(opts.flux2, "tokenizer"), path.join(dir, "tokenizer"));
@@ -219,6 +227,7 @@ async function writeModelDir(opts: ImportOptions, parsed: ParsedSources, dir: st
     tokenizers: { text: "tokenizer", clip: "clip_processor" },
     configs: CONFIG_FILES,
   };
+  manifest.digest = manifestDigest(manifest);
   writeFileSync(path.join(dir, MANIFEST_FILE), `${JSON.stringify(manifest, null, 1)}\n`);
   return manifest;
 }

@@ -7,6 +7,7 @@ import { createHash } from "node:crypto";
 import { createReadStream, existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
+import { requireFiniteWeights } from "./finite-weights.js";
 import { ModelInputError } from "./model-error.js";
 
 export const MANIFEST_FORMAT = "sweep-model/1";
@@ -90,6 +91,8 @@ export const manifestSchema = z.strictObject({
   tokenizers: z.strictObject({ text: z.string(), clip: z.string() }),
   /** the source configs as imported, relative to the model directory */
   configs: z.strictObject({ text_encoder: z.string(), transformer: z.string(), vae: z.string(), clip: z.string() }),
+  /** sha256 of the manifest's JSON without this field (manifestDigest): a hand edit shows. Absent before it was written. */
+  digest: z.string().regex(/^[0-9a-f]{64}$/).optional(),
 });
 
 export const CONFIG_FILES = {
@@ -99,6 +102,15 @@ export const CONFIG_FILES = {
   clip: "configs/clip.json",
 } as const;
 export type ModelManifest = z.infer<typeof manifestSchema>;
+
+/**
+ * The manifest's own digest: sha256 of its JSON without `digest`. The manifest steers the
+ * evaluation (token lengths, image sizes, constants), so an edited one must not be used silently.
+ */
+export function manifestDigest(manifest: Record<string, unknown>): string {
+  const { digest: _, ...rest } = manifest;
+  return createHash("sha256").update(JSON.stringify(rest)).digest("hex");
+}
 
 export function readManifest(modelDir: string): ModelManifest {
   const file = path.join(modelDir, MANIFEST_FILE);
@@ -115,6 +127,10 @@ export function readManifest(modelDir: string): ModelManifest {
       `${file}: graphs of ${version === undefined ? "an earlier sweep" : `graph version ${JSON.stringify(version)}`}, this sweep builds version ${GRAPH_VERSION} ` +
         `(fused attention, bfloat16 convolutions): run 'sweep models import' again for ${modelDir} (the weights are linked, not copied)`,
     );
+  }
+  const recorded = (json as { digest?: unknown } | null)?.digest;
+  if (typeof recorded === "string" && recorded !== manifestDigest(json as Record<string, unknown>)) {
+    throw new ModelInputError(`${file}: changed since import (its content no longer matches its digest); restore it, or import the model again`);
   }
   const parsed = manifestSchema.safeParse(json);
   if (!parsed.success) {
@@ -143,6 +159,7 @@ export async function verifyModelFiles(modelDir: string, manifest: Pick<ModelMan
     if (full) {
       const digest = await sha256File(p);
       if (digest !== f.sha256) throw new ModelInputError(`${p}: sha256 ${digest.slice(0, 12)}..., the manifest says ${f.sha256.slice(0, 12)}...: the file changed since import`);
+      requireFiniteWeights(p);
     }
   }
 }

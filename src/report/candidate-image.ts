@@ -7,7 +7,7 @@ import { existsSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { encode as encodePng } from "fast-png";
 import { settingsOf } from "../evaluators/flux2-pickscore/flux2-evaluator.js";
-import { Flux2Models, type DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
+import { checkCudaProvider, Flux2Models, type DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import { Flux2PickScorePipeline } from "../evaluators/flux2-pickscore/pipeline.js";
 import { RewardScorer } from "../evaluators/rewards/reward-scorer.js";
 import { modelNotFound, rewardNotFound } from "../models/model-error.js";
@@ -33,6 +33,7 @@ export async function renderCandidate(runDir: string, searchId: string, evalInde
   const candidate = replayCandidates(search, record, spec.shape, [evalIndex]).get(evalIndex)!;
   const dir = path.join(opts.modelRoot, spec.model);
   if (!existsSync(dir)) throw modelNotFound(spec.model, opts.modelRoot);
+  if (opts.device.kind === "gpu") await checkCudaProvider(opts.device.index);
   const rewardDir = spec.reward ? path.join(opts.modelRoot, spec.reward) : undefined;
   if (rewardDir && spec.reward && !existsSync(rewardDir)) throw rewardNotFound(spec.reward, opts.modelRoot, "reward");
   const models = await Flux2Models.open(dir, spec.precision, opts.device);

@@ -3,7 +3,7 @@
  * (by --resume, report, noise, render) through one validated schema, so a torn or hand-edited
  * manifest is refused with one line naming the file and the field, never trusted as it is.
  */
-import { existsSync, readFileSync, renameSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { z } from "zod";
 import { RunFileError } from "./run-file-error.js";
@@ -47,6 +47,8 @@ export interface Manifest {
   failed_searches: { search_id: string; error: string }[];
   /** Why the run could not run at all (e.g. no worker reachable). */
   error?: string;
+  /** The local worker's model root, where one was started: `sweep render` looks there first. */
+  model_root?: string;
   /** One entry per `--resume`: when, and how many evaluations were already recorded. */
   resumes?: { at: string; recorded_before: number }[];
   /** One entry per forced resume that changed the config (oldest first). */
@@ -66,8 +68,14 @@ function configFromFile(config: z.infer<typeof resolvedSweepSchema>): Sweep {
 export function writeManifest(runDir: string, manifest: Manifest): void {
   const file = path.join(runDir, MANIFEST_FILE);
   const tmp = `${file}.tmp`;
-  writeFileSync(tmp, `${JSON.stringify({ ...manifest, config: configToFile(manifest.config) }, null, 2)}\n`);
-  renameSync(tmp, file);
+  try {
+    writeFileSync(tmp, `${JSON.stringify({ ...manifest, config: configToFile(manifest.config) }, null, 2)}\n`);
+    renameSync(tmp, file);
+  } catch (e) {
+    // a full disk leaves no half-written manifest.json.tmp behind
+    rmSync(tmp, { force: true });
+    throw e;
+  }
 }
 
 // The schema checks what readers use; objects are loose, so fields a newer version adds survive a resume.
@@ -120,6 +128,7 @@ const manifestSchema = z.looseObject({
   counts: z.looseObject({ evaluations: count, errors: count }),
   failed_searches: z.array(z.looseObject({ search_id: text, error: text })),
   error: text.optional(),
+  model_root: text.optional(),
   resumes: z.array(z.looseObject({ at: text, recorded_before: count })).optional(),
   config_changes: z.array(z.looseObject({ at: text, from_fingerprint: text, to_fingerprint: text, fields: z.array(text), changes: z.array(text).optional() })).optional(),
 });

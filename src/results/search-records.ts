@@ -30,7 +30,7 @@ export interface SearchRecord {
 export interface EvaluationRecords {
   /** Distinct (search_id, eval_index) keys. */
   rows: number;
-  /** Keys met a second time ("search_id eval N"; the first few). */
+  /** Keys met a second time after a successful row ("search_id eval N"; the first few). */
   duplicates: string[];
   searches: Map<string, SearchRecord>;
 }
@@ -64,7 +64,10 @@ export function sameNoiseSeed(recorded: number, asked: number | null): boolean {
   return asked === null ? Number.isNaN(recorded) : recorded === asked;
 }
 
-/** Adds one row; a second row for the same (search_id, eval_index) replaces the first. */
+/**
+ * Adds one row; a second row for the same (search_id, eval_index) replaces the first. After an
+ * error row that is a retry (a resumed failed search evaluating it again), not a duplicate.
+ */
 function addRow(records: EvaluationRecords, r: EvaluationRow): void {
   let s = records.searches.get(r.search_id);
   if (!s) {
@@ -79,7 +82,7 @@ function addRow(records: EvaluationRecords, r: EvaluationRow): void {
   if (r.eval_index >= s.status.length) grow(s, Math.max(r.eval_index + 1, 2 * s.status.length));
   const i = r.eval_index;
   if (s.status[i] === NOT_RECORDED) records.rows++;
-  else if (records.duplicates.length < 10) records.duplicates.push(`${r.search_id} eval ${i}`);
+  else if (s.status[i] === OK && records.duplicates.length < 10) records.duplicates.push(`${r.search_id} eval ${i}`);
   s.status[i] = r.status === "ok" ? OK : ERROR;
   s.scores[i] = r.status === "ok" && r.score !== null ? r.score : NaN;
   s.noiseSeeds[i] = r.noise_seed ?? NaN;

@@ -7,9 +7,12 @@
  * Images are rendered again at the end of a run rather than sent back with every evaluation: a
  * candidate is only known to be a trial's best once its search is over, and a 1024x1024 PNG per
  * evaluation would be most of the network traffic for images nobody keeps. Rendering is the
- * worker's own evaluation path, and the score it gives again must equal the recorded one.
+ * worker's own evaluation path, and the score it gives again must equal the recorded one. An image
+ * already in the folder (rendered by an earlier pass: the same candidate has the same file name) is
+ * kept, not rendered again; one that could not be rendered has an empty image cell in index.csv,
+ * which `sweep render --run RUN --best` fills in later.
  */
-import { mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { writeNoiseNpy, type NoiseDtype } from "../io/npy.js";
@@ -54,6 +57,8 @@ export interface BestFiles {
   trials: number;
   noises: number;
   images: number;
+  /** Candidates whose image could not be rendered (index.csv: empty image); 0 without a renderer. */
+  missingImages: number;
 }
 
 function recordOf(searches: Map<string, SearchRecord>, search: SearchPlan): SearchRecord {
@@ -87,8 +92,11 @@ export async function writeBestFiles(opts: BestFilesOptions): Promise<BestFiles>
   }
 
   mkdirSync(opts.dir, { recursive: true });
-  const images = opts.render ? await opts.render([...candidates.values()]) : new Map<string, Uint8Array>();
-  for (const [stem, png] of images) writeFileSync(path.join(opts.dir, `${stem}.png`), png);
+  const pngOf = (stem: string) => path.join(opts.dir, `${stem}.png`);
+  const toRender = [...candidates.entries()].filter(([stem]) => !existsSync(pngOf(stem))).map(([, item]) => item);
+  const rendered = opts.render && toRender.length > 0 ? await opts.render(toRender) : new Map<string, Uint8Array>();
+  for (const [stem, png] of rendered) writeFileSync(pngOf(stem), png);
+  const images = new Set(opts.render ? [...candidates.keys()].filter((stem) => existsSync(pngOf(stem))) : []);
   // paths in index.csv are relative to the folder above it: the run folder for <run>/best/
   const rel = (file: string) => path.relative(path.dirname(path.resolve(opts.dir)), path.resolve(opts.dir, file)).split(path.sep).join("/");
   const factory = new NoiseFactory();
@@ -110,5 +118,5 @@ export async function writeBestFiles(opts: BestFilesOptions): Promise<BestFiles>
   }
   const index = path.join(opts.dir, BEST_INDEX);
   writeFileSync(index, stringify(rows));
-  return { index, trials: rows.length - 1, noises: written.size, images: images.size };
+  return { index, trials: rows.length - 1, noises: written.size, images: images.size, missingImages: opts.render ? candidates.size - images.size : 0 };
 }

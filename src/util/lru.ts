@@ -26,4 +26,9 @@ export class Lru<K, V> {
     if (this.map.size >= this.capacity) this.map.delete(this.map.keys().next().value as K);
     this.map.set(key, value);
   }
+
+  /** Forgets `key` if it still holds `value` (a failed computation, say, so the next call computes it again). */
+  forget(key: K, value: V): void {
+    if (this.map.get(key) === value) this.map.delete(key);
+  }
 }

@@ -7,6 +7,10 @@
  * of microseconds) would otherwise cost more than the evaluation. A batch holds about BATCH_MS of
  * work by the latencies seen so far, so evaluations of a real model (and the first ones, whose
  * latency is not known yet) still go one per task.
+ *
+ * A model task is never terminated (native-guard.ts says why): at its deadline its candidates fail
+ * at once and its thread is cancelled, which stops it at its next onnxruntime call; the slot frees
+ * when it has. Closing cancels every model task and waits for them before the threads go.
  */
 import { Piscina } from "piscina";
 import { BatchQueue } from "../util/batch-queue.js";
@@ -15,7 +19,8 @@ import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.
 import type { EvaluateOptions, Executor } from "../domain/executor.js";
 import { checkDeviceMemory } from "./device-memory.js";
 import { evaluatorKey } from "./evaluator-key.js";
-import type { ThreadOutcome, ThreadTask, WarmTask } from "./evaluation-thread.js";
+import type { ModelTask, ThreadOutcome, ThreadTask, WarmTask } from "./evaluation-thread.js";
+import { cancelTask, insideNative, newControl, type TaskControl } from "./native-guard.js";
 import type { EvaluatorSpec, Flux2PickScoreSpec } from "../domain/sweep.js";
 import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../domain/outcome.js";
 
@@ -43,6 +48,9 @@ export class DevicePool implements Executor {
 
   /** Models loaded (and warmed) on every thread, by model key; loading never counts against a timeout. */
   private readonly prepared = new Map<string, Promise<void>>();
+  /** Model tasks (loads and batches) on threads now, by their control; settled when they leave the thread. */
+  private readonly modelTasks = new Map<TaskControl, Promise<unknown>>();
+  private closing = false;
 
   constructor(readonly capacity: number, private readonly name: string, private readonly device?: DeviceTarget) {
     this.pool = new Piscina({
@@ -70,8 +78,8 @@ export class DevicePool implements Executor {
         return Promise.reject(e);
       }
       const barrier = new SharedArrayBuffer(4);
-      const warm: WarmTask = { warm: spec, barrier, threads: this.capacity };
-      ready = Promise.all(Array.from({ length: this.capacity }, () => this.pool.run(warm) as Promise<{ ok: boolean; error?: string }>))
+      const warm: WarmTask = { warm: spec, barrier, threads: this.capacity, control: newControl() };
+      ready = Promise.all(Array.from({ length: this.capacity }, () => this.runModelTask(warm.control, warm) as Promise<{ ok: boolean; error?: string }>))
         .then((results) => {
           const failed = results.find((r) => !r.ok);
           // a model that cannot load will not load on a retry either
@@ -123,6 +131,7 @@ export class DevicePool implements Executor {
   }
 
   private async runBatch(batch: Queued[]): Promise<void> {
+    if (batchOf(batch[0].task.evaluator)) return this.runModelBatch(batch);
     this.threadsBusy++;
     this.tasks++;
     this.running += batch.length;
@@ -132,10 +141,8 @@ export class DevicePool implements Executor {
     const cancel = new AbortController();
     const onAbort = () => cancel.abort();
     let timedOut = false;
-    // The deadline starts when a thread is free, so it measures running time, not queueing. A model
-    // batch runs padded to max_batch rows: it may take max_batch evaluations' time.
-    const model = batchOf(batch[0].task.evaluator);
-    const timeoutMs = Math.min(...batch.map((q) => q.opts.timeoutMs)) * (model ? model.max_batch : 1);
+    // The deadline starts when a thread is free, so it measures running time, not queueing.
+    const timeoutMs = Math.min(...batch.map((q) => q.opts.timeoutMs));
     const timer = setTimeout(() => {
       timedOut = true;
       cancel.abort();
@@ -144,13 +151,7 @@ export class DevicePool implements Executor {
     try {
       signal.throwIfAborted();
       const tasks = batch.map((q): ThreadTask => ({ task: q.task, evaluatorKey: evaluatorKey(q.task.evaluator) }));
-      const outcomes = (await this.pool.run(tasks, { signal: cancel.signal })) as ThreadOutcome[];
-      batch.forEach((q, i) => {
-        const o = outcomes[i];
-        if (!o.ok) return q.reject(new EvaluationError(o.error, this.name));
-        this.latencyMs.add(o.latencyMs);
-        q.resolve({ score: o.score, latencyMs: o.latencyMs, worker: this.name, ...(o.image ? { image: o.image } : {}), ...(o.heldout ? { heldout: o.heldout } : {}) });
-      });
+      this.settle(batch, (await this.pool.run(tasks, { signal: cancel.signal })) as ThreadOutcome[]);
     } catch (e) {
       if (signal.aborted) {
         for (const q of batch) q.reject(signal.reason);
@@ -169,8 +170,78 @@ export class DevicePool implements Executor {
     }
   }
 
+  /**
+   * A model batch: at its deadline or the caller's abort its candidates fail at once and its thread
+   * is cancelled (not terminated); the thread's slot stays taken until the thread has stopped.
+   */
+  private async runModelBatch(batch: Queued[]): Promise<void> {
+    this.threadsBusy++;
+    this.tasks++;
+    this.running += batch.length;
+    const signal = batch[0].opts.signal;
+    const control = newControl();
+    let settled = false;
+    const giveUp = (fail: (q: Queued) => void) => {
+      if (settled) return;
+      settled = true;
+      cancelTask(control);
+      this.running -= batch.length;
+      for (const q of batch) fail(q);
+    };
+    // A model batch runs padded to max_batch rows: it may take max_batch evaluations' time.
+    const timeoutMs = Math.min(...batch.map((q) => q.opts.timeoutMs)) * batchOf(batch[0].task.evaluator)!.max_batch;
+    const timer = setTimeout(() => giveUp((q) => q.reject(new EvaluationError(`timed out after ${timeoutMs / 1000} s`, this.name))), timeoutMs);
+    const onAbort = () => giveUp((q) => q.reject(signal.reason));
+    signal.addEventListener("abort", onAbort, { once: true });
+    try {
+      if (signal.aborted) return onAbort();
+      const task: ModelTask = { tasks: batch.map((q) => ({ task: q.task, evaluatorKey: evaluatorKey(q.task.evaluator) })), control };
+      const outcomes = (await this.runModelTask(control, task)) as ThreadOutcome[];
+      if (settled) return;
+      settled = true;
+      this.running -= batch.length;
+      this.settle(batch, outcomes);
+    } catch (e) {
+      giveUp((q) => q.reject(new EvaluationError(e instanceof Error ? e.message : String(e), this.name)));
+    } finally {
+      clearTimeout(timer);
+      signal.removeEventListener("abort", onAbort);
+      this.threadsBusy--;
+      this.next();
+    }
+  }
+
+  /** A model task on a thread, tracked until it leaves the thread. */
+  private runModelTask(control: TaskControl, task: ModelTask | WarmTask): Promise<unknown> {
+    if (this.closing) cancelTask(control);
+    const run = this.pool.run(task);
+    this.modelTasks.set(control, run);
+    void run.then(() => this.modelTasks.delete(control), () => this.modelTasks.delete(control));
+    return run;
+  }
+
+  private settle(batch: Queued[], outcomes: ThreadOutcome[]): void {
+    batch.forEach((q, i) => {
+      const o = outcomes[i];
+      if (!o.ok) return q.reject(new EvaluationError(o.error, this.name));
+      this.latencyMs.add(o.latencyMs);
+      q.resolve({ score: o.score, latencyMs: o.latencyMs, worker: this.name, ...(o.image ? { image: o.image } : {}), ...(o.heldout ? { heldout: o.heldout } : {}) });
+    });
+  }
+
+  /**
+   * Cancels every model task; resolves once no thread is inside onnxruntime any more (each stops at
+   * its next call), after which the threads may be terminated, or the process exit, without aborting.
+   */
+  async halt(): Promise<void> {
+    this.closing = true;
+    for (const control of this.modelTasks.keys()) cancelTask(control);
+    while ([...this.modelTasks.keys()].some(insideNative)) await new Promise((r) => setTimeout(r, 10));
+  }
+
   async close(): Promise<void> {
-    await Promise.allSettled(this.prepared.values());
+    await this.halt();
+    await Promise.allSettled([...this.prepared.values(), ...this.modelTasks.values()]);
     await this.pool.destroy();
   }
 }

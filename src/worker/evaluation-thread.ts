@@ -4,10 +4,13 @@
  * timeout fails the whole task. FLUX.2 candidates of one prompt run as one model batch; a batch
  * the runtime fails is retried in halves, then one by one, except out of memory, which fails every
  * candidate at once with max_batch and the memory estimate (halves run padded to max_batch too).
+ * Model work is stopped through its task's control (native-guard.ts), never by terminating the thread.
  */
+import { InferenceSession } from "onnxruntime-node";
 import { workerData } from "piscina";
 import { isOutOfMemory, outOfMemoryMessage } from "./device-memory.js";
 import { evaluateFlux2Batch, evaluateTask, flux2Evaluator, type ThreadContext } from "./evaluate-task.js";
+import { guardSessions, isCancelled, type TaskControl } from "./native-guard.js";
 import type { Flux2PickScoreSpec } from "../domain/sweep.js";
 import type { EvaluationTask } from "../domain/outcome.js";
 
@@ -15,6 +18,12 @@ import type { EvaluationTask } from "../domain/outcome.js";
 export interface ThreadTask {
   task: EvaluationTask;
   evaluatorKey: string;
+}
+
+/** FLUX.2 candidates of one prompt, with the control the pool cancels them by. */
+export interface ModelTask {
+  tasks: ThreadTask[];
+  control: TaskControl;
 }
 
 export type ThreadOutcome = { ok: true; score: number; latencyMs: number; image?: Uint8Array; heldout?: number[] } | { ok: false; error: string };
@@ -25,12 +34,17 @@ export interface WarmTask {
   /** Int32 counter of threads done, shared by the pool's warm tasks */
   barrier: SharedArrayBuffer;
   threads: number;
+  control: TaskControl;
 }
 
 const context: ThreadContext = {
   device: (workerData as { device?: ThreadContext["device"] } | undefined)?.device ?? { kind: "cpu", index: 0, intraOpThreads: 1 },
   log: (line) => process.stderr.write(`${line}\n`),
 };
+
+/** The control of the model task this thread runs now (one task per thread at a time). */
+let current: TaskControl | undefined;
+guardSessions(InferenceSession as unknown as Parameters<typeof guardSessions>[0], () => current);
 
 const message = (e: unknown) => (e instanceof Error ? e.message : String(e));
 
@@ -49,24 +63,34 @@ async function warm(task: WarmTask): Promise<{ ok: true } | { ok: false; error: 
   }
 }
 
-async function flux2Outcomes(tasks: EvaluationTask[]): Promise<ThreadOutcome[]> {
+async function flux2Outcomes(tasks: EvaluationTask[], control: TaskControl): Promise<ThreadOutcome[]> {
   try {
     return (await evaluateFlux2Batch(tasks, context)).map((r) => ({ ok: true, ...r }));
   } catch (e) {
     // every part of a batch runs padded to max_batch: out of memory once, out of memory in halves
-    if (isOutOfMemory(message(e))) {
+    if (isOutOfMemory(message(e)) && !isCancelled(control)) {
       const error = outOfMemoryMessage(tasks[0].evaluator as Flux2PickScoreSpec, context.device, message(e));
       return tasks.map(() => ({ ok: false, error }));
     }
-    if (tasks.length === 1) return [{ ok: false, error: message(e) }];
+    if (tasks.length === 1 || isCancelled(control)) return tasks.map(() => ({ ok: false, error: message(e) }));
     const half = Math.ceil(tasks.length / 2);
-    return [...(await flux2Outcomes(tasks.slice(0, half))), ...(await flux2Outcomes(tasks.slice(half)))];
+    return [...(await flux2Outcomes(tasks.slice(0, half), control)), ...(await flux2Outcomes(tasks.slice(half), control))];
   }
 }
 
-export default async function evaluateBatch(tasks: ThreadTask[] | WarmTask): Promise<ThreadOutcome[] | { ok: boolean; error?: string }> {
-  if (!Array.isArray(tasks)) return warm(tasks);
-  if (tasks.length > 0 && tasks[0].task.evaluator.kind === "flux2-pickscore") return flux2Outcomes(tasks.map((t) => t.task));
+/** Runs a model task under its control: cancelled, its next onnxruntime call throws. */
+async function underControl<T>(control: TaskControl, run: () => Promise<T>): Promise<T> {
+  current = control;
+  try {
+    return await run();
+  } finally {
+    current = undefined;
+  }
+}
+
+export default async function evaluateBatch(tasks: ThreadTask[] | ModelTask | WarmTask): Promise<ThreadOutcome[] | { ok: boolean; error?: string }> {
+  if ("warm" in tasks) return underControl(tasks.control, () => warm(tasks));
+  if (!Array.isArray(tasks)) return underControl(tasks.control, () => flux2Outcomes(tasks.tasks.map((t) => t.task), tasks.control));
   const outcomes: ThreadOutcome[] = [];
   for (const { task, evaluatorKey } of tasks) {
     try {

@@ -1,14 +1,16 @@
 /** Module paths from a coordinator resolve inside the worker's model root; escaping it is refused. */
 import { createHash } from "node:crypto";
-import { readFileSync, realpathSync } from "node:fs";
+import { existsSync, readFileSync, realpathSync, statSync } from "node:fs";
 import path from "node:path";
 import { ModelInputError } from "../models/model-error.js";
+import { WorkerSetupError } from "./worker-setup-error.js";
 
 export class ModelRoot {
   readonly dir: string;
   private readonly digests = new Map<string, string>();
 
   constructor(dir: string) {
+    if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new WorkerSetupError(`${dir} is not a folder`, "--model-root");
     this.dir = realpathSync(dir);
   }
 

@@ -52,6 +52,8 @@ export interface RunningWorker {
   ready: Promise<void>;
   /** Health NOT_SERVING, then drain.ts's drain: resolves once every candidate held is answered. */
   drain(timeoutMs: number): Promise<DrainReport>;
+  /** Stops all model work (native-guard.ts): resolves once no thread is inside onnxruntime, so the process may exit. */
+  halt(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -113,7 +115,10 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
       throw e;
     },
   );
-  return { address: served.address, ready, drain: (timeoutMs) => drain(served, timeoutMs, log), close: closeWorker };
+  return {
+    address: served.address, ready, drain: (timeoutMs) => drain(served, timeoutMs, log), close: closeWorker,
+    halt: async () => void (await Promise.all(devices.map((d) => d.pool.halt()))),
+  };
 }
 
 /** Serves the worker on `opts.listen`, NOT_SERVING until its models are ready, and says where. */

@@ -160,11 +160,14 @@ export class GrpcExecutor implements Executor {
     link.connect();
   }
 
-  /** Stops sending to a worker; what it has in flight finishes there (drain). */
-  removeWorker(address: string): void {
+  /**
+   * Stops sending to a worker; what it has in flight finishes there (drain), or moves once its
+   * stream breaks. `quiet`: the caller said why (a local worker that died).
+   */
+  removeWorker(address: string, quiet = false): void {
     const link = this.links.get(address);
     if (!link || link.state === "removed") return;
-    this.opts.log(`worker ${address} left the worker list: draining ${link.inFlight.size} in flight`);
+    if (!quiet) this.opts.log(`worker ${address} left the worker list: draining ${link.inFlight.size} in flight`);
     link.drain();
   }
 
@@ -172,10 +175,7 @@ export class GrpcExecutor implements Executor {
   waitForWorkers(timeoutMs: number): Promise<void> {
     if (this.capacity > 0) return Promise.resolve();
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => {
-        const states = [...this.links.values()].map((l) => `${l.address} (${l.state}${l.lastError ? `: ${l.lastError}` : ""})`).join(", ");
-        reject(new NoWorkersError(`no worker reachable within ${timeoutMs / 1000} s: ${states || "no workers given"}`));
-      }, timeoutMs);
+      const timer = setTimeout(() => reject(new NoWorkersError(`no worker reachable within ${timeoutMs / 1000} s: ${this.states()}`)), timeoutMs);
       this.upListeners.push(() => {
         clearTimeout(timer);
         resolve();
@@ -188,6 +188,12 @@ export class GrpcExecutor implements Executor {
       if (this.allRefused()) refused();
       else this.refusedListeners.push(refused);
     });
+  }
+
+  /** Each worker's state and last error, in a line. */
+  states(): string {
+    const links = [...this.links.values()].filter((l) => l.state !== "removed");
+    return links.map((l) => `${l.address} (${l.state}${l.lastError ? `: ${l.lastError}` : ""})`).join(", ") || "no workers given";
   }
 
   private allRefused(): boolean {

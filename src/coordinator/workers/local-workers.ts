@@ -26,9 +26,17 @@ export function startLocalWorker(opts: LocalWorkerOptions): Promise<LocalWorker>
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
   const stderr = createInterface({ input: child.stderr! });
   let lastLines: string[] = [];
+  // Each thread says a notice (a truncated prompt) itself: relayed once.
+  const relayed = new Set<string>();
   stderr.on("line", (line) => {
     lastLines = [...lastLines.slice(-4), line];
-    if (/error|rejected|crash/i.test(line)) opts.log(`local worker: ${line}`);
+    if (/truncated/.test(line)) {
+      if (relayed.has(line)) return;
+      relayed.add(line);
+    } else if (!/error|rejected|crash|terminate|out of memory/i.test(line)) {
+      return;
+    }
+    opts.log(`local worker: ${line}`);
   });
   return new Promise((resolve, reject) => {
     const stdout = createInterface({ input: child.stdout! });
@@ -49,6 +57,8 @@ export function startLocalWorker(opts: LocalWorkerOptions): Promise<LocalWorker>
         }),
       });
     });
-    child.once("exit", (code, signal) => reject(new Error(`local worker exited (${signal ?? code}) before listening: ${lastLines.join(" | ")}`)));
+    // its own last words, without a stack trace's frames
+    const said = () => lastLines.filter((l) => l.trim() && !/^\s|^Node\.js v|^[{}]|^\s*at /.test(l)).join(" | ");
+    child.once("exit", (code, signal) => reject(new Error(`local worker exited (${signal ?? code}) before listening: ${said()}`)));
   });
 }

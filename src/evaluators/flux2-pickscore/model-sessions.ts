@@ -4,6 +4,7 @@
  */
 import { execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
+import { createRequire } from "node:module";
 import { cpus } from "node:os";
 import path from "node:path";
 import * as ort from "onnxruntime-node";
@@ -75,12 +76,22 @@ export async function checkCudaProvider(index: number): Promise<void> {
     opsetImport: [{ domain: "", version: OPSET }],
     graph: { name: "cuda_check", node: [{ opType: "Identity", input: ["x"], output: ["y"] }], input: [info("x")], output: [info("y")] },
   })).finish();
+  // Without the provider's library onnxruntime would also print its own raw error line: said here alone.
+  const missing = missingCudaProvider();
+  if (missing) throw new ModelInputError(`GPU ${index}: the CUDA execution provider cannot start (${missing} is missing); ${CUDA_INSTALL_HINT}`);
   try {
     const session = await ort.InferenceSession.create(model, { executionProviders: [{ name: "cuda", deviceId: index }] });
     await session.release();
   } catch (e) {
     throw new ModelInputError(`GPU ${index}: the CUDA execution provider cannot start (${(e as Error).message.split("\n")[0]}); ${CUDA_INSTALL_HINT}`);
   }
+}
+
+/** The CUDA provider library onnxruntime-node loads from beside its binding, when it is not there. */
+function missingCudaProvider(): string | undefined {
+  const binding = path.join(path.dirname(createRequire(import.meta.url).resolve("onnxruntime-node")), "..", "bin", "napi-v6", process.platform, process.arch);
+  const library = process.platform === "win32" ? "onnxruntime_providers_cuda.dll" : "libonnxruntime_providers_cuda.so";
+  return existsSync(binding) && !existsSync(path.join(binding, library)) ? library : undefined;
 }
 
 function deviceName(device: DeviceTarget): string {

@@ -16,6 +16,7 @@ import { ropeTables, imageIds, textIds } from "../../models/flux2/rope.js";
 import { Lru } from "../../util/lru.js";
 import { clipPixelValues } from "./clip-preprocess.js";
 import type { ClipPreprocessConfig } from "../../models/pickscore/clip-preprocessor-config.js";
+import { requireFinite } from "./finite-outputs.js";
 import { decodedToUint8 } from "./image-convert.js";
 import type { Flux2Models } from "./model-sessions.js";
 import { loadClipTokenizer, loadQwenPromptTokenizer, type ClipPromptTokenizer, type QwenPromptTokenizer } from "./prompt-tokens.js";
@@ -157,7 +158,10 @@ export class Flux2PickScorePipeline {
 
   /** The prompt's text embeddings (Qwen3 hidden states and the CLIP text embedding), computed once. */
   promptEmbedding(prompt: string): Promise<PromptEmbedding> {
-    return this.prompts.getOrCreate(prompt, () => this.encodePrompt(prompt));
+    const embedding = this.prompts.getOrCreate(prompt, () => this.encodePrompt(prompt));
+    // A failed encoding (a cut-off batch's, say) is not kept: the next batch encodes again.
+    embedding.catch(() => this.prompts.forget(prompt, embedding));
+    return embedding;
   }
 
   /** One batch on a blank prompt, outside the cache and the counts: sessions open and allocate before real work. */
@@ -183,7 +187,11 @@ export class Flux2PickScorePipeline {
       attention_mask: new ort.Tensor("int64", qwen.attentionMask, [1, L]),
     });
     const clipText = await this.run("clip_text", await stage("clip_text"), { input_ids: new ort.Tensor("int64", clip.inputIds, [1, clip.inputIds.length]) });
-    return { prompt, promptEmbeds: text.prompt_embeds.data as Float32Array, clipText: clipText.text_embeds.data as Float32Array };
+    return {
+      prompt,
+      promptEmbeds: requireFinite("text encoder (Qwen3)", text.prompt_embeds.data as Float32Array),
+      clipText: requireFinite("CLIP text encoder", clipText.text_embeds.data as Float32Array),
+    };
   }
 
   private rope(rows: number, cols: number): { cos: ort.Tensor; sin: ort.Tensor } {
@@ -244,7 +252,7 @@ export class Flux2PickScorePipeline {
       sigmas: new ort.Tensor("float32", flux2Schedule(s.steps, g.S).sigmas, [s.steps + 1]),
     };
     const traced = observe ? [...Array.from({ length: s.steps }, (_, i) => [`step${i}_latents_in`, `step${i}_velocity`]).flat(), "vae_in", "vae_out", "image_uint8", "pixel_values"] : [];
-    const fetches = ["image_embeds", ...(opts.images || observe ? ["images"] : []), ...traced];
+    const fetches = ["image_embeds", "latents_sum", "image_sum", ...(opts.images || observe ? ["images"] : []), ...traced];
     this.lap("layout", t0);
     const out = await this.run("batch", session, feeds, fetches);
     if (this.timings) this.timings.batch_runs++;
@@ -255,6 +263,10 @@ export class Flux2PickScorePipeline {
       };
       for (const name of [...traced, "image_embeds"]) observe(name, row0(name));
     }
+    // each row's sums are finite exactly when every value of the row is (NaN and infinities propagate)
+    requireFinite("transformer", out.latents_sum.data as Float32Array);
+    requireFinite("VAE decoder", out.image_sum.data as Float32Array);
+    requireFinite("CLIP vision encoder", out.image_embeds.data as Float32Array);
     const plane = s.height * s.width * 3;
     const all = out.images?.data as Uint8Array | undefined;
     const images = all ? Array.from({ length: s.maxBatch }, (_, b) => all.subarray(b * plane, (b + 1) * plane)) : undefined;
@@ -317,7 +329,7 @@ export class Flux2PickScorePipeline {
   /** The VAE's images of the (B, C, rows, cols) latents, as uint8 RGB. */
   private async decode(vaeIn: Float32Array, g: Geometry, s: Flux2Settings, observe?: Observer): Promise<Uint8Array[]> {
     observe?.("vae_in", vaeIn.subarray(0, g.C * g.S));
-    const decoded = (await this.run("vae_decoder", await this.models.stage("vae_decoder"), { latents: new ort.Tensor("float32", vaeIn, [s.maxBatch, g.C, g.rows, g.cols]) })).image.data as Float32Array;
+    const decoded = requireFinite("VAE decoder", (await this.run("vae_decoder", await this.models.stage("vae_decoder"), { latents: new ort.Tensor("float32", vaeIn, [s.maxBatch, g.C, g.rows, g.cols]) })).image.data as Float32Array);
     const plane = 3 * s.height * s.width;
     observe?.("vae_out", decoded.subarray(0, plane));
     const images: Uint8Array[] = [];
@@ -338,7 +350,7 @@ export class Flux2PickScorePipeline {
     images.forEach((image, b) => pixels.set(clipPixelValues(image, s.height, s.width, this.clipImage), b * 3 * ch * cw));
     this.lap("clip_preprocess", t0);
     observe?.("pixel_values", pixels.subarray(0, 3 * ch * cw));
-    const embeds = (await this.run("clip_vision", await this.models.stage("clip_vision"), { pixel_values: new ort.Tensor("float32", pixels, [images.length, 3, ch, cw]) })).image_embeds.data as Float32Array;
+    const embeds = requireFinite("CLIP vision encoder", (await this.run("clip_vision", await this.models.stage("clip_vision"), { pixel_values: new ort.Tensor("float32", pixels, [images.length, 3, ch, cw]) })).image_embeds.data as Float32Array);
     observe?.("image_embeds", embeds.subarray(0, this.models.manifest.constants.projection_dim));
     return embeds;
   }

@@ -1,0 +1,52 @@
+/**
+ * Non-finite model output is never recorded as a score: a VAE whose weights are NaN fails naming
+ * the stage (the run stops loudly), and `sweep models import` refuses a
+ * checkpoint with NaN weights, naming the file and tensor. Real files, real processes.
+ */
+import { cpSync, closeSync, openSync, writeSync } from "node:fs";
+import path from "node:path";
+import { expect, it } from "vitest";
+import { runCli, sweepDir, tempDir } from "./cli.js";
+import { flux2Dir } from "./flux2-reference.js";
+import { readCsv, readManifest } from "./run-results.js";
+import { readSafetensorsHeader } from "../src/models/safetensors.js";
+
+/** Overwrites every float32 tensor of a .safetensors file with NaN, in place (same size). */
+function fillWithNaN(file: string): void {
+  const fd = openSync(file, "r+");
+  try {
+    for (const t of readSafetensorsHeader(file).values()) {
+      if (t.dtype !== "F32") continue;
+      writeSync(fd, Buffer.from(new Float32Array(t.length / 4).fill(NaN).buffer), 0, t.length, t.offset);
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+it("a VAE that outputs NaN fails naming the VAE decoder: no score recorded, the run stops (exit 2)", async () => {
+  const dir = sweepDir("prompts: [a cat]\nseeds: [0]\nbudgets: [2]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 64, width: 64, max_batch: 1, retries: 0}\n");
+  const models = path.join(dir, "models");
+  expect((await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "flux2-tiny")])).code).toBe(0);
+  fillWithNaN(path.join(models, "flux2-tiny", "weights", "vae", "diffusion_pytorch_model.safetensors"));
+  const runDir = path.join(dir, "run");
+  const r = await runCli(["run", path.join(dir, "sweep.yaml"), "--model-root", models, "--run-dir", runDir, "--threads", "1"]);
+  // found as the worker warms the model (a batch on a blank prompt): the run stops at once, a setup error
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(/the VAE decoder gave a non-finite output \(NaN at index \d+ of \d+\)/);
+  expect(readManifest(runDir)).toMatchObject({ status: "failed", error: expect.stringMatching(/VAE decoder gave a non-finite output/) });
+  expect(readCsv(runDir, "evaluations.csv").filter((row) => row.status === "ok")).toEqual([]);
+});
+
+it("sweep models import refuses a checkpoint with NaN weights, naming the file and tensor (exit 2)", async () => {
+  const dir = tempDir();
+  const flux2 = path.join(dir, "FLUX.2-klein-tiny");
+  cpSync(path.join(flux2Dir, "FLUX.2-klein-tiny"), flux2, { recursive: true });
+  const vae = path.join(flux2, "vae", "diffusion_pytorch_model.safetensors");
+  fillWithNaN(vae);
+  const out = path.join(dir, "models", "broken");
+  const r = await runCli(["models", "import", "--flux2", flux2, "--pickscore", path.join(flux2Dir, "PickScore-tiny"), "--processor", path.join(flux2Dir, "CLIP-processor-tiny"), "--out", out]);
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).toContain(`${vae}: non-finite weights (NaN or infinity) in `);
+  expect(r.stderr.trim().split("\n")).toHaveLength(1);
+});

@@ -1,0 +1,84 @@
+/**
+ * onnxruntime work cut off without killing the worker (issue: terminating a thread inside
+ * onnxruntime aborted the process with Napi::Error, exit 134): a flux2 batch past its timeout fails
+ * and the worker serves the next run; a drain deadline that expires mid-batch exits 0; a second
+ * SIGTERM exits 143. Real worker processes on the synthetic tiny FLUX.2 model.
+ */
+import { writeFileSync } from "node:fs";
+import path from "node:path";
+import { afterAll, beforeAll, expect, it } from "vitest";
+import { runCli, startCli, tempDir } from "./cli.js";
+import { killAllWorkers, startWorkerProcess, type WorkerProcess } from "./workers.js";
+
+afterAll(killAllWorkers);
+
+const root = tempDir("sweep-cut-off-");
+const models = path.join(root, "models");
+const config = path.join(root, "sweep.yaml");
+
+beforeAll(async () => {
+  const r = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "flux2-tiny")]);
+  expect(r.code, r.stderr).toBe(0);
+  writeFileSync(config, "name: cut\nprompts: [a cat]\nseeds: [0]\nbudgets: [2]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 64, width: 64, max_batch: 1}\n");
+});
+
+const exitOf = (w: WorkerProcess) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
+  if (w.child.exitCode !== null || w.child.signalCode !== null) return resolve({ code: w.child.exitCode, signal: w.child.signalCode });
+  w.child.once("exit", (code, signal) => resolve({ code, signal }));
+});
+
+/** A worker busy with a long flux2 batch (a thousand steps at 128 x 128) from a coordinator. */
+async function busyWorker(extra: string[] = []) {
+  const w = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1", "--model-root", models, ...extra]);
+  const run = startCli(["run", config, "--workers", w.address, "--run-dir", path.join(root, `busy-${w.port}`), "--set", "evaluator.steps=1000", "--set", "evaluator.height=128", "--set", "evaluator.width=128", "--worker-wait", "5"]);
+  await run.waitFor(/evaluations on 1 worker/);
+  // the batch is on the worker's thread, inside onnxruntime most of the time
+  await new Promise((r) => setTimeout(r, 1500));
+  return { w, run };
+}
+
+it("a flux2 batch past its timeout fails, and the worker lives on to serve the next run", async () => {
+  const w = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1", "--model-root", models]);
+  const slow = await runCli(["run", config, "--workers", w.address, "--run-dir", path.join(root, "slow"), "--set", "evaluator.steps=1000", "--set", "evaluator.timeout_s=0.5", "--set", "evaluator.retries=0"], { timeoutMs: 60_000 });
+  expect(slow.stderr).toMatch(/timed out after 0\.5 s/);
+  expect(slow.code).toBe(1);
+  expect(w.stderr()).not.toMatch(/Napi::Error|terminate called/);
+  expect(w.child.exitCode).toBeNull();
+  const next = await runCli(["run", config, "--workers", w.address, "--run-dir", path.join(root, "next")], { timeoutMs: 60_000 });
+  expect(next.code, next.stderr).toBe(0);
+  await w.stop();
+});
+
+it("a drain deadline that expires while a batch runs fails it back and exits 0", async () => {
+  const { w, run } = await busyWorker(["--drain-timeout", "0.2"]);
+  w.child.kill("SIGTERM");
+  expect(await exitOf(w)).toEqual({ code: 0, signal: null });
+  expect(w.stderr()).toMatch(/drain timeout: \d+ failed back/);
+  expect(w.stderr()).not.toMatch(/Napi::Error/);
+  run.child.kill("SIGTERM");
+  await run.done;
+});
+
+it("a second SIGTERM while a batch runs exits at once with 143", async () => {
+  const { w, run } = await busyWorker(["--drain-timeout", "60"]);
+  w.child.kill("SIGTERM");
+  await w.waitForLog(/draining: [1-9]\d* in flight/);
+  const started = Date.now();
+  w.child.kill("SIGTERM");
+  expect(await exitOf(w)).toEqual({ code: 143, signal: null });
+  expect(Date.now() - started).toBeLessThan(5000);
+  expect(w.stderr()).not.toMatch(/Napi::Error/);
+  run.child.kill("SIGTERM");
+  await run.done;
+});
+
+it("a second SIGTERM while --preload loads and warms the model exits 143, not 134", async () => {
+  const w = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1", "--model-root", models, "--preload", "flux2-tiny"]);
+  // the warm-up batch (1024 x 1024) is running inside onnxruntime
+  await new Promise((r) => setTimeout(r, 400));
+  w.child.kill("SIGTERM");
+  await w.waitForLog(/drained in/);
+  w.child.kill("SIGTERM");
+  expect(await exitOf(w)).toEqual({ code: 143, signal: null });
+  expect(w.stderr()).not.toMatch(/Napi::Error|ready/);
+});
