@@ -45,13 +45,15 @@ export function workerSource(sweep: Sweep, opts: WorkerSourceOptions): WorkerSou
   if (opts.workersFile && named?.length === 0) throw new WorkerListError(`${opts.workersFile} names no workers; add HOST:PORT lines, or leave --workers-file out for a local worker`, "--workers-file", true);
   if (named && named.length > 0) return { named, workersFile: opts.workersFile };
   const modelRoot = opts.modelRoot ? path.resolve(opts.modelRoot) : path.dirname(sweep.source.file);
-  if (!existsSync(modelRoot) || !statSync(modelRoot).isDirectory()) throw new InputError(`${modelRoot} is not a folder`, "--model-root");
+  const isFolder = existsSync(modelRoot) && statSync(modelRoot).isDirectory();
+  // a flux2 sweep's missing root is said by the model check, with the import command
+  if (!isFolder && !(sweep.evaluator.kind === "flux2-pickscore" && !existsSync(modelRoot))) throw new InputError(`${modelRoot} is not a folder`, "--model-root");
   if (sweep.evaluator.kind === "flux2-pickscore") {
+    requireModel(modelRoot, sweep.evaluator.model);
     // the local worker runs on the CPU, which has no bfloat16 kernels: said before any run folder
     if (sweep.evaluator.precision === "bfloat16") {
       throw new InputError("precision bfloat16 needs a GPU worker: the local worker runs on the CPU, where onnxruntime has no bfloat16 kernels (use float32, exact, or float16; or name GPU workers with --workers)", "evaluator.precision");
     }
-    requireModel(modelRoot, sweep.evaluator.model);
     if (sweep.evaluator.reward) requireReward(modelRoot, sweep.evaluator.reward, "reward");
     for (const h of sweep.evaluator.heldout ?? []) requireReward(modelRoot, h, "held-out reward");
   }

@@ -13,15 +13,15 @@ export class Flux2PickScoreEvaluator {
 
   /**
    * Opens the model directory (`spec.model_dir`, resolved by the worker), and the reward's
-   * (`spec.reward_dir`) when the objective is another reward, and runs one candidate at the spec's
-   * size and steps: the batch graph of that size is built, opened and allocated before any timed work.
+   * (`spec.reward_dir`) when the objective is another reward, and opens what the spec's batches run
+   * (the batch graph of its size and steps is built here), before any timed work.
    */
   static async load(spec: Flux2PickScoreSpec, device: DeviceTarget, log: (line: string) => void): Promise<Flux2PickScoreEvaluator> {
     if (!spec.model_dir) throw new Error(`model '${spec.model}' has no resolved folder (the worker resolves it under its model root)`);
     const models = await Flux2Models.open(spec.model_dir, spec.precision, device);
     const reward = spec.reward_dir ? await RewardScorer.open(spec.reward_dir, spec.precision, device, { log }) : undefined;
     const pipeline = new Flux2PickScorePipeline(models, log, { reward });
-    await pipeline.warm(new Float32Array(spec.shape[1] * spec.shape[2] * spec.shape[3]), { ...settingsOf(spec), maxBatch: 1 });
+    await pipeline.warm(settingsOf(spec));
     return new Flux2PickScoreEvaluator(pipeline, models.runtime, device, log);
   }
 

@@ -63,6 +63,9 @@ export interface BatchOptions {
 
 const f = Math.fround;
 
+/** Steps the batch graph unrolls at most (each step is a copy of the transformer's nodes; the weights are shared). */
+export const MAX_UNROLLED_STEPS = 16;
+
 /**
  * Wall time per stage in milliseconds, summed over calls while `Flux2PickScorePipeline.timings` is
  * set (bench/evaluator.mjs): the graphs' run() calls (host <-> device copies included) and the host
@@ -164,10 +167,24 @@ export class Flux2PickScorePipeline {
     return embedding;
   }
 
-  /** One batch on a blank prompt, outside the cache and the counts: sessions open and allocate before real work. */
-  async warm(noise: Float32Array, s: Flux2Settings): Promise<void> {
-    const emb = await this.encodePrompt("", false);
-    await this.runBatch(emb, [noise], s, {});
+  /**
+   * Opens what a batch of these settings will run (the batch graph of the size and step count, or
+   * the stage graphs) and encodes a blank prompt, outside the cache and the counts: loading never
+   * falls inside an evaluation's deadline. Nothing is evaluated.
+   */
+  async warm(s: Flux2Settings): Promise<void> {
+    await this.encodePrompt("", false);
+    if (this.pathFor(s) === "one-run") await this.models.batch({ height: s.height, width: s.width, steps: s.steps });
+    else await Promise.all((["transformer", "vae_decoder", "clip_vision"] as const).map((g) => this.models.stage(g)));
+  }
+
+  /**
+   * The path a batch takes: the one-run path unrolls the steps into the batch graph, up to
+   * MAX_UNROLLED_STEPS (FLUX.2-klein runs 4); a longer schedule runs on the stage graphs, whose
+   * arithmetic and scores are the same.
+   */
+  private pathFor(s: Flux2Settings): PipelinePath {
+    return this.mode === "one-run" && s.steps <= MAX_UNROLLED_STEPS ? "one-run" : "stages";
   }
 
   private async encodePrompt(prompt: string, counted = true): Promise<PromptEmbedding> {
@@ -222,7 +239,8 @@ export class Flux2PickScorePipeline {
     opts.observe?.("text_embeds", emb.clipText);
     // another reward scores the images themselves: the one-run path fetches them then
     const run = this.reward ? { ...opts, images: true } : opts;
-    const { imageEmbeds, images } = this.mode === "one-run" ? await this.runOnce(emb, noises, s, run) : await this.runStages(emb, noises, s, opts.observe);
+    const oneRun = this.pathFor(s) === "one-run";
+    const { imageEmbeds, images } = oneRun ? await this.runOnce(emb, noises, s, run) : await this.runStages(emb, noises, s, opts.observe);
     if (this.reward && images) {
       const t0 = performance.now();
       const scores = await this.reward.scoreImages(emb.prompt, images.slice(0, noises.length).map((rgb) => ({ rgb, height: s.height, width: s.width })), s.score);
@@ -235,7 +253,7 @@ export class Flux2PickScorePipeline {
       let cosine = 0;
       for (let k = 0; k < P; k++) cosine = f(cosine + f(emb.clipText[k] * imageEmbeds[b * P + k]));
       const score = s.score === "logit" ? f(this.expLogitScale * cosine) : cosine;
-      return opts.images || this.mode === "stages" ? { score, image: images?.[b] } : { score };
+      return opts.images || !oneRun ? { score, image: images?.[b] } : { score };
     });
   }
 
