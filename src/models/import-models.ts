@@ -5,7 +5,7 @@
  * and a manifest with every file's digest. Everything is written to a temporary folder that is
  * renamed at the end, so a failed import leaves nothing behind.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { VERSION } from "../version.js";
 import { parseClipPreprocessorConfig } from "./pickscore/clip-preprocessor-config.js";
@@ -15,6 +15,7 @@ import { parseFlux2VaeConfig } from "./flux2/vae-decoder-graph.js";
 import { requireFiniteWeights } from "./finite-weights.js";
 import { CONFIG_FILES, GRAPH_NAMES, GRAPH_VERSION, MANIFEST_FILE, MANIFEST_FORMAT, manifestDigest, sha256File, type GraphName, type ModelManifest, type Precision } from "./manifest.js";
 import { CHECKPOINT_STEMS } from "./model-configs.js";
+import { writeModelFolder } from "./model-folder.js";
 import { ModelInputError } from "./model-error.js";
 import { GraphBuilder } from "./onnx/graph-builder.js";
 import { parseClipConfig, readLogitScale } from "./pickscore/clip-graphs.js";
@@ -153,22 +154,8 @@ function placeWeights(c: Component, modelDir: string): { checkpoint: Checkpoint;
 export async function importModels(opts: ImportOptions): Promise<ModelManifest> {
   const log = opts.log ?? (() => {});
   const parsed = parseSources(opts);
-  const out = path.resolve(opts.out);
-  if (existsSync(out)) throw new ModelInputError(`--out ${out}: already exists; remove it or choose another folder`);
-  mkdirSync(path.dirname(out), { recursive: true });
-  const tmp = `${out}.partial-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  try {
-    const manifest = await writeModelDir(opts, parsed, tmp, log);
-    renameSync(tmp, out);
-    return manifest;
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    // Weights are read from their links in the temporary folder: name the user's files instead.
-    if (e instanceof ModelInputError) throw new ModelInputError(sourcePaths(e.message, tmp, opts));
-    throw e;
-  }
+  // Weights are read from their links in the temporary folder: errors name the user's files instead.
+  return writeModelFolder(opts.out, (tmp) => writeModelDir(opts, parsed, tmp, log), (message, tmp) => sourcePaths(message, tmp, opts));
 }
 
 function sourcePaths(message: string, tmp: string, src: ImportSources): string {

@@ -18,7 +18,8 @@ export const MANIFEST_FORMAT = "sweep-model/1";
 export const GRAPH_VERSION = 2;
 export const MANIFEST_FILE = "manifest.json";
 
-const signature = z.strictObject({
+/** A graph input or output: the same form in every manifest (flux2-pickscore and reward directories). */
+export const signatureSchema = z.strictObject({
   name: z.string(),
   dtype: z.enum(["float32", "float16", "bfloat16", "float64", "int64", "int32", "uint8", "bool"]),
   shape: z.array(z.union([z.number().int(), z.string()])),
@@ -26,8 +27,8 @@ const signature = z.strictObject({
 
 const graph = z.strictObject({
   file: z.string(),
-  inputs: z.array(signature),
-  outputs: z.array(signature),
+  inputs: z.array(signatureSchema),
+  outputs: z.array(signatureSchema),
   /** bytes the graph's weights take in its compute type once onnxruntime has folded the casts */
   weight_bytes: z.number().int().min(0),
 });
@@ -35,7 +36,8 @@ const graph = z.strictObject({
 export const GRAPH_NAMES = ["text_encoder", "transformer", "vae_decoder", "clip_vision", "clip_text"] as const;
 export type GraphName = (typeof GRAPH_NAMES)[number];
 
-const precision = z.enum(["float32", "float16", "bfloat16"]);
+export const precisionSchema = z.enum(["float32", "float16", "bfloat16"]);
+const precision = precisionSchema;
 export type Precision = z.infer<typeof precision>;
 
 const count = z.number().int().positive();
@@ -112,15 +114,19 @@ export function manifestDigest(manifest: Record<string, unknown>): string {
   return createHash("sha256").update(JSON.stringify(rest)).digest("hex");
 }
 
-export function readManifest(modelDir: string): ModelManifest {
+/** A model directory's manifest.json as JSON, or one line saying why not (`made`: the command that makes one). */
+export function readManifestJson(modelDir: string, made: string): { file: string; json: unknown } {
   const file = path.join(modelDir, MANIFEST_FILE);
-  if (!existsSync(file)) throw new ModelInputError(`${file}: not found (is ${modelDir} a model directory made by 'sweep models import'?)`);
-  let json: unknown;
+  if (!existsSync(file)) throw new ModelInputError(`${file}: not found (is ${modelDir} a model directory made by '${made}'?)`);
   try {
-    json = JSON.parse(readFileSync(file, "utf8"));
+    return { file, json: JSON.parse(readFileSync(file, "utf8")) };
   } catch (e) {
     throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
   }
+}
+
+export function readManifest(modelDir: string): ModelManifest {
+  const { file, json } = readManifestJson(modelDir, "sweep models import");
   const version = (json as { graph_version?: unknown } | null)?.graph_version;
   if (typeof json === "object" && json !== null && version !== GRAPH_VERSION) {
     throw new ModelInputError(

@@ -6,12 +6,12 @@
  * tokenizer and processor files copied as they are, digests, the manifest, all in a temporary folder
  * renamed at the end (a failed import leaves nothing).
  */
-import { copyFileSync, existsSync, mkdirSync, renameSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { writeModelFolder } from "../model-folder.js";
+import { copyFileSync, existsSync, mkdirSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { VERSION } from "../../version.js";
 import { digestFiles, linkOrCopy, PRECISIONS } from "../import-models.js";
 import { GRAPH_VERSION, MANIFEST_FILE, MANIFEST_FORMAT } from "../manifest.js";
-import { ModelInputError } from "../model-error.js";
 import { GraphBuilder } from "../onnx/graph-builder.js";
 import { Checkpoint } from "../safetensors.js";
 import type { ParsedReward, RewardKind, RewardSources } from "./reward-kind.js";
@@ -30,21 +30,11 @@ export async function importReward(opts: RewardImportOptions): Promise<RewardMan
   const log = opts.log ?? (() => {});
   const kind = rewardKind(opts.reward);
   const parsed = kind.parse(opts);
-  const out = path.resolve(opts.out);
-  if (existsSync(out)) throw new ModelInputError(`--out ${out}: already exists; remove it or choose another folder`);
-  mkdirSync(path.dirname(out), { recursive: true });
-  const tmp = `${out}.partial-${process.pid}`;
-  rmSync(tmp, { recursive: true, force: true });
-  mkdirSync(tmp);
-  try {
-    const manifest = await writeRewardDir(kind, parsed, opts, tmp, log);
-    renameSync(tmp, out);
-    return manifest;
-  } catch (e) {
-    rmSync(tmp, { recursive: true, force: true });
-    if (e instanceof ModelInputError) throw new ModelInputError(e.message.replaceAll(path.join(tmp, "weights", "reward"), parsed.weightsDir));
-    throw e;
-  }
+  return writeModelFolder(
+    opts.out,
+    (tmp) => writeRewardDir(kind, parsed, opts, tmp, log),
+    (message, tmp) => message.replaceAll(path.join(tmp, "weights", "reward"), parsed.weightsDir),
+  );
 }
 
 async function writeRewardDir(kind: RewardKind<ParsedReward>, parsed: ParsedReward, opts: RewardImportOptions, dir: string, log: (line: string) => void): Promise<RewardManifest> {

@@ -3,22 +3,15 @@
  * every graph per compute precision, and the constants its scorer needs. Files, graphs and
  * signatures have the same form as the flux2-pickscore manifest's, so the same checks apply.
  */
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
 import { z } from "zod";
-import { GRAPH_VERSION, MANIFEST_FILE, MANIFEST_FORMAT } from "../manifest.js";
+import { GRAPH_VERSION, MANIFEST_FORMAT, precisionSchema, readManifestJson, signatureSchema } from "../manifest.js";
 import { ModelInputError } from "../model-error.js";
 
 export const REWARD_NAMES = ["pickscore", "hpsv2", "clip", "aesthetic", "imagereward"] as const;
 export type RewardName = (typeof REWARD_NAMES)[number];
 
-const signature = z.strictObject({
-  name: z.string(),
-  dtype: z.enum(["float32", "float16", "bfloat16", "float64", "int64", "int32", "uint8", "bool"]),
-  shape: z.array(z.union([z.number().int(), z.string()])),
-});
-const graph = z.strictObject({ file: z.string(), inputs: z.array(signature), outputs: z.array(signature) });
-const precision = z.enum(["float32", "float16", "bfloat16"]);
+const graph = z.strictObject({ file: z.string(), inputs: z.array(signatureSchema), outputs: z.array(signatureSchema) });
+const precision = precisionSchema;
 
 /** transformers' CLIPImageProcessor (torchvision backend): shortest edge, centre crop, normalise. */
 const clipImage = z.strictObject({
@@ -90,14 +83,7 @@ export type RewardManifest = z.infer<typeof rewardManifestSchema>;
 
 /** The manifest of a reward model directory; a flux2-pickscore directory or a damaged manifest is one clear line. */
 export function readRewardManifest(modelDir: string): RewardManifest {
-  const file = path.join(modelDir, MANIFEST_FILE);
-  if (!existsSync(file)) throw new ModelInputError(`${file}: not found (is ${modelDir} a model directory made by 'sweep models import --reward'?)`);
-  let json: unknown;
-  try {
-    json = JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
+  const { file, json } = readManifestJson(modelDir, "sweep models import --reward");
   const kind = (json as { kind?: unknown } | null)?.kind;
   if (kind !== "reward") throw new ModelInputError(`${file}: kind is ${JSON.stringify(kind ?? null)}; a reward model directory (made by 'sweep models import --reward KIND') expected`);
   const version = (json as { graph_version?: unknown }).graph_version;
