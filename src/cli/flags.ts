@@ -1,8 +1,9 @@
 /** What the commands share: the usage error, coercers that check a flag's value, the config positional. */
-import { accessSync, constants as fsConstants, existsSync, statSync } from "node:fs";
+import { accessSync, constants as fsConstants, existsSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { Argv } from "yargs";
+import { parseWorkerList } from "../coordinator/workers/worker-list.js";
 import { InputError } from "../domain/input-error.js";
 
 /** The built-in default sweep, shipped with the package. */
@@ -111,4 +112,30 @@ export function withConfig<T>(y: Argv<T>) {
   return y
     .positional("config", { type: "string", describe: "Sweep YAML file", default: path.relative(process.cwd(), QUICKSTART) })
     .option("set", { type: "string", array: true, default: [] as string[], describe: "Override a field: path=value (YAML value), e.g. budgets=[10,20]" });
+}
+
+/** The flags that name workers and how to reach them (`sweep run`, `sweep render --best`). */
+export interface WorkerFlags {
+  workers?: string;
+  "workers-file"?: string;
+  token?: string;
+  "tls-ca"?: string;
+  "tls-cert"?: string;
+  "tls-key"?: string;
+}
+
+/** Workers, workers file, token (default $SWEEP_TOKEN) and TLS files read, as the coordinator takes them. */
+export function workerConnection(args: WorkerFlags) {
+  return {
+    workers: args.workers !== undefined ? parseWorkerList(args.workers) : undefined,
+    workersFile: args["workers-file"],
+    token: args.token ?? process.env.SWEEP_TOKEN,
+    tls: args["tls-ca"]
+      ? {
+        ca: readFileSync(args["tls-ca"]),
+        cert: args["tls-cert"] ? readFileSync(args["tls-cert"]) : undefined,
+        key: args["tls-key"] ? readFileSync(args["tls-key"]) : undefined,
+      }
+      : undefined,
+  };
 }

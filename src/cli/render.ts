@@ -2,16 +2,14 @@
  * `sweep render`: the image of a recorded candidate of a flux2-pickscore run, as PNG; or, with
  * --best, every best image the run could not render, by workers as the run renders them.
  */
-import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import type { Argv } from "yargs";
 import { NoWorkersError } from "../coordinator/links/grpc-executor.js";
 import { renderBestImages } from "../coordinator/render-best.js";
-import { parseWorkerList } from "../coordinator/workers/worker-list.js";
 import { renderCandidate } from "../report/candidate-image.js";
 import { readRunManifest } from "../results/manifest.js";
-import { nonNegativeInteger, positiveInteger, positiveSeconds, readableFile, requireOutFolder, UsageError, type CommandResult } from "./flags.js";
+import { nonNegativeInteger, positiveInteger, positiveSeconds, readableFile, requireOutFolder, UsageError, workerConnection, type CommandResult } from "./flags.js";
 
 export function renderCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
   return y.command("render", "Render the image of a recorded candidate of a flux2-pickscore run, as PNG (the image counterpart of noise --run); --best: the best images the run could not render", (c) => c
@@ -47,14 +45,7 @@ export function renderCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
     if (args.best) {
       try {
         const best = await renderBestImages(args.run, {
-          workers: args.workers !== undefined ? parseWorkerList(args.workers) : undefined,
-          workersFile: args["workers-file"],
-          token: args.token ?? process.env.SWEEP_TOKEN,
-          tls: args["tls-ca"] ? {
-            ca: readFileSync(args["tls-ca"]),
-            cert: args["tls-cert"] ? readFileSync(args["tls-cert"]) : undefined,
-            key: args["tls-key"] ? readFileSync(args["tls-key"]) : undefined,
-          } : undefined,
+          ...workerConnection(args),
           threads: args.threads,
           modelRoot,
           cliEntry: process.argv[1],

@@ -1,12 +1,10 @@
 /** `sweep run`: a sweep's every search, every evaluation recorded (or `--resume` of an earlier run). */
-import { readFileSync } from "node:fs";
 import { setFlagsFromString } from "node:v8";
 import type { Argv } from "yargs";
 import { loadSweep } from "../config/load.js";
-import { parseWorkerList } from "../coordinator/workers/worker-list.js";
 import { runSweep, type RunOutcome } from "../coordinator/run-sweep.js";
 import { InputError } from "../domain/input-error.js";
-import { positiveInteger, positiveSeconds, readableFile, UsageError, withConfig, type CommandResult } from "./flags.js";
+import { positiveInteger, positiveSeconds, readableFile, UsageError, withConfig, workerConnection, type CommandResult } from "./flags.js";
 
 /** The flags of `sweep run` that the printed resume command repeats: how the run reached its workers. */
 function resumeFlags(args: Record<string, unknown>): string[] {
@@ -74,14 +72,7 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
       resume: args.resume,
       force: args.force,
       threads: args.threads,
-      workers: args.workers !== undefined ? parseWorkerList(args.workers) : undefined,
-      workersFile: args["workers-file"],
-      token: args.token ?? process.env.SWEEP_TOKEN,
-      tls: args["tls-ca"] ? {
-        ca: readFileSync(args["tls-ca"]),
-        cert: args["tls-cert"] ? readFileSync(args["tls-cert"]) : undefined,
-        key: args["tls-key"] ? readFileSync(args["tls-key"]) : undefined,
-      } : undefined,
+      ...workerConnection(args),
       logEvery: args["log-every"],
       workerWait: args["worker-wait"],
       modelRoot: args["model-root"] ?? (process.env.SWEEP_MODEL_ROOT || undefined),

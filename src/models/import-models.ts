@@ -5,7 +5,7 @@
  * and a manifest with every file's digest. Everything is written to a temporary folder that is
  * renamed at the end, so a failed import leaves nothing behind.
  */
-import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, readFileSync, realpathSync, statSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, linkSync, mkdirSync, readdirSync, realpathSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { VERSION } from "../version.js";
 import { parseClipPreprocessorConfig } from "./pickscore/clip-preprocessor-config.js";
@@ -21,6 +21,7 @@ import { GraphBuilder } from "./onnx/graph-builder.js";
 import { parseClipConfig, readLogitScale } from "./pickscore/clip-graphs.js";
 import { Checkpoint } from "./safetensors.js";
 import { stageDimensions, stageGraphBuilders, TEXT_HIDDEN_LAYERS, TEXT_MAX_LENGTH, type StageConfigs } from "./stage-graphs.js";
+import { readJsonFile } from "./json-file.js";
 
 export { TEXT_HIDDEN_LAYERS, TEXT_MAX_LENGTH };
 export const PRECISIONS: Precision[] = ["float32", "float16", "bfloat16"];
@@ -44,15 +45,6 @@ interface Component {
   key: string;
   dir: string;
   stem: string;
-}
-
-function readJsonFile(file: string): unknown {
-  if (!existsSync(file)) throw new ModelInputError(`${file}: file not found`);
-  try {
-    return JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
 }
 
 function requireDir(dir: string, flag: string): void {

@@ -52,6 +52,16 @@ const dimensions = z.strictObject({
 });
 export type ModelDimensions = z.infer<typeof dimensions>;
 
+/** CLIP's image preprocessing as manifests record it (transformers' CLIPImageProcessor: shortest edge, centre crop, normalise). */
+export const clipImageFields = {
+  size: z.number().int(),
+  crop_height: z.number().int(),
+  crop_width: z.number().int(),
+  mean: z.tuple([z.number(), z.number(), z.number()]),
+  std: z.tuple([z.number(), z.number(), z.number()]),
+  rescale_factor: z.number(),
+};
+
 export const manifestSchema = z.strictObject({
   format: z.literal(MANIFEST_FORMAT),
   graph_version: z.literal(GRAPH_VERSION),
@@ -78,15 +88,7 @@ export const manifestSchema = z.strictObject({
     rope_axes: z.array(z.number().int()),
     rope_theta: z.number(),
     schedule: z.strictObject({ kind: z.literal("flux2-empirical-mu"), a1: z.number(), b1: z.number(), a2: z.number(), b2: z.number(), seq_len_threshold: z.number() }),
-    clip_image: z.strictObject({
-      size: z.number().int(),
-      crop_height: z.number().int(),
-      crop_width: z.number().int(),
-      mean: z.tuple([z.number(), z.number(), z.number()]),
-      std: z.tuple([z.number(), z.number(), z.number()]),
-      rescale_factor: z.number(),
-      resample: z.literal("bicubic-antialias"),
-    }),
+    clip_image: z.strictObject({ ...clipImageFields, resample: z.literal("bicubic-antialias") }),
     logit_scale: z.number(),
     projection_dim: z.number().int(),
   }),

@@ -13,6 +13,7 @@ import path from "node:path";
 import { Template } from "@huggingface/jinja";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { ModelInputError } from "../../models/model-error.js";
+import { readJsonObject } from "../../models/json-file.js";
 
 export interface QwenPromptEncoding {
   inputIds: BigInt64Array;
@@ -43,17 +44,6 @@ type Json = Record<string, unknown>;
 function readText(file: string): string {
   if (!existsSync(file)) throw new ModelInputError(`${file}: file not found`);
   return readFileSync(file, "utf8");
-}
-
-function readJson(file: string): Json {
-  const text = readText(file);
-  try {
-    const value: unknown = JSON.parse(text);
-    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("not an object");
-    return value as Json;
-  } catch (e) {
-    throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
 }
 
 /** A special token in tokenizer_config.json is a string or an AddedToken object {content}. */
@@ -126,7 +116,7 @@ class TruncatingTokenizer {
     config: Json,
   ) {
     const file = path.join(dir, "tokenizer.json");
-    const json = readJson(file);
+    const json = readJsonObject(file);
     this.affixes = postProcessorAffixes(json.post_processor, file);
     this.truncateLeft = isLeft(config, "truncation_side", path.join(dir, "tokenizer_config.json"));
     this.tokenizer = new Tokenizer(json, config);
@@ -174,7 +164,7 @@ function specialTokenVariables(config: Json): Record<string, string> {
 
 export function loadQwenPromptTokenizer(dir: string, maxLength = 512): QwenPromptTokenizer {
   const configFile = path.join(dir, "tokenizer_config.json");
-  const config = readJson(configFile);
+  const config = readJsonObject(configFile);
   const template = new Template(chatTemplate(dir, config));
   const tokenizer = new TruncatingTokenizer(dir, config);
   const padText = tokenText(config.pad_token);
@@ -206,7 +196,7 @@ export function loadQwenPromptTokenizer(dir: string, maxLength = 512): QwenPromp
 }
 
 export function loadClipTokenizer(dir: string, maxLength = 77): ClipPromptTokenizer {
-  const tokenizer = new TruncatingTokenizer(dir, readJson(path.join(dir, "tokenizer_config.json")));
+  const tokenizer = new TruncatingTokenizer(dir, readJsonObject(path.join(dir, "tokenizer_config.json")));
   return {
     maxLength,
     encode(prompt: string): ClipTokenEncoding {

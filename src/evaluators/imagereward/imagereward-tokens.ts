@@ -10,6 +10,7 @@ import { existsSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import { ModelInputError } from "../../models/model-error.js";
+import { readJsonObject } from "../../models/json-file.js";
 
 export const IMAGE_REWARD_MAX_LENGTH = 35;
 
@@ -28,17 +29,6 @@ export interface ImageRewardTokenizer {
 }
 
 type Json = Record<string, unknown>;
-
-function readJson(file: string): Json {
-  if (!existsSync(file)) throw new ModelInputError(`${file}: file not found`);
-  try {
-    const value: unknown = JSON.parse(readFileSync(file, "utf8"));
-    if (value === null || typeof value !== "object" || Array.isArray(value)) throw new Error("not an object");
-    return value as Json;
-  } catch (e) {
-    throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-}
 
 /** A special token of tokenizer_config.json / special_tokens_map.json: a string or an AddedToken {content}. */
 function tokenText(value: unknown): string | undefined {
@@ -108,13 +98,13 @@ function templateAffixes(json: Json, file: string): { prefix: number[]; suffix: 
 /** The BERT tokenizer of an ImageReward folder (tokenizer.json or vocab.txt, tokenizer_config.json). */
 export function loadImageRewardTokenizer(dir: string, maxLength = IMAGE_REWARD_MAX_LENGTH): ImageRewardTokenizer {
   const configFile = path.join(dir, "tokenizer_config.json");
-  const config = readJson(configFile);
+  const config = readJsonObject(configFile);
   const mapFile = path.join(dir, "special_tokens_map.json");
-  const map = existsSync(mapFile) ? readJson(mapFile) : {};
+  const map = existsSync(mapFile) ? readJsonObject(mapFile) : {};
   const special = (key: string, fallback: string) => tokenText(config[key]) ?? tokenText(map[key]) ?? fallback;
   const jsonFile = path.join(dir, "tokenizer.json");
   const json = existsSync(jsonFile)
-    ? readJson(jsonFile)
+    ? readJsonObject(jsonFile)
     : pipelineFromVocab(path.join(dir, "vocab.txt"), config.do_lower_case !== false, {
         unk: special("unk_token", "[UNK]"),
         cls: special("cls_token", "[CLS]"),

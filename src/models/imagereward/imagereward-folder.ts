@@ -9,6 +9,7 @@ import path from "node:path";
 import { ModelInputError } from "../model-error.js";
 import { Checkpoint } from "../safetensors.js";
 import { checkImageRewardWeights, parseImageRewardConfig, type ImageRewardConfig } from "./imagereward-config.js";
+import { readJsonFile } from "../json-file.js";
 
 /** The tokenizer files the folder may hold: tokenizer.json or vocab.txt, and tokenizer_config.json. */
 export const IMAGE_REWARD_TOKENIZER_FILES = ["tokenizer.json", "vocab.txt", "tokenizer_config.json", "special_tokens_map.json"] as const;
@@ -20,20 +21,11 @@ export interface ImageRewardFolder {
   tokenizerFiles: string[];
 }
 
-function readJson(file: string): unknown {
-  if (!existsSync(file)) throw new ModelInputError(`${file}: file not found`);
-  try {
-    return JSON.parse(readFileSync(file, "utf8"));
-  } catch (e) {
-    throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-}
-
 /** WordPiece entries (ids 0..n-1) of tokenizer.json or vocab.txt. */
 function wordPieceCount(dir: string): { file: string; count: number } {
   const json = path.join(dir, "tokenizer.json");
   if (existsSync(json)) {
-    const model = (readJson(json) as { model?: { type?: unknown; vocab?: unknown } }).model;
+    const model = (readJsonFile(json) as { model?: { type?: unknown; vocab?: unknown } }).model;
     if (model?.type !== "WordPiece" || typeof model.vocab !== "object" || model.vocab === null) {
       throw new ModelInputError(`${json}: expected a WordPiece model (BERT's tokenizer), got ${JSON.stringify(model?.type ?? null)}`);
     }
@@ -48,7 +40,7 @@ function wordPieceCount(dir: string): { file: string; count: number } {
 export function readImageRewardFolder(dir: string): ImageRewardFolder {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelInputError(`${dir}: not a folder`);
   const configFile = path.join(dir, "config.json");
-  const config = parseImageRewardConfig(readJson(configFile), configFile);
+  const config = parseImageRewardConfig(readJsonFile(configFile), configFile);
   const checkpoint = new Checkpoint(dir, "model");
   checkImageRewardWeights(config, checkpoint, configFile);
   const tokenizerConfig = path.join(dir, "tokenizer_config.json");

@@ -7,7 +7,7 @@
  * ViT-H/14 towers of HPSv2 and CLIP (DiffSynth's class hard-codes quick_gelu), quick_gelu for
  * Aesthetic's OpenAI ViT-L/14.
  */
-import { existsSync, readFileSync, statSync } from "node:fs";
+import { existsSync, statSync } from "node:fs";
 import path from "node:path";
 import { GraphBuilder } from "../onnx/graph-builder.js";
 import { ModelInputError } from "../model-error.js";
@@ -20,19 +20,8 @@ import { Checkpoint, type WeightSource } from "../safetensors.js";
 import { OpenClipWeights } from "./open-clip-weights.js";
 import type { ParsedReward, RewardKind, RewardSources } from "./reward-kind.js";
 import type { ClipImageConstants, RewardName } from "./reward-manifest.js";
+import { readJsonObject } from "../json-file.js";
 
-type Json = Record<string, unknown>;
-
-function readJsonFile(file: string): Json {
-  if (!existsSync(file)) throw new ModelInputError(`${file}: file not found`);
-  try {
-    const v: unknown = JSON.parse(readFileSync(file, "utf8"));
-    if (v === null || typeof v !== "object" || Array.isArray(v)) throw new Error("not an object");
-    return v as Json;
-  } catch (e) {
-    throw new ModelInputError(`${file}: not valid JSON (${(e as Error).message})`);
-  }
-}
 
 export function requireFolder(dir: string, flag: string): void {
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new ModelInputError(`${flag} ${dir}: not a folder`);
@@ -97,7 +86,7 @@ function dryBuild(graphs: Record<string, (b: GraphBuilder) => void>, weights: We
 
 function clipImageConstants(dir: string): ClipImageConstants {
   const file = path.join(dir, "preprocessor_config.json");
-  const c = parseClipPreprocessorConfig(readJsonFile(file), file);
+  const c = parseClipPreprocessorConfig(readJsonObject(file), file);
   return { kind: "clip", size: c.size, crop_height: c.cropSize.height, crop_width: c.cropSize.width, mean: [...c.mean], std: [...c.std], rescale_factor: c.rescaleFactor };
 }
 
@@ -159,7 +148,7 @@ function clipPairKind(name: "pickscore" | "hpsv2" | "clip", folder: string): Rew
       const configFile = path.join(src.from, "config.json");
       let clip: ClipConfig;
       if (keys === "hf" || existsSync(configFile)) {
-        clip = { ...parseClipConfig(readJsonFile(configFile), configFile), projectionLayout: keys === "open_clip" ? "in_out" : "out_in" };
+        clip = { ...parseClipConfig(readJsonObject(configFile), configFile), projectionLayout: keys === "open_clip" ? "in_out" : "out_in" };
       } else {
         clip = openClipConfigFromShapes(checkpoint);
       }
@@ -253,7 +242,7 @@ export const aestheticReward: RewardKind<ParsedAesthetic> = {
     const fromShapes = AESTHETIC_LAYERS.map((l) => shapeOf(checkpoint, `layers.${l}.weight`));
     const shapeMlp = [fromShapes[0][1], ...fromShapes.map((s) => s[0])];
     if (existsSync(configFile)) {
-      const json = readJsonFile(configFile);
+      const json = readJsonObject(configFile);
       if (json.model_type !== "clip_vision_model") throw new ModelInputError(`${configFile}: model_type ${JSON.stringify(json.model_type ?? null)}; expected "clip_vision_model" (Aesthetic's CLIPVisionConfig)`);
       vision = parseClipVisionSection(json, "", configFile);
       projectionDim = typeof json.projection_dim === "number" ? json.projection_dim : shapeMlp[0];

@@ -4,7 +4,7 @@
  * signatures have the same form as the flux2-pickscore manifest's, so the same checks apply.
  */
 import { z } from "zod";
-import { GRAPH_VERSION, MANIFEST_FORMAT, precisionSchema, readManifestJson, signatureSchema } from "../manifest.js";
+import { clipImageFields, GRAPH_VERSION, MANIFEST_FORMAT, precisionSchema, readManifestJson, signatureSchema } from "../manifest.js";
 import { ModelInputError } from "../model-error.js";
 
 export const REWARD_NAMES = ["pickscore", "hpsv2", "clip", "aesthetic", "imagereward"] as const;
@@ -14,15 +14,7 @@ const graph = z.strictObject({ file: z.string(), inputs: z.array(signatureSchema
 const precision = precisionSchema;
 
 /** transformers' CLIPImageProcessor (torchvision backend): shortest edge, centre crop, normalise. */
-const clipImage = z.strictObject({
-  kind: z.literal("clip"),
-  size: z.number().int(),
-  crop_height: z.number().int(),
-  crop_width: z.number().int(),
-  mean: z.tuple([z.number(), z.number(), z.number()]),
-  std: z.tuple([z.number(), z.number(), z.number()]),
-  rescale_factor: z.number(),
-});
+const clipImage = z.strictObject({ kind: z.literal("clip"), ...clipImageFields });
 
 /** ImageReward's torchvision v1 transform on the PIL image: Pillow's bicubic short-side resize, centre crop (offsets rounded half to even), ToTensor, normalise. */
 const pillowImage = z.strictObject({
