@@ -3,6 +3,7 @@
   # (-ffp-contract=off; the source calls fmaf/_mm256_fmadd_ps exactly where the reference fuses).
   # gyp ignores `cflags` on macOS (flags come from xcode_settings there) and on Windows (from
   # msvs_settings), so each gets the same flags in its own words. No -lm on Windows (no m.lib).
+  # native/exit_now.c: the worker's exit while a thread is inside onnxruntime (src/worker/exit-now.ts).
   "targets": [
     {
       "target_name": "torch_normal",
@@ -26,6 +27,10 @@
           }
         }]
       ]
+    },
+    {
+      "target_name": "exit_now",
+      "sources": ["native/exit_now.c"]
     }
   ]
 }

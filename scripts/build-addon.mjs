@@ -1,8 +1,10 @@
 #!/usr/bin/env node
-// package.json's "install" script: builds the native noise addon (native/torch_normal.c) with node-gyp.
+// package.json's "install" script: builds the native addons with node-gyp: the noise addon
+// (native/torch_normal.c) and the worker's immediate exit (native/exit_now.c).
 //
-// Why a script and not `node-gyp rebuild || echo ...`: the addon is optional (without it the
-// JavaScript implementation gives the same bits, slower), so a failed build must never fail
+// Why a script and not `node-gyp rebuild || echo ...`: the addons are optional (without the first the
+// JavaScript implementation gives the same bits, slower; without the second a worker stopped while a
+// thread is inside onnxruntime exits when that run ends), so a failed build must never fail
 // `npm ci`; but it must not be silent either, and node-gyp's own report is dozens of lines (and
 // pure noise when the build works). So this runs node-gyp with its output captured, prints nothing
 // when it succeeds, and when it fails prints ONE line saying why and that JavaScript will be used.
@@ -82,6 +84,6 @@ if (run.status !== 0 || run.error) {
   // stderr first: the compiler's errors are there, stdout has make's progress lines.
   else why = reason(`${run.stderr}\n${run.stdout}`, run.status ?? run.signal);
   if (why.length > MAX_REASON) why = `${why.slice(0, MAX_REASON - 3)}...`;
-  console.warn(`sweep: native noise addon not built (${why}); using the JavaScript implementation (same numbers, slower)`);
+  console.warn(`sweep: native addons not built (${why}); using the JavaScript noise (same numbers, slower), and a stopped worker exits only once its onnxruntime runs end`);
 }
 process.exit(0);

@@ -24,6 +24,6 @@ export const addonRequiredBy = requiredBy();
  */
 export function needAddon(ctx: TestContext, missing: string | null = noiseAddonMissing): void {
   if (missing === null) return;
-  if (addonRequiredBy) throw new Error(`the native noise addon is required here (${addonRequiredBy}) but is ${missing}`);
+  if (addonRequiredBy) throw new Error(`the native addon is required here (${addonRequiredBy}) but is ${missing}`);
   ctx.skip(`native addon ${missing}`);
 }

@@ -4,7 +4,8 @@
  */
 import { setFlagsFromString } from "node:v8";
 import type { Argv } from "yargs";
-import { startWorker } from "../worker/worker-server.js";
+import { exitNow } from "../worker/exit-now.js";
+import { startWorker, type RunningWorker } from "../worker/worker-server.js";
 import { numberFlag, positiveInteger, readableFile, UsageError } from "./flags.js";
 
 export function workerCommand<T>(y: Argv<T>): Argv<T> {
@@ -50,13 +51,13 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
       verify: args.verify,
     });
     process.stdout.write(`${JSON.stringify({ listening: worker.address })}\n`);
-    const stop = stopRequested(args["exit-with-parent"], () => worker.halt());
+    const stop = stopRequested(args["exit-with-parent"], (code) => exitWorker(worker, code));
     try {
       // A failed preload throws here (the worker has closed); a stop may come while models load.
       await Promise.race([worker.ready, stop]);
       // Its coordinator gone (stdin closed), nobody waits for answers: no drain.
       if ((await stop) === "signal") await worker.drain(args["drain-timeout"] * 1000);
-      await worker.close();
+      if (!(await worker.close())) await exitWorker(worker, 0);
     } finally {
       process.stdin.destroy();
     }
@@ -64,16 +65,26 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
 }
 
 /**
- * Resolves at the first SIGINT or SIGTERM, or stdin's end with `exitWithParent`; a second signal
- * exits at once, once `halt` has brought every thread out of onnxruntime (exiting inside it aborts).
+ * Exits with `code` without waiting for model work: its tasks are cancelled; a thread still inside
+ * an onnxruntime run is left to it (exit-now.ts), or, where the process cannot exit at once, waited for.
  */
-function stopRequested(exitWithParent: boolean, halt: () => Promise<void>): Promise<"signal" | "parent"> {
+async function exitWorker(worker: RunningWorker, code: number): Promise<never> {
+  if (!(await worker.halt(0))) {
+    process.stderr.write("exiting while a model batch is still inside onnxruntime (the run is abandoned)\n");
+    exitNow(code);
+    await worker.halt();
+  }
+  process.exit(code);
+}
+
+/** Resolves at the first SIGINT or SIGTERM, or stdin's end with `exitWithParent`; a second signal exits at once. */
+function stopRequested(exitWithParent: boolean, exit: (code: number) => Promise<never>): Promise<"signal" | "parent"> {
   return new Promise((resolve) => {
     let stopping = false;
     const onSignal = (signal: NodeJS.Signals) => {
       if (stopping) {
         process.stderr.write(`${signal} again: exiting at once\n`);
-        void halt().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+        void exit(signal === "SIGINT" ? 130 : 143);
         return;
       }
       stopping = true;

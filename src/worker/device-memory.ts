@@ -6,20 +6,20 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { freemem } from "node:os";
-import { estimateMemory, gib, largestFittingBatch } from "../models/memory-estimate.js";
+import { estimateMemory, gib, largestFittingBatch, type MemoryEstimate } from "../models/memory-estimate.js";
 import { GRAPH_NAMES, readManifest, type GraphName } from "../models/manifest.js";
 import { ModelInputError } from "../models/model-error.js";
 import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import type { Flux2PickScoreSpec } from "../domain/sweep.js";
 
-/** A GPU's memory from nvidia-smi, a CPU's available memory; undefined when it cannot be known. */
-export function deviceMemoryBytes(device: DeviceTarget): number | undefined {
+/** A GPU's memory (total, or free now) from nvidia-smi, a CPU's available memory; undefined when it cannot be known. */
+export function deviceMemoryBytes(device: DeviceTarget, which: "total" | "free" = "total"): number | undefined {
   if (device.kind === "cpu") {
     const line = /^MemAvailable:\s+(\d+) kB/m.exec(safeRead("/proc/meminfo"));
     return line ? Number(line[1]) * 1024 : freemem();
   }
   try {
-    const out = execFileSync("nvidia-smi", ["--query-gpu=memory.total", "--format=csv,noheader,nounits", "-i", String(device.index)], { encoding: "utf8", timeout: 5000 });
+    const out = execFileSync("nvidia-smi", [`--query-gpu=memory.${which}`, "--format=csv,noheader,nounits", "-i", String(device.index)], { encoding: "utf8", timeout: 5000 });
     const mib = Number(out.trim());
     return Number.isFinite(mib) && mib > 0 ? mib * 2 ** 20 : undefined;
   } catch {
@@ -35,17 +35,28 @@ function safeRead(file: string): string {
   }
 }
 
+/** The manifest's figures the estimate of one slot needs; undefined without graphs of the spec's precision. */
+function slotInputs(spec: Flux2PickScoreSpec) {
+  const manifest = readManifest(spec.model_dir as string);
+  const graphs = manifest.graphs[spec.precision];
+  if (!graphs) return undefined;
+  const weights = Object.fromEntries(GRAPH_NAMES.map((g) => [g, graphs[g].weight_bytes])) as Record<GraphName, number>;
+  return { dimensions: manifest.dimensions, weights, query: { precision: spec.precision, height: spec.height, width: spec.width } };
+}
+
+/** One slot's estimate for the spec on this kind of device. */
+function slotEstimate(spec: Flux2PickScoreSpec, device: DeviceTarget): MemoryEstimate | undefined {
+  const inputs = slotInputs(spec);
+  return inputs && estimateMemory(inputs.dimensions, inputs.weights, { ...inputs.query, batch: spec.max_batch }, device.kind);
+}
+
 /** Throws a ModelInputError when `slots` sessions of the spec would not fit the device's memory. */
 export function checkDeviceMemory(spec: Flux2PickScoreSpec, device: DeviceTarget, slots: number, memory = deviceMemoryBytes(device)): void {
   if (memory === undefined) return;
-  const manifest = readManifest(spec.model_dir as string);
-  const graphs = manifest.graphs[spec.precision];
-  if (!graphs) return;
-  const weights = Object.fromEntries(GRAPH_NAMES.map((g) => [g, graphs[g].weight_bytes])) as Record<GraphName, number>;
-  const query = { precision: spec.precision, height: spec.height, width: spec.width };
-  const est = estimateMemory(manifest.dimensions, weights, { ...query, batch: spec.max_batch }, device.kind);
-  if (slots * est.total <= memory) return;
-  const fits = largestFittingBatch(manifest.dimensions, weights, query, device.kind, slots, memory);
+  const inputs = slotInputs(spec);
+  const est = slotEstimate(spec, device);
+  if (!inputs || !est || slots * est.total <= memory) return;
+  const fits = largestFittingBatch(inputs.dimensions, inputs.weights, inputs.query, device.kind, slots, memory);
   const where = device.kind === "gpu" ? `GPU ${device.index} has ${gib(memory)}` : `this machine has ${gib(memory)} available`;
   const perSlot = slots > 1 ? ` per slot x ${slots} slots` : "";
   throw new ModelInputError(
@@ -53,6 +64,19 @@ export function checkDeviceMemory(spec: Flux2PickScoreSpec, device: DeviceTarget
       `(weights ${gib(est.weights)}, activations ${gib(est.total - est.weights)}), ${where}: ` +
       (fits > 0 ? `the largest max_batch that fits is ${fits}` : "no max_batch fits (a smaller image, fewer slots per device or a larger device)"),
   );
+}
+
+/**
+ * Whether the device has room now for one more slot of the spec (a thread replacing one stuck in a
+ * run loads the models again while the old copy is still held); true when it cannot be known.
+ */
+export function roomForAnotherSlot(spec: Flux2PickScoreSpec, device: DeviceTarget, free = deviceMemoryBytes(device, "free")): boolean {
+  try {
+    const est = slotEstimate(spec, device);
+    return free === undefined || !est || est.total <= free;
+  } catch {
+    return true;
+  }
 }
 
 /** onnxruntime's allocation failures (CPU arena, CUDA's BFC arena, cudaMalloc, std::bad_alloc). */
@@ -70,13 +94,8 @@ export function outOfMemoryMessage(spec: Flux2PickScoreSpec, device: DeviceTarge
   const first = error.split("\n")[0];
   let estimate = "";
   try {
-    const manifest = readManifest(spec.model_dir as string);
-    const graphs = manifest.graphs[spec.precision];
-    if (graphs) {
-      const weights = Object.fromEntries(GRAPH_NAMES.map((g) => [g, graphs[g].weight_bytes])) as Record<GraphName, number>;
-      const est = estimateMemory(manifest.dimensions, weights, { precision: spec.precision, height: spec.height, width: spec.width, batch: spec.max_batch }, device.kind);
-      estimate = ` (estimate ${gib(est.total)} per device slot: weights ${gib(est.weights)}, activations ${gib(est.total - est.weights)})`;
-    }
+    const est = slotEstimate(spec, device);
+    if (est) estimate = ` (estimate ${gib(est.total)} per device slot: weights ${gib(est.weights)}, activations ${gib(est.total - est.weights)})`;
   } catch {
     // the estimate is a courtesy: the failure is reported without it
   }

@@ -10,22 +10,30 @@
  *
  * A model task is never terminated (native-guard.ts says why): at its deadline its candidates fail
  * at once and its thread is cancelled, which stops it at its next onnxruntime call; the slot frees
- * when it has. Closing cancels every model task and waits for them before the threads go.
+ * when it has. A thread still inside one run REPLACE_AFTER_MS later (a whole batch is one run) gives
+ * its slot to a new thread, which loads the models again, at most `capacity` at a time and only
+ * while the device has memory for another copy; the old thread exits when its run returns. Loading
+ * models never counts against a deadline. Closing cancels every model task and waits for them before
+ * the threads go.
  */
 import { Piscina } from "piscina";
 import { BatchQueue } from "../util/batch-queue.js";
 import { MovingAverage } from "../util/moving-average.js";
 import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import type { EvaluateOptions, Executor } from "../domain/executor.js";
-import { checkDeviceMemory } from "./device-memory.js";
+import { checkDeviceMemory, roomForAnotherSlot } from "./device-memory.js";
 import { evaluatorKey } from "./evaluator-key.js";
 import type { ModelTask, ThreadOutcome, ThreadTask, WarmTask } from "./evaluation-thread.js";
-import { cancelTask, insideNative, newControl, type TaskControl } from "./native-guard.js";
+import { cancelTask, insideNative, isLoaded, markReplaced, newControl, type TaskControl } from "./native-guard.js";
 import type { EvaluatorSpec, Flux2PickScoreSpec } from "../domain/sweep.js";
 import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../domain/outcome.js";
 
 const BATCH_MS = 2;
 const MAX_BATCH = 64;
+/** How long a cancelled model task may take to reach its next graph run before its thread is replaced. */
+const REPLACE_AFTER_MS = 2000;
+/** How often a deadline reached while the thread still loads its models looks again. */
+const LOADING_POLL_MS = 250;
 
 interface Queued {
   task: EvaluationTask;
@@ -50,13 +58,21 @@ export class DevicePool implements Executor {
   private readonly prepared = new Map<string, Promise<void>>();
   /** Model tasks (loads and batches) on threads now, by their control; settled when they leave the thread. */
   private readonly modelTasks = new Map<TaskControl, Promise<unknown>>();
+  /** Threads replaced while still inside a cancelled run, not yet out of it. */
+  private stuck = 0;
   private closing = false;
 
-  constructor(readonly capacity: number, private readonly name: string, private readonly device?: DeviceTarget) {
+  constructor(
+    readonly capacity: number,
+    private readonly name: string,
+    private readonly device?: DeviceTarget,
+    private readonly log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  ) {
     this.pool = new Piscina({
       filename: new URL("./evaluation-thread.js", import.meta.url).href,
       minThreads: capacity,
-      maxThreads: capacity,
+      // room for a replacement of every slot (a thread stuck in a cancelled run keeps its place until the run returns)
+      maxThreads: 2 * capacity,
       concurrentTasksPerWorker: 1,
       // Threads holding model sessions stay: reloading a model costs seconds to minutes.
       idleTimeout: device ? Number.POSITIVE_INFINITY : 60_000,
@@ -172,13 +188,22 @@ export class DevicePool implements Executor {
 
   /**
    * A model batch: at its deadline or the caller's abort its candidates fail at once and its thread
-   * is cancelled (not terminated); the thread's slot stays taken until the thread has stopped.
+   * is cancelled (not terminated); the thread's slot stays taken until the thread has stopped, or
+   * until it is replaced.
    */
   private async runModelBatch(batch: Queued[]): Promise<void> {
     this.threadsBusy++;
     this.tasks++;
     this.running += batch.length;
+    let slotHeld = true;
+    const freeSlot = () => {
+      if (!slotHeld) return;
+      slotHeld = false;
+      this.threadsBusy--;
+      this.next();
+    };
     const signal = batch[0].opts.signal;
+    const spec = batchOf(batch[0].task.evaluator)!;
     const control = newControl();
     let settled = false;
     const giveUp = (fail: (q: Queued) => void) => {
@@ -187,10 +212,16 @@ export class DevicePool implements Executor {
       cancelTask(control);
       this.running -= batch.length;
       for (const q of batch) fail(q);
+      this.replaceIfStuck(control, spec, freeSlot);
     };
     // A model batch runs padded to max_batch rows: it may take max_batch evaluations' time.
-    const timeoutMs = Math.min(...batch.map((q) => q.opts.timeoutMs)) * batchOf(batch[0].task.evaluator)!.max_batch;
-    const timer = setTimeout(() => giveUp((q) => q.reject(new EvaluationError(`timed out after ${timeoutMs / 1000} s`, this.name))), timeoutMs);
+    const timeoutMs = Math.min(...batch.map((q) => q.opts.timeoutMs)) * spec.max_batch;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = () => {
+      if (!isLoaded(control)) return void (timer = setTimeout(deadline, LOADING_POLL_MS));
+      timer = setTimeout(() => giveUp((q) => q.reject(new EvaluationError(`timed out after ${timeoutMs / 1000} s`, this.name))), timeoutMs);
+    };
+    deadline();
     const onAbort = () => giveUp((q) => q.reject(signal.reason));
     signal.addEventListener("abort", onAbort, { once: true });
     try {
@@ -206,9 +237,36 @@ export class DevicePool implements Executor {
     } finally {
       clearTimeout(timer);
       signal.removeEventListener("abort", onAbort);
-      this.threadsBusy--;
-      this.next();
+      freeSlot();
     }
+  }
+
+  /**
+   * A cancelled task's thread still inside onnxruntime REPLACE_AFTER_MS later: its slot goes to a
+   * new thread when a replacement is allowed (fewer than `capacity` out, memory for another copy of
+   * the models); the old thread exits once its run returns.
+   */
+  private replaceIfStuck(control: TaskControl, spec: Flux2PickScoreSpec, freeSlot: () => void): void {
+    setTimeout(() => {
+      const task = this.modelTasks.get(control);
+      if (!task || !insideNative(control) || this.closing) return;
+      const why = this.stuck >= this.capacity
+        ? `${this.stuck} threads are replaced already`
+        : this.device && !roomForAnotherSlot(spec, this.device)
+          ? "the device has no memory for another copy of the models"
+          : undefined;
+      if (why) return this.log(`device ${this.name}: a cancelled batch is still inside onnxruntime; ${why}, so its slot frees when the run returns`);
+      markReplaced(control);
+      this.stuck++;
+      this.log(`device ${this.name}: a cancelled batch is still inside onnxruntime (a graph run cannot be cut short); a new thread takes its slot, the old one exits when the run returns`);
+      const replaced = performance.now();
+      const out = () => {
+        this.stuck--;
+        this.log(`device ${this.name}: the replaced thread's run returned ${((performance.now() - replaced) / 1000).toFixed(1)} s after its replacement; that thread has exited`);
+      };
+      task.then(out, out);
+      freeSlot();
+    }, REPLACE_AFTER_MS).unref();
   }
 
   /** A model task on a thread, tracked until it leaves the thread. */
@@ -230,13 +288,19 @@ export class DevicePool implements Executor {
   }
 
   /**
-   * Cancels every model task; resolves once no thread is inside onnxruntime any more (each stops at
-   * its next call), after which the threads may be terminated, or the process exit, without aborting.
+   * Cancels every model task; resolves true once no thread is inside onnxruntime any more (each
+   * stops at its next call), after which the threads may be terminated, or the process exit,
+   * without aborting; false when one still is after `waitMs` (inside one long run).
    */
-  async halt(): Promise<void> {
+  async halt(waitMs = Number.POSITIVE_INFINITY): Promise<boolean> {
     this.closing = true;
     for (const control of this.modelTasks.keys()) cancelTask(control);
-    while ([...this.modelTasks.keys()].some(insideNative)) await new Promise((r) => setTimeout(r, 10));
+    const until = performance.now() + waitMs;
+    while ([...this.modelTasks.keys()].some(insideNative)) {
+      if (performance.now() >= until) return false;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    return true;
   }
 
   async close(): Promise<void> {

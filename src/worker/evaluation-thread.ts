@@ -4,13 +4,14 @@
  * timeout fails the whole task. FLUX.2 candidates of one prompt run as one model batch; a batch
  * the runtime fails is retried in halves, then one by one, except out of memory, which fails every
  * candidate at once with max_batch and the memory estimate (halves run padded to max_batch too).
- * Model work is stopped through its task's control (native-guard.ts), never by terminating the thread.
+ * Model work is stopped through its task's control (native-guard.ts), never by terminating the thread;
+ * a thread the pool has replaced meanwhile exits once its task is out of onnxruntime.
  */
 import { InferenceSession } from "onnxruntime-node";
 import { workerData } from "piscina";
 import { isOutOfMemory, outOfMemoryMessage } from "./device-memory.js";
 import { evaluateFlux2Batch, evaluateTask, flux2Evaluator, type ThreadContext } from "./evaluate-task.js";
-import { guardSessions, isCancelled, type TaskControl } from "./native-guard.js";
+import { guardSessions, isCancelled, isReplaced, markLoaded, type TaskControl } from "./native-guard.js";
 import type { Flux2PickScoreSpec } from "../domain/sweep.js";
 import type { EvaluationTask } from "../domain/outcome.js";
 
@@ -65,6 +66,9 @@ async function warm(task: WarmTask): Promise<{ ok: true } | { ok: false; error: 
 
 async function flux2Outcomes(tasks: EvaluationTask[], control: TaskControl): Promise<ThreadOutcome[]> {
   try {
+    // a thread new to the model loads it first: the pool starts the batch's deadline once it has
+    await flux2Evaluator(tasks[0].evaluator as Flux2PickScoreSpec, context);
+    markLoaded(control);
     return (await evaluateFlux2Batch(tasks, context)).map((r) => ({ ok: true, ...r }));
   } catch (e) {
     // every part of a batch runs padded to max_batch: out of memory once, out of memory in halves
@@ -90,7 +94,12 @@ async function underControl<T>(control: TaskControl, run: () => Promise<T>): Pro
 
 export default async function evaluateBatch(tasks: ThreadTask[] | ModelTask | WarmTask): Promise<ThreadOutcome[] | { ok: boolean; error?: string }> {
   if ("warm" in tasks) return underControl(tasks.control, () => warm(tasks));
-  if (!Array.isArray(tasks)) return underControl(tasks.control, () => flux2Outcomes(tasks.tasks.map((t) => t.task), tasks.control));
+  if (!Array.isArray(tasks)) {
+    const outcomes = await underControl(tasks.control, () => flux2Outcomes(tasks.tasks.map((t) => t.task), tasks.control));
+    // another thread has this one's slot and models: leave, freeing this copy (piscina keeps its minimum of threads)
+    if (isReplaced(tasks.control)) process.exit(0);
+    return outcomes;
+  }
   const outcomes: ThreadOutcome[] = [];
   for (const { task, evaluatorKey } of tasks) {
     try {

@@ -6,16 +6,41 @@
  * refuses every onnxruntime call (session create or run) from then on, failing the task at the next
  * graph run. Each call is counted while it runs, so the pool knows when no thread is inside
  * onnxruntime and the process may exit. This guards the sessions, whatever pipeline drives them.
+ * A cancelled run cannot be cut short (onnxruntime-node has no way in): a thread still inside one
+ * is replaced by the pool, and exits once the run returns.
  */
 
-/** [0]: cancelled (1), [1]: onnxruntime calls running now. One per task, shared with its thread. */
+/**
+ * [0]: cancelled (1), [1]: onnxruntime calls running now, [2]: the thread has the task's models
+ * loaded (1), [3]: replaced: the thread exits when the task ends (1). One per task, shared with its thread.
+ */
 export type TaskControl = Int32Array;
 
 const CANCELLED = 0;
 const INSIDE = 1;
+const LOADED = 2;
+const REPLACED = 3;
 
 export function newControl(): TaskControl {
-  return new Int32Array(new SharedArrayBuffer(8));
+  return new Int32Array(new SharedArrayBuffer(16));
+}
+
+/** Thread side: the task's models are loaded; its running time starts now (loading never counts against a deadline). */
+export function markLoaded(control: TaskControl): void {
+  Atomics.store(control, LOADED, 1);
+}
+
+export function isLoaded(control: TaskControl): boolean {
+  return Atomics.load(control, LOADED) === 1;
+}
+
+/** Pool side: another thread has the task's slot; this one is to exit once its run returns. */
+export function markReplaced(control: TaskControl): void {
+  Atomics.store(control, REPLACED, 1);
+}
+
+export function isReplaced(control: TaskControl): boolean {
+  return Atomics.load(control, REPLACED) === 1;
 }
 
 export function cancelTask(control: TaskControl): void {

@@ -52,10 +52,17 @@ export interface RunningWorker {
   ready: Promise<void>;
   /** Health NOT_SERVING, then drain.ts's drain: resolves once every candidate held is answered. */
   drain(timeoutMs: number): Promise<DrainReport>;
-  /** Stops all model work (native-guard.ts): resolves once no thread is inside onnxruntime, so the process may exit. */
-  halt(): Promise<void>;
-  close(): Promise<void>;
+  /**
+   * Stops all model work (native-guard.ts): resolves true once no thread is inside onnxruntime, so
+   * the process may exit; false when one still is after `waitMs` (exit-now.ts then exits).
+   */
+  halt(waitMs?: number): Promise<boolean>;
+  /** Closes the server, then the devices; false (the devices left open) when a thread is still inside onnxruntime after STOP_WAIT_MS. */
+  close(): Promise<boolean>;
 }
+
+/** How long closing waits for threads to come out of onnxruntime (a cancelled task stops at its next graph run). */
+const STOP_WAIT_MS = 2000;
 
 const LOOPBACK = /^(127\.\d+\.\d+\.\d+|localhost|\[?::1\]?)$/;
 
@@ -100,7 +107,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
     await closeDevices(devices);
     throw e;
   }
-  let closing: Promise<void> | undefined;
+  let closing: Promise<boolean> | undefined;
   const closeWorker = () => (closing ??= close(served.server, devices));
   const preload = opts.preload ?? [];
   const ready = preloadModels(preload, opts.precision ?? "float32", { modelRoot, checks: worker.models, devices, log }).then(
@@ -117,7 +124,7 @@ export async function startWorker(opts: WorkerOptions): Promise<RunningWorker> {
   );
   return {
     address: served.address, ready, drain: (timeoutMs) => drain(served, timeoutMs, log), close: closeWorker,
-    halt: async () => void (await Promise.all(devices.map((d) => d.pool.halt()))),
+    halt: (waitMs) => haltDevices(devices, waitMs),
   };
 }
 
@@ -207,8 +214,17 @@ function bind(server: grpc.Server, opts: WorkerOptions): Promise<number> {
   });
 }
 
-/** Gives open streams a moment to finish, then cuts them (a coordinator may be gone for good), then stops the devices. */
-async function close(server: grpc.Server, devices: Device[]): Promise<void> {
+/** Every device's model work stopped; false when a thread is still inside onnxruntime after `waitMs`. */
+async function haltDevices(devices: Device[], waitMs?: number): Promise<boolean> {
+  return (await Promise.all(devices.map((d) => d.pool.halt(waitMs)))).every(Boolean);
+}
+
+/**
+ * Gives open streams a moment to finish, then cuts them (a coordinator may be gone for good), then
+ * stops the devices, unless a thread is still inside one long onnxruntime run after STOP_WAIT_MS:
+ * closing its pool would wait for the run (false).
+ */
+async function close(server: grpc.Server, devices: Device[]): Promise<boolean> {
   await new Promise<void>((resolve) => {
     const force = setTimeout(() => {
       server.forceShutdown();
@@ -219,5 +235,7 @@ async function close(server: grpc.Server, devices: Device[]): Promise<void> {
       resolve();
     });
   });
+  if (!(await haltDevices(devices, STOP_WAIT_MS))) return false;
   await closeDevices(devices);
+  return true;
 }
