@@ -21,6 +21,7 @@ import { checkDeviceMemory } from "./device-memory.js";
 import { evaluatorKey } from "./evaluator-key.js";
 import type { ModelTask, ThreadOutcome, ThreadTask, WarmTask } from "./evaluation-thread.js";
 import { cancelTask, insideNative, newControl, type TaskControl } from "./native-guard.js";
+import { relayThreadLog } from "./thread-log.js";
 import type { EvaluatorSpec, Flux2PickScoreSpec } from "../domain/sweep.js";
 import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../domain/outcome.js";
 
@@ -62,6 +63,7 @@ export class DevicePool implements Executor {
       idleTimeout: device ? Number.POSITIVE_INFINITY : 60_000,
       workerData: { device },
     });
+    this.pool.on("message", relayThreadLog);
   }
 
   /**
