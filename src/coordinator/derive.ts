@@ -31,17 +31,19 @@ export async function writeTrialsFile(ctx: DeriveContext): Promise<TrialRow[]> {
 
 /**
  * best/: every trial's best noise, and its image rendered again by the workers; with held-out
- * rewards (evaluator.heldout), the same renders scored by each of them, into heldout.csv.
+ * rewards (evaluator.heldout), the same renders scored by each of them, into heldout.csv. Without a
+ * dispatcher nothing is rendered: the images already in best/ are kept, the others marked missing.
  */
-export async function writeBestCandidates(ctx: DeriveContext, evaluator: EvaluatorSpec, dispatcher: Dispatcher): Promise<BestFiles> {
-  const heldout = evaluator.kind === "flux2-pickscore" ? evaluator.heldout ?? [] : [];
-  ctx.log(`writing the best candidates' noises and images to best/ (images rendered again by the workers${heldout.length > 0 ? `, scored by the held-out rewards ${heldout.join(", ")}` : ""})`);
+export async function writeBestCandidates(ctx: DeriveContext, evaluator: EvaluatorSpec, dispatcher: Dispatcher | null): Promise<BestFiles> {
+  const heldout = evaluator.kind === "flux2-pickscore" && dispatcher ? evaluator.heldout ?? [] : [];
+  if (dispatcher) ctx.log(`writing the best candidates' noises and images to best/ (images rendered again by the workers${heldout.length > 0 ? `, scored by the held-out rewards ${heldout.join(", ")}` : ""})`);
   const searches = await readSearchRecords(ctx.evaluations);
   const trials = (await trialsOf(ctx.evaluations, ctx.plan, ctx.runId, searches)).trials;
   const heldoutScores = new Map<string, number[]>();
   const best = await writeBestFiles({
     dir: path.join(ctx.runDir, BEST_DIR), plan: ctx.plan, searches: searches.searches, trials,
-    shape: evaluator.shape, withBase: true, render: (items) => renderImages(items, evaluator, dispatcher, ctx.log, heldout, heldoutScores),
+    shape: evaluator.shape, withBase: true,
+    render: dispatcher ? (items) => renderImages(items, evaluator, dispatcher, ctx.log, heldout, heldoutScores) : async () => new Map(),
   });
   if (heldout.length > 0) {
     rmSync(path.join(ctx.runDir, HELDOUT_FILE), { force: true });

@@ -86,7 +86,8 @@ function newManifest(runId: string, sweep: Sweep, plan: Plan, started: string): 
  * fingerprint, or a forced change, recorded in config_changes), its plan, file and overrides.
  */
 function resumedManifest(resume: ResumeState, sweep: Sweep, plan: Plan, started: string): Manifest {
-  const before = resume.manifest;
+  // an earlier attempt's error (a full disk, a worker that could not start) is not this attempt's
+  const { error: _earlier, ...before } = resume.manifest;
   const changes = resume.change
     ? [...(before.config_changes ?? []), { at: started, from_fingerprint: before.fingerprint, to_fingerprint: sweep.fingerprint, ...resume.change }]
     : before.config_changes;

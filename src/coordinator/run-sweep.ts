@@ -103,7 +103,7 @@ export async function runSweep(sweep: Sweep, opts: RunOptions): Promise<RunOutco
     });
     let dispatched: Dispatched;
     try {
-      dispatched = await dispatch(run, workers, recorder, stop);
+      dispatched = await dispatch(run, workers, recorder, stop, releaseReserve);
     } finally {
       folder.manifest.executor = await workers.close();
       recorder.log.close();
@@ -145,7 +145,7 @@ interface Dispatched {
   failure?: NoWorkersError | WorkersRefusedError | FatalEvaluationError;
 }
 
-async function dispatch(run: Run, workers: RunWorkers, recorder: RunRecorder, stop: AbortSignal): Promise<Dispatched> {
+async function dispatch(run: Run, workers: RunWorkers, recorder: RunRecorder, stop: AbortSignal, releaseReserve: () => void): Promise<Dispatched> {
   const { sweep, plan, folder, say, opts } = run;
   const { executor } = workers;
   const waitMs = (opts.workerWait ?? 60) * 1000;
@@ -177,10 +177,19 @@ async function dispatch(run: Run, workers: RunWorkers, recorder: RunRecorder, st
       progress.stop();
       phase = "render";
       const renderer = new Dispatcher(executor, { ...settings, stop: AbortSignal.any([stop, rendering.signal]) });
+      const ctx = deriveContext(run, recorder.log.file);
       try {
-        return { results, best: await writeBestCandidates(deriveContext(run, recorder.log.file), sweep.evaluator, renderer) };
+        return { results, best: await writeBestCandidates(ctx, sweep.evaluator, renderer) };
       } catch (e) {
-        // best/ is derived: the run still ends with its CSVs and report, once the reserve is freed
+        if (!isDiskError(e)) throw e;
+        // best/ is derived: in the reserve's space, its noises and index.csv (the images not written
+        // marked missing, for sweep render --run --best), then the run's CSVs and report
+        say.log(`cannot write best/ (${(e as Error).message}); the images not written are left for later`);
+        releaseReserve();
+      }
+      try {
+        return { results, best: await writeBestCandidates(ctx, sweep.evaluator, null) };
+      } catch (e) {
         if (!isDiskError(e)) throw e;
         say.log(`cannot write best/ (${(e as Error).message}); the best candidates are left out (sweep noise --run and sweep render --run --best write them later)`);
         return { results };

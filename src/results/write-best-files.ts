@@ -12,7 +12,7 @@
  * kept, not rendered again; one that could not be rendered has an empty image cell in index.csv,
  * which `sweep render --run RUN --best` fills in later.
  */
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { stringify } from "csv-stringify/sync";
 import { writeNoiseNpy, type NoiseDtype } from "../io/npy.js";
@@ -67,6 +67,16 @@ function recordOf(searches: Map<string, SearchRecord>, search: SearchPlan): Sear
   return record;
 }
 
+/** A file written whole or not at all: a partial image (a full disk) would pass for a rendered one and never be rendered again. */
+function writeWhole(file: string, data: Uint8Array): void {
+  try {
+    writeFileSync(file, data);
+  } catch (e) {
+    rmSync(file, { force: true });
+    throw e;
+  }
+}
+
 export async function writeBestFiles(opts: BestFilesOptions): Promise<BestFiles> {
   const budgets = new Set(opts.budgets ?? opts.plan.searches.flatMap((s) => s.trialBudgets));
   const picked = opts.trials.filter((t) => budgets.has(t.budget) && t.best_eval_index !== null).map((trial) => {
@@ -95,7 +105,7 @@ export async function writeBestFiles(opts: BestFilesOptions): Promise<BestFiles>
   const pngOf = (stem: string) => path.join(opts.dir, `${stem}.png`);
   const toRender = [...candidates.entries()].filter(([stem]) => !existsSync(pngOf(stem))).map(([, item]) => item);
   const rendered = opts.render && toRender.length > 0 ? await opts.render(toRender) : new Map<string, Uint8Array>();
-  for (const [stem, png] of rendered) writeFileSync(pngOf(stem), png);
+  for (const [stem, png] of rendered) writeWhole(pngOf(stem), png);
   const images = new Set(opts.render ? [...candidates.keys()].filter((stem) => existsSync(pngOf(stem))) : []);
   // paths in index.csv are relative to the folder above it: the run folder for <run>/best/
   const rel = (file: string) => path.relative(path.dirname(path.resolve(opts.dir)), path.resolve(opts.dir, file)).split(path.sep).join("/");

@@ -25,6 +25,7 @@ import { checkDeviceMemory, roomForAnotherSlot } from "./device-memory.js";
 import { evaluatorKey } from "./evaluator-key.js";
 import type { ModelTask, ThreadOutcome, ThreadTask, WarmTask } from "./evaluation-thread.js";
 import { cancelTask, insideNative, isLoaded, markReplaced, newControl, type TaskControl } from "./native-guard.js";
+import { relayThreadLog } from "./thread-log.js";
 import type { EvaluatorSpec, Flux2PickScoreSpec } from "../domain/sweep.js";
 import { EvaluationError, type EvaluationResult, type EvaluationTask } from "../domain/outcome.js";
 
@@ -78,6 +79,7 @@ export class DevicePool implements Executor {
       idleTimeout: device ? Number.POSITIVE_INFINITY : 60_000,
       workerData: { device },
     });
+    this.pool.on("message", relayThreadLog);
   }
 
   /**

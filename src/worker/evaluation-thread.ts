@@ -12,6 +12,7 @@ import { workerData } from "piscina";
 import { isOutOfMemory, outOfMemoryMessage } from "./device-memory.js";
 import { evaluateFlux2Batch, evaluateTask, flux2Evaluator, type ThreadContext } from "./evaluate-task.js";
 import { guardSessions, isCancelled, isReplaced, markLoaded, type TaskControl } from "./native-guard.js";
+import { threadLog } from "./thread-log.js";
 import type { Flux2PickScoreSpec } from "../domain/sweep.js";
 import type { EvaluationTask } from "../domain/outcome.js";
 
@@ -40,7 +41,7 @@ export interface WarmTask {
 
 const context: ThreadContext = {
   device: (workerData as { device?: ThreadContext["device"] } | undefined)?.device ?? { kind: "cpu", index: 0, intraOpThreads: 1 },
-  log: (line) => process.stderr.write(`${line}\n`),
+  log: threadLog,
 };
 
 /** The control of the model task this thread runs now (one task per thread at a time). */

@@ -26,7 +26,7 @@ export function startLocalWorker(opts: LocalWorkerOptions): Promise<LocalWorker>
   const child = spawn(process.execPath, args, { stdio: ["pipe", "pipe", "pipe"] });
   const stderr = createInterface({ input: child.stderr! });
   let lastLines: string[] = [];
-  // Each thread says a notice (a truncated prompt) itself: relayed once.
+  // A notice (a truncated prompt) is said again by a restarted worker: relayed once.
   const relayed = new Set<string>();
   stderr.on("line", (line) => {
     lastLines = [...lastLines.slice(-4), line];
