@@ -6,36 +6,26 @@
  * disk-full.test.ts; the synthetic tiny FLUX.2 model renders the images.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { decode } from "fast-png";
-import { afterAll, expect, test } from "vitest";
+import { expect, test } from "vitest";
 import { runCli, tempDir } from "./cli.js";
+import { mountTmpfs } from "./tmpfs.js";
 
-const mnt = tempDir("sweep-tmpfs-");
-let mounted = false;
-try {
   // the run's 256 KiB reserve, its manifest and evaluations.csv, and less than the two 12 KiB images
-  execFileSync("mount", ["-t", "tmpfs", "-o", "size=272k", "tmpfs", mnt], { stdio: "ignore" });
-  mounted = true;
-} catch {
-  // not root, or no tmpfs: the test below says so
-}
-afterAll(() => {
-  if (mounted) execFileSync("umount", [mnt]);
-  rmSync(mnt, { recursive: true, force: true });
-});
+const mnt = mountTmpfs("size=272k");
 
 const csv = (file: string) => parse(readFileSync(file), { columns: true }) as Record<string, string>[];
 
-test.runIf(mounted)("a disk full while best/ is written: the run completes with its CSVs, report and index.csv marking the missing images; sweep render --best fills them in (needs root for a tmpfs)", async () => {
+test.runIf(mnt)("a disk full while best/ is written: the run completes with its CSVs, report and index.csv marking the missing images; sweep render --best fills them in (needs root for a tmpfs)", async () => {
   const root = tempDir("sweep-disk-best-");
   const models = path.join(root, "models");
   expect((await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "flux2-tiny")])).code).toBe(0);
   const config = path.join(root, "sweep.yaml");
   writeFileSync(config, "name: disk-best\nprompts: [a cat]\nseeds: [0]\nbudgets: [2]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 64, width: 64, max_batch: 1, steps: 1}\n");
-  const runDir = path.join(mnt, "run");
+  const runDir = path.join(mnt!, "run");
   const best = path.join(runDir, "best");
 
   const r = await runCli(["run", config, "--run-dir", runDir, "--model-root", models, "--threads", "1"]);
@@ -56,7 +46,7 @@ test.runIf(mounted)("a disk full while best/ is written: the run completes with 
   for (const f of pngs()) expect(() => decode(readFileSync(path.join(best, f))), f).not.toThrow();
   expect(pngs().length).toBeLessThan(2);
 
-  execFileSync("mount", ["-o", "remount,size=16m", mnt]);
+  execFileSync("mount", ["-o", "remount,size=16m", mnt!]);
   const rendered = await runCli(["render", "--run", runDir, "--best", "--model-root", models, "--threads", "1"]);
   expect(rendered.code, rendered.stderr).toBe(0);
   const image = csv(path.join(best, "index.csv"))[0].image;

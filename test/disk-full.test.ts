@@ -4,31 +4,21 @@
  * evaluations of an uninterrupted run. Needs a small tmpfs (root).
  */
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import path from "node:path";
 import { parse } from "csv-parse/sync";
-import { afterAll, expect, test } from "vitest";
-import { runCli, sweepDir, tempDir } from "./cli.js";
+import { expect, test } from "vitest";
+import { runCli, sweepDir } from "./cli.js";
+import { mountTmpfs } from "./tmpfs.js";
 
-const mnt = tempDir("sweep-tmpfs-");
-let mounted = false;
-try {
-  execFileSync("mount", ["-t", "tmpfs", "-o", "size=320k", "tmpfs", mnt], { stdio: "ignore" });
-  mounted = true;
-} catch {
-  // not root, or no tmpfs: the test below says so
-}
-afterAll(() => {
-  if (mounted) execFileSync("umount", [mnt]);
-  rmSync(mnt, { recursive: true, force: true });
-});
+const mnt = mountTmpfs("size=320k");
 
 const rows = (dir: string) => (parse(readFileSync(path.join(dir, "evaluations.csv")), { columns: true }) as Record<string, string>[]);
 
 // Skipped (and shown as skipped) where a small tmpfs cannot be mounted: that needs root.
-test.runIf(mounted)("a full disk stops the run resumable (exit 1, interrupted, the reason), and --resume completes it (needs root for a tmpfs)", async () => {
+test.runIf(mnt)("a full disk stops the run resumable (exit 1, interrupted, the reason), and --resume completes it (needs root for a tmpfs)", async () => {
   const dir = sweepDir("prompts: [a, b, c, d]\nseeds: [0, 1, 2, 3, 4]\nbudgets: [100]\nstrategies: [{name: random}, {name: ses, popsize: 5, elites: 2, level: 2}]\nevaluator: {kind: synthetic, shape: [1, 4, 16, 16]}\n");
-  const runDir = path.join(mnt, "run");
+  const runDir = path.join(mnt!, "run");
   const r = await runCli(["run", path.join(dir, "sweep.yaml"), "--run-dir", runDir, "--threads", "2"]);
   expect(r.stderr).toMatch(/cannot write evaluations\.csv \(ENOSPC\)/);
   expect(r.stderr).toMatch(/Run interrupted \(disk full: .*\); the evaluations on disk are kept\.\nFree some space, then resume with: (npx )?sweep run .*sweep\.yaml --resume .*run/);
@@ -36,7 +26,7 @@ test.runIf(mounted)("a full disk stops the run resumable (exit 1, interrupted, t
   expect(JSON.parse(readFileSync(path.join(runDir, "manifest.json"), "utf8"))).toMatchObject({ status: "interrupted", error: expect.stringMatching(/^disk full/) });
 
   // free space where the run is, then resume
-  execFileSync("mount", ["-o", "remount,size=16m", mnt]);
+  execFileSync("mount", ["-o", "remount,size=16m", mnt!]);
   const resumed = await runCli(["run", path.join(dir, "sweep.yaml"), "--resume", runDir]);
   expect(resumed.code, resumed.stderr).toBe(0);
 

@@ -4,27 +4,17 @@
  * space is freed. Needs a small tmpfs (root), as disk-full.test.ts.
  */
 import { execFileSync } from "node:child_process";
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, expect, test } from "vitest";
-import { runCli, sweepDir, tempDir } from "./cli.js";
+import { expect, test } from "vitest";
+import { runCli, sweepDir } from "./cli.js";
+import { mountTmpfs } from "./tmpfs.js";
 
-const mnt = tempDir("sweep-tmpfs-");
-let mounted = false;
-try {
-  execFileSync("mount", ["-t", "tmpfs", "-o", "size=160k", "tmpfs", mnt], { stdio: "ignore" });
-  mounted = true;
-} catch {
-  // not root, or no tmpfs: the test below says so
-}
-afterAll(() => {
-  if (mounted) execFileSync("umount", [mnt]);
-  rmSync(mnt, { recursive: true, force: true });
-});
+const mnt = mountTmpfs("size=160k");
 
-test.runIf(mounted)("a disk with less than the reserve at the start: one line, exit 1, interrupted, nothing half-written; resume works once space is freed (needs root for a tmpfs)", async () => {
+test.runIf(mnt)("a disk with less than the reserve at the start: one line, exit 1, interrupted, nothing half-written; resume works once space is freed (needs root for a tmpfs)", async () => {
   const dir = sweepDir("prompts: [a, b]\nseeds: [0, 1]\nbudgets: [10]\nstrategies: [{name: random}]\nevaluator: {kind: synthetic, shape: [1, 4, 8, 8]}\n");
-  const runDir = path.join(mnt, "run");
+  const runDir = path.join(mnt!, "run");
   const r = await runCli(["run", path.join(dir, "sweep.yaml"), "--run-dir", runDir, "--threads", "1"]);
   expect(r.code, r.stderr).toBe(1);
   expect(r.stderr).not.toMatch(/\n\s+at /);
@@ -40,7 +30,7 @@ test.runIf(mounted)("a disk with less than the reserve at the start: one line, e
   expect(existsSync(path.join(runDir, "manifest.json.tmp"))).toBe(false);
   expect(existsSync(path.join(runDir, ".reserve"))).toBe(false);
 
-  execFileSync("mount", ["-o", "remount,size=16m", mnt]);
+  execFileSync("mount", ["-o", "remount,size=16m", mnt!]);
   const resumed = await runCli(["run", path.join(dir, "sweep.yaml"), "--resume", runDir]);
   expect(resumed.code, resumed.stderr).toBe(0);
   expect(JSON.parse(readFileSync(path.join(runDir, "manifest.json"), "utf8"))).toMatchObject({ status: "completed", counts: { evaluations: 40 } });

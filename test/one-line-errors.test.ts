@@ -3,11 +3,11 @@
  * read-only file system, on a full disk (nothing left behind); `render --out` and `noise --out`
  * naming an existing folder. Real files; tmpfs mounts need root (skipped otherwise).
  */
-import { execFileSync } from "node:child_process";
-import { mkdirSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import path from "node:path";
-import { afterAll, describe, expect, it, test } from "vitest";
+import { describe, expect, it, test } from "vitest";
 import { runCli, tempDir, type CliResult } from "./cli.js";
+import { mountTmpfs } from "./tmpfs.js";
 
 const oneLine = (r: CliResult) => {
   expect(r.stderr).not.toMatch(/\n\s+at |node:internal|Error: E[A-Z]+/);
@@ -37,25 +37,8 @@ describe("output paths that cannot be written", () => {
   });
 });
 
-const mounts: string[] = [];
-function tmpfs(options: string): string | undefined {
-  const dir = tempDir("sweep-tmpfs-");
-  try {
-    execFileSync("mount", ["-t", "tmpfs", "-o", options, "tmpfs", dir], { stdio: "ignore" });
-  } catch {
-    return undefined;
-  }
-  mounts.push(dir);
-  return dir;
-}
-afterAll(() => {
-  for (const m of mounts) {
-    execFileSync("umount", [m]);
-    rmSync(m, { recursive: true, force: true });
-  }
-});
-const readOnly = tmpfs("size=1m,ro");
-const small = tmpfs("size=600k");
+const readOnly = mountTmpfs("size=1m,ro");
+const small = mountTmpfs("size=600k");
 
 test.runIf(readOnly)("models import --out on a read-only file system: exit 2, one line (needs root for a tmpfs)", async () => {
   const r = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(readOnly!, "model")]);
