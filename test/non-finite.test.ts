@@ -1,9 +1,10 @@
 /**
  * Non-finite model output is never recorded as a score: a VAE whose weights are NaN fails naming
- * the stage (the run stops loudly), and `sweep models import` refuses a
+ * the stage (the run stops loudly), and `sweep models import` and `sweep worker --verify` refuse a
  * checkpoint with NaN weights, naming the file and tensor. Real files, real processes.
  */
-import { cpSync, closeSync, openSync, writeSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { cpSync, closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { expect, it } from "vitest";
 import { runCli, sweepDir, tempDir } from "./cli.js";
@@ -52,4 +53,22 @@ it("sweep models import refuses a checkpoint with NaN weights, naming the file a
   expect(r.code, r.stderr).toBe(2);
   expect(r.stderr).toContain(`${vae}: non-finite weights (NaN or infinity) in `);
   expect(r.stderr.trim().split("\n")).toHaveLength(1);
+});
+
+it("sweep worker --verify refuses a model imported before that check whose weights are NaN, naming the file and tensor (exit 2)", async () => {
+  const models = path.join(tempDir(), "models");
+  const dir = path.join(models, "flux2-tiny");
+  expect((await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", dir])).code).toBe(0);
+  const vae = "weights/vae/diffusion_pytorch_model.safetensors";
+  fillWithNaN(path.join(dir, vae));
+  // as a directory imported before weights were checked: the file's digest recorded, no manifest digest
+  const manifestFile = path.join(dir, "manifest.json");
+  const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
+  const entry = manifest.files.find((f: { path: string }) => f.path === vae);
+  entry.sha256 = createHash("sha256").update(readFileSync(path.join(dir, vae))).digest("hex");
+  delete manifest.digest;
+  writeFileSync(manifestFile, JSON.stringify(manifest, null, 2));
+  const r = await runCli(["worker", "--listen", "127.0.0.1:0", "--model-root", models, "--preload", "flux2-tiny", "--verify"]);
+  expect(r.code, r.stderr).toBe(2);
+  expect(r.stderr).toMatch(/diffusion_pytorch_model\.safetensors: non-finite weights \(NaN or infinity\) in \S+/);
 });
