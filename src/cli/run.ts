@@ -1,8 +1,7 @@
 /** `sweep run`: a sweep's every search, every evaluation recorded (or `--resume` of an earlier run). */
 import { setFlagsFromString } from "node:v8";
 import type { Argv } from "yargs";
-import { loadSweep } from "../config/load.js";
-import { runSweep, type RunOutcome } from "../coordinator/run-sweep.js";
+import type { RunOutcome } from "../coordinator/run-sweep.js";
 import { InputError } from "../domain/input-error.js";
 import { positiveInteger, positiveSeconds, readableFile, UsageError, withConfig, workerConnection, type CommandResult } from "./flags.js";
 
@@ -64,6 +63,7 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
     // default lets the heap grow up to 4x between full collections, so resident memory would climb
     // by 80+ MB in a fast run. Growing by 20% keeps it flat for a few percent more GC time. Set once
     // the config is loaded: set before, bench/dispatch.mjs measured 36 MB of growth instead of 14-18.
+    const [{ loadSweep }, { runSweep }] = await Promise.all([import("../config/load.js"), import("../coordinator/run-sweep.js")]);
     const sweep = await loadSweep(args.config, { overrides: args.set });
     setFlagsFromString("--heap-growing-percent=20");
     const stop = stopOnSignals();

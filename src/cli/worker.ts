@@ -4,7 +4,6 @@
  */
 import { setFlagsFromString } from "node:v8";
 import type { Argv } from "yargs";
-import { startWorker } from "../worker/worker-server.js";
 import { numberFlag, positiveInteger, readableFile, UsageError } from "./flags.js";
 
 export function workerCommand<T>(y: Argv<T>): Argv<T> {
@@ -37,6 +36,7 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
     // default step a worker fed SES candidates ran one several times a second. A worker's JS heap is
     // small next to its models, so it may grow to 3x its live size between collections.
     setFlagsFromString("--heap-growing-percent=200");
+    const { startWorker } = await import("../worker/worker-server.js");
     const worker = await startWorker({
       listen: args.listen,
       devices: args.devices,
