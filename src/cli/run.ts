@@ -59,11 +59,11 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
       return true;
     }),
   async (args) => {
+    const [{ loadSweep }, { runSweep }] = await Promise.all([import("../config/load.js"), import("../coordinator/run-sweep.js")]);
     // The coordinator's live heap is small (about 30 MB at any scale) but it allocates fast; V8's
     // default lets the heap grow up to 4x between full collections, so resident memory would climb
     // by 80+ MB in a fast run. Growing by 20% keeps it flat for a few percent more GC time. Set once
     // the config is loaded: set before, bench/dispatch.mjs measured 36 MB of growth instead of 14-18.
-    const [{ loadSweep }, { runSweep }] = await Promise.all([import("../config/load.js"), import("../coordinator/run-sweep.js")]);
     const sweep = await loadSweep(args.config, { overrides: args.set });
     setFlagsFromString("--heap-growing-percent=20");
     const stop = stopOnSignals();
