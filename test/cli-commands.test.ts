@@ -26,14 +26,14 @@ describe("sweep noise", () => {
 
   it("writes torch.randn noise as .npy, bit-exact with the reference", async () => {
     const dir = tempDir();
-    for (const c of gold.cases.filter((x) => x.shape && x.shape.length === 4)) {
+    await Promise.all(gold.cases.filter((x) => x.shape && x.shape.length === 4).map(async (c) => {
       const out = path.join(dir, `n${c.seed}.npy`);
       const r = await runCli(["noise", "--seed", String(c.seed), "--out", out]);
       expect(r.code, r.stderr).toBe(0);
       const npy = readNpy(out);
       expect(npy.shape).toEqual(c.shape);
-      expect(digest16(npy.data)).toBe(c.sha256_16);
-    }
+      expect(digest16(npy.data), `seed ${c.seed}`).toBe(c.sha256_16);
+    }));
     const one = gold.cases.find((x) => x.seed === 42 && x.shape?.length === 1 && x.shape[0] === 17)!;
     const out = path.join(dir, "small.npy");
     expect((await runCli(["noise", "--seed", "42", "--shape", "17", "--out", out])).code).toBe(0);
@@ -107,10 +107,10 @@ describe("JSON Schema of the config", () => {
   });
 
   it("accepts every example config", async () => {
-    for (const example of ["quickstart.yaml", "ses_vs_random.yaml", "tiny-flux2.yaml", "strategies.yaml", "strategies-quick.yaml", "tiny-flux2-heldout.yaml"]) {
+    await Promise.all(["quickstart.yaml", "ses_vs_random.yaml", "tiny-flux2.yaml", "strategies.yaml", "strategies-quick.yaml", "tiny-flux2-heldout.yaml"].map(async (example) => {
       const r = await runCli(["plan", `configs/${example}`]);
-      expect(r.code, r.stderr).toBe(0);
-    }
+      expect(r.code, `${example}: ${r.stderr}`).toBe(0);
+    }));
   });
 });
 

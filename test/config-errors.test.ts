@@ -67,8 +67,9 @@ const cases: Case[] = [
 ];
 
 describe("malformed configs: clear message, exit code 2, nothing written", () => {
+  // Each case in its own folder, timing nothing: they run a few at once.
   for (const c of cases) {
-    it(c.title, async () => {
+    it.concurrent(c.title, async ({ expect }) => {
       const dir = tempDir();
       const file = path.join(dir, "sweep.yaml");
       writeFileSync(file, c.yaml);

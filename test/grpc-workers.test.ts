@@ -62,7 +62,8 @@ describe("sweep run over gRPC workers", () => {
 
   it("loses nothing when one worker is SIGKILLed and another SIGSTOPped past the keepalive deadline (every strategy)", async () => {
     const reference = setup(sweepYaml("  latency_ms: 30\n", "[5, 40]", "[0, 1, 2]", SEARCHES));
-    const refRun = runCli(["run", reference.file, "--run-dir", reference.runDir, "--threads", "2"], { cwd: reference.dir });
+    // the scores do not depend on the latency: the reference need not wait for it
+    const refRun = runCli(["run", reference.file, "--run-dir", reference.runDir, "--threads", "2", "--set", "evaluator.latency_ms=0"], { cwd: reference.dir });
     const workers = await Promise.all([0, 1, 2].map(() => startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2"])));
     const s = setup(sweepYaml("  latency_ms: 30\n", "[5, 40]", "[0, 1, 2]", SEARCHES));
     const child = spawn(process.execPath, [sweepBin, "run", s.file, "--run-dir", s.runDir, "--workers", workers.map((w) => w.address).join(","), "--log-every", "1"], { cwd: s.dir, stdio: ["ignore", "pipe", "pipe"] });

@@ -42,7 +42,8 @@ async function importFails(src: { flux2: string; pickscore: string; processor: s
   expect(existsSync(path.dirname(out)) ? readdirSync(path.dirname(out)) : []).toEqual([]);
 }
 
-describe("sweep models import refuses", () => {
+// Each case imports its own copy into its own folder, timing nothing: they run a few at once.
+describe.concurrent("sweep models import refuses", () => {
   test("a missing file", async () => {
     await importFails(sources((s) => rmSync(path.join(s.flux2, "vae", "config.json"))), /vae\/config\.json: file not found/);
   });

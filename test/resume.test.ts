@@ -37,13 +37,10 @@ describe("resume after the coordinator is killed", () => {
   it("ends with the CSVs of an uninterrupted run, for kills at several points and mid-write", async () => {
     const ref = tempDir();
     writeFileSync(path.join(ref, "sweep.yaml"), yaml);
-    const full = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2"], { cwd: ref });
-    expect(full.code, full.stderr).toBe(0);
-    const want = [...scoresByKey(readCsv(path.join(ref, "run"), "evaluations.csv"))].sort();
-    const wantTrials = readCsv(path.join(ref, "run"), "trials.csv").map((t) => JSON.stringify({ ...t, run_id: "" })).sort();
-    expect(want.length).toBe(2 * 2 * 2 * 30);
-
-    for (const [after, torn] of [[0, false], [7, false], [45, true], [150, true]] as const) {
+    // The reference and the kills are separate runs in separate folders: they run side by side
+    // (the scores do not depend on the evaluator's latency, which only spaces the kills out).
+    const fullRun = runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2", "--set", "evaluator.latency_ms=0"], { cwd: ref });
+    const resumed = await Promise.all(([[0, false], [7, false], [45, true], [150, true]] as const).map(async ([after, torn]) => {
       const dir = sweepDir(yaml);
       const runDir = path.join(dir, "run");
       await killAfter(dir, runDir, after);
@@ -53,8 +50,17 @@ describe("resume after the coordinator is killed", () => {
         const text = readFileSync(csv, "utf8");
         truncateSync(csv, text.length - Math.floor(text.slice(text.lastIndexOf("\n", text.length - 2)).length / 2));
       }
-      expect(readManifest(runDir).status).toBe("running");
+      expect(readManifest(runDir).status, `kill after ${after}`).toBe("running");
       const r = await runCli(["run", "sweep.yaml", "--resume", runDir, "--threads", "2"], { cwd: dir });
+      return { after, torn, runDir, r };
+    }));
+    const full = await fullRun;
+    expect(full.code, full.stderr).toBe(0);
+    const want = [...scoresByKey(readCsv(path.join(ref, "run"), "evaluations.csv"))].sort();
+    const wantTrials = readCsv(path.join(ref, "run"), "trials.csv").map((t) => JSON.stringify({ ...t, run_id: "" })).sort();
+    expect(want.length).toBe(2 * 2 * 2 * 30);
+
+    for (const { after, torn, runDir, r } of resumed) {
       expect(r.code, r.stderr).toBe(0);
       if (torn) expect(r.stderr).toMatch(/dropped a torn last line/);
       const got = readCsv(runDir, "evaluations.csv");
@@ -71,17 +77,22 @@ describe("resume after the coordinator is killed", () => {
     const searchYaml = yaml.replace(/strategies:[\s\S]*?evaluator:/, "strategies:\n  - { name: zero-order, neighbors: 3 }\n  - { name: evolution, popsize: [6, 4], elites: 2 }\nevaluator:");
     expect(searchYaml).toContain("zero-order");
     const ref = sweepDir(searchYaml);
-    const full = await runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2"], { cwd: ref });
+    // side by side, as above
+    const fullRun = runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2", "--set", "evaluator.latency_ms=0"], { cwd: ref });
+    const resumed = await Promise.all([11, 70].map(async (after) => {
+      const dir = sweepDir(searchYaml);
+      const runDir = path.join(dir, "run");
+      await killAfter(dir, runDir, after);
+      expect(readManifest(runDir).status, `kill after ${after}`).toBe("running");
+      const r = await runCli(["run", "sweep.yaml", "--resume", runDir, "--threads", "2"], { cwd: dir });
+      return { after, runDir, r };
+    }));
+    const full = await fullRun;
     expect(full.code, full.stderr).toBe(0);
     const want = [...scoresByKey(readCsv(path.join(ref, "run"), "evaluations.csv"))].sort();
     const wantRows = readCsv(path.join(ref, "run"), "evaluations.csv").map((r) => `${r.search_id}#${r.eval_index},${r.generation},${r.noise_seed}`).sort();
     expect(want.length).toBe(2 * 2 * 2 * 30);
-    for (const after of [11, 70]) {
-      const dir = sweepDir(searchYaml);
-      const runDir = path.join(dir, "run");
-      await killAfter(dir, runDir, after);
-      expect(readManifest(runDir).status).toBe("running");
-      const r = await runCli(["run", "sweep.yaml", "--resume", runDir, "--threads", "2"], { cwd: dir });
+    for (const { after, runDir, r } of resumed) {
       expect(r.code, r.stderr).toBe(0);
       const got = readCsv(runDir, "evaluations.csv");
       expect(scoresByKey(got).size, `kill after ${after}`).toBe(got.length);

@@ -4,7 +4,7 @@
  * every process or to the batch shell alone, after which the job requeues itself; Slurm's own
  * requeue); every time the requeued job resumes its run folder and ends with a local run's CSV.
  */
-import { readFileSync } from "node:fs";
+import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { runCli, sweepDir } from "./cli.js";
@@ -22,6 +22,8 @@ budgets: [20]
 strategies: [{ name: random }, { name: ses, popsize: 5, elites: 2 }]
 evaluator: { kind: synthetic, latency_ms: 100, shape: [1, 4, 16, 16] }
 `;
+// The same sweep, 4 s: for the jobs that wait for no forwarded signal (the latency changes no score).
+const QUICK = SWEEP.replace("latency_ms: 100", "latency_ms: 50");
 
 describe.skipIf(unavailable)(`runners/slurm/sweep.sbatch on a one-node Slurm cluster${unavailable ? ` (skipped: ${unavailable})` : ""}`, () => {
   let cluster: SlurmCluster;
@@ -30,8 +32,10 @@ describe.skipIf(unavailable)(`runners/slurm/sweep.sbatch on a one-node Slurm clu
 
   beforeAll(async () => {
     dir = sweepDir(SWEEP);
+    writeFileSync(path.join(dir, "quick.yaml"), QUICK);
     const reference = path.join(dir, "local");
-    const [started, run] = await Promise.all([startSlurm(), runCli(["run", path.join(dir, "sweep.yaml"), "--run-dir", reference, "--threads", "2"])]);
+    // the scores do not depend on the latency, which only makes the jobs last long enough to stop
+    const [started, run] = await Promise.all([startSlurm(), runCli(["run", path.join(dir, "sweep.yaml"), "--run-dir", reference, "--threads", "2", "--set", "evaluator.latency_ms=0"])]);
     cluster = started;
     expect(run.code, run.stderr).toBe(0);
     local = scoresByKey(readCsv(reference, "evaluations.csv"));
@@ -42,11 +46,11 @@ describe.skipIf(unavailable)(`runners/slurm/sweep.sbatch on a one-node Slurm clu
     await cluster?.stop();
   });
 
-  /** Submits the recipe on this CPU node, as the README says; returns the job id and its run folder. */
-  async function submit(name: string): Promise<{ id: string; runDir: string; output: string }> {
+  /** Submits the recipe with `config` on this CPU node, as the README says; returns the job id and its run folder. */
+  async function submit(name: string, config: "sweep.yaml" | "quick.yaml"): Promise<{ id: string; runDir: string; output: string }> {
     const runDir = path.join(dir, name);
     const output = path.join(dir, `${name}.out`);
-    const id = cluster.run("sbatch", ["--parsable", "--nodes=1", "--cpus-per-task=2", `--output=${output}`, recipe, path.join(dir, "sweep.yaml")], {
+    const id = cluster.run("sbatch", ["--parsable", "--nodes=1", "--cpus-per-task=2", `--output=${output}`, recipe, path.join(dir, config)], {
       SWEEP_DEVICES: "cpu", SWEEP_PORT: String(await freePort()), SWEEP_RUN_DIR: runDir, MODEL_ROOT: dir,
     }).trim();
     expect(id).toMatch(/^\d+$/);
@@ -77,7 +81,7 @@ describe.skipIf(unavailable)(`runners/slurm/sweep.sbatch on a one-node Slurm clu
   }
 
   it("runs to completion with the same evaluations as a local run, and stops its workers cleanly", async () => {
-    const { id, runDir, output } = await submit("plain");
+    const { id, runDir, output } = await submit("plain", "quick.yaml");
     const state = await finished(id, output);
     const log = readFileSync(output, "utf8");
     expect(state, log).toMatch(/JobState=COMPLETED .*\n.*Restarts=0 .*ExitCode=0:0/);
@@ -88,14 +92,15 @@ describe.skipIf(unavailable)(`runners/slurm/sweep.sbatch on a one-node Slurm clu
     expect(readManifest(runDir).status).toBe("completed");
   });
 
-  const preemptions: { how: string; name: string; preempt: (id: string) => void; requeuesItself: boolean }[] = [
-    { how: "the preemption signal to every process (scancel --signal=TERM --full)", name: "full", requeuesItself: true, preempt: (id) => cluster.run("scancel", ["--signal=TERM", "--full", id]) },
-    { how: "a signal to the batch shell alone (scancel --batch --signal=TERM), which it forwards", name: "batch", requeuesItself: true, preempt: (id) => cluster.run("scancel", ["--batch", "--signal=TERM", id]) },
-    { how: "Slurm's own requeue (scontrol requeue, as preemption does)", name: "requeue", requeuesItself: false, preempt: (id) => cluster.run("scontrol", ["requeue", id]) },
+  // Only a signal to the batch shell alone needs the sweep to outlast the recipe's 5 s wait.
+  const preemptions: { how: string; name: string; preempt: (id: string) => void; requeuesItself: boolean; config: "sweep.yaml" | "quick.yaml" }[] = [
+    { how: "the preemption signal to every process (scancel --signal=TERM --full)", name: "full", requeuesItself: true, config: "quick.yaml", preempt: (id) => cluster.run("scancel", ["--signal=TERM", "--full", id]) },
+    { how: "a signal to the batch shell alone (scancel --batch --signal=TERM), which it forwards", name: "batch", requeuesItself: true, config: "sweep.yaml", preempt: (id) => cluster.run("scancel", ["--batch", "--signal=TERM", id]) },
+    { how: "Slurm's own requeue (scontrol requeue, as preemption does)", name: "requeue", requeuesItself: false, config: "quick.yaml", preempt: (id) => cluster.run("scontrol", ["requeue", id]) },
   ];
-  for (const { how, name, preempt, requeuesItself } of preemptions) {
+  for (const { how, name, preempt, requeuesItself, config } of preemptions) {
     it(`stopped mid-sweep by ${how}: requeued, resumes the same run folder to the same CSV`, async () => {
-      const { id, runDir, output } = await submit(name);
+      const { id, runDir, output } = await submit(name, config);
       await waitFor("the first evaluations", () => rowsIn(runDir) >= 20, output);
       preempt(id);
       const state = await finished(id, output);

@@ -181,7 +181,10 @@ function startRun(workers: string) {
   return { child, runDir, done, stderr: () => stderr, rows };
 }
 
-/** The run's rows: every one ok at its first attempt, no key twice (scoresByKey throws), the scores of `reference`. */
+/**
+ * The run's rows: every one ok at its first attempt, no key twice (scoresByKey throws), the scores
+ * of `reference` (a run of the same sweep with latency_ms 0: the scores do not depend on it).
+ */
 function expectSameAs(runDir: string, referenceDir: string): void {
   const rows = readCsv(runDir, "evaluations.csv");
   expect(rows.filter((r) => r.status !== "ok" || r.attempts !== "1")).toEqual([]);
@@ -192,7 +195,7 @@ function expectSameAs(runDir: string, referenceDir: string): void {
 describe("a sweep whose worker drains", () => {
   it("moves what the worker fails back to the other worker without counting an attempt: the CSV equals a one-worker run's", async () => {
     const reference = sweepDir(sweepYaml);
-    const refRun = runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2"], { cwd: reference });
+    const refRun = runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2", "--set", "evaluator.latency_ms=0"], { cwd: reference });
     const [a, b] = await Promise.all([0, 1].map(() => startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2", "--drain-timeout", "10"])));
     const run = startRun(`${a.address},${b.address}`);
     try {
@@ -217,7 +220,7 @@ describe("a sweep whose worker drains", () => {
 
   it("waits when its only worker drains, and finishes on a worker started at the same address", async () => {
     const reference = sweepDir(sweepYaml);
-    const refRun = runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2"], { cwd: reference });
+    const refRun = runCli(["run", "sweep.yaml", "--run-dir", "run", "--threads", "2", "--set", "evaluator.latency_ms=0"], { cwd: reference });
     const first = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "2"]);
     const run = startRun(first.address);
     let second: Awaited<ReturnType<typeof startWorkerProcess>> | undefined;

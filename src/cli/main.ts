@@ -1,6 +1,9 @@
 /**
  * The `sweep` command line: the commands assembled, and what an error means to the user. Returns
  * the exit code: 0 ok, 1 failed searches, 2 bad input (every InputError), 130 interrupted.
+ * A command's module declares its flags; its handler imports the work (dynamic import) only when
+ * that command runs, so starting the CLI (a local worker, --help) loads no other command's
+ * libraries: 0.14 s instead of 0.4 s to --version (`node bench/cli-startup.mjs`).
  */
 import yargs from "yargs";
 import { ConfigError } from "../config/config-error.js";

@@ -1,10 +1,7 @@
 /** `sweep models import`: a model directory for the flux2-pickscore evaluator, from checkpoints or synthetic. */
 import type { Argv } from "yargs";
-import { importModels } from "../models/import-models.js";
-import { REWARD_NAMES } from "../models/rewards/reward-manifest.js";
-import { importReward } from "../models/rewards/import-reward.js";
-import { importSyntheticReward, SYNTHETIC_REWARD_SIZES, type SyntheticRewardSize } from "../models/rewards/synthetic-rewards.js";
-import { importSyntheticModels, SYNTHETIC_MODELS, type SyntheticModelName } from "../models/synthetic/synthetic-models.js";
+import { REWARD_NAMES, SYNTHETIC_REWARD_SIZES, type SyntheticRewardSize } from "../models/rewards/reward-names.js";
+import { SYNTHETIC_MODELS, type SyntheticModelName } from "../models/synthetic/synthetic-names.js";
 import { requireWritableParent, UsageError } from "./flags.js";
 
 export function modelsCommand<T>(y: Argv<T>): Argv<T> {
@@ -40,15 +37,15 @@ export function modelsCommand<T>(y: Argv<T>): Argv<T> {
       const log = (line: string) => process.stderr.write(`${line}\n`);
       if (args.reward) {
         const m = args.synthetic
-          ? await importSyntheticReward(args.reward, args.synthetic as SyntheticRewardSize, args.out, log)
-          : await importReward({ reward: args.reward, from: args.from!, processor: args.processor, out: args.out, log });
+          ? await (await import("../models/rewards/synthetic-rewards.js")).importSyntheticReward(args.reward, args.synthetic as SyntheticRewardSize, args.out, log)
+          : await (await import("../models/rewards/import-reward.js")).importReward({ reward: args.reward, from: args.from!, processor: args.processor, out: args.out, log });
         const mib = m.files.reduce((n, f) => n + f.bytes, 0) / 2 ** 20;
         log(`wrote ${args.out}: reward ${m.reward}, ${m.files.length} files, ${mib.toFixed(1)} MiB, weights ${m.weights_dtype}, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
         return;
       }
       const manifest = args.synthetic
-        ? await importSyntheticModels(args.synthetic as SyntheticModelName, args.out, log)
-        : await importModels({ flux2: args.flux2!, pickscore: args.pickscore!, processor: args.processor!, out: args.out, log });
+        ? await (await import("../models/synthetic/synthetic-models.js")).importSyntheticModels(args.synthetic as SyntheticModelName, args.out, log)
+        : await (await import("../models/import-models.js")).importModels({ flux2: args.flux2!, pickscore: args.pickscore!, processor: args.processor!, out: args.out, log });
       const bytes = manifest.files.reduce((n, f) => n + f.bytes, 0);
       log(`wrote ${args.out}: ${manifest.files.length} files, ${(bytes / 2 ** 20).toFixed(1)} MiB, weights ${manifest.weights_dtype}${manifest.synthetic ? `, synthetic (${manifest.synthetic})` : ""}, in ${((performance.now() - started) / 1000).toFixed(1)} s`);
     })

@@ -1,8 +1,6 @@
 /** `sweep noise`: torch-compatible CPU noise as .npy, from a seed or from a recorded candidate of a run. */
 import type { Argv } from "yargs";
-import { writeNoiseNpy, type NoiseDtype } from "../io/npy.js";
-import { torchRandn } from "../noise/torch-generator.js";
-import { exportBestNoises, exportCandidateNoise } from "../report/noise-export.js";
+import type { NoiseDtype } from "../io/npy.js";
 import { nonNegativeInteger, positiveInteger, requireOutFolder, UsageError } from "./flags.js";
 
 /** The most values `sweep noise --seed` writes (1 GiB of float32): a shape beyond it cannot be held in memory. */
@@ -53,13 +51,16 @@ export function noiseCommand<T>(y: Argv<T>): Argv<T> {
   async (args) => {
     const dtype = args.dtype as NoiseDtype;
     if (args.seed !== undefined) {
+      const [{ writeNoiseNpy }, { torchRandn }] = await Promise.all([import("../io/npy.js"), import("../noise/torch-generator.js")]);
       const shape = args.shape ?? [1, 128, 64, 64];
       writeNoiseNpy(args.out!, torchRandn(args.seed, shape.reduce((a, b) => a * b, 1)), shape, dtype);
       process.stderr.write(`wrote ${args.out}: torch.randn([${shape}], generator=torch.Generator("cpu").manual_seed(${args.seed}))${dtype === "bfloat16" ? " rounded to bfloat16" : ""}\n`);
     } else if (args.best) {
+      const { exportBestNoises } = await import("../report/noise-export.js");
       const { files, index } = await exportBestNoises(args.run!, args["out-dir"]!, dtype, args.budget);
       process.stderr.write(`wrote ${files} best noises to ${args["out-dir"]} (which trial each is: ${index})\n`);
     } else {
+      const { exportCandidateNoise } = await import("../report/noise-export.js");
       const { noiseSeed, score } = await exportCandidateNoise(args.run!, args.search!, args.eval!, args.out!, dtype);
       process.stderr.write(`wrote ${args.out}: ${args.search} eval ${args.eval} (noise_seed ${noiseSeed ?? "none"}, score ${score ?? "none: the evaluation failed"})\n`);
     }

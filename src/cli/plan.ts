@@ -1,12 +1,10 @@
 /** `sweep plan`: what a sweep will run (trials, searches, evaluations), without running it. */
 import type { Argv } from "yargs";
-import { loadSweep } from "../config/load.js";
-import { planSweep } from "../plan/plan.js";
-import { textTable } from "../report/text-table.js";
 import { withConfig } from "./flags.js";
 
 export function planCommand<T>(y: Argv<T>): Argv<T> {
   return y.command("plan [config]", "Count the trials, searches and evaluations of a sweep", (c) => withConfig(c), async (args) => {
+    const [{ loadSweep }, { planSweep }, { textTable }] = await Promise.all([import("../config/load.js"), import("../plan/plan.js"), import("../report/text-table.js")]);
     const sweep = await loadSweep(args.config, { overrides: args.set });
     const plan = planSweep(sweep);
     const rows = sweep.strategies.map((s) => {

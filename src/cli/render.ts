@@ -5,10 +5,6 @@
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import type { Argv } from "yargs";
-import { NoWorkersError } from "../coordinator/links/grpc-executor.js";
-import { renderBestImages } from "../coordinator/render-best.js";
-import { renderCandidate } from "../report/candidate-image.js";
-import { readRunManifest } from "../results/manifest.js";
 import { nonNegativeInteger, positiveInteger, positiveSeconds, readableFile, requireOutFolder, UsageError, workerConnection, type CommandResult } from "./flags.js";
 
 export function renderCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
@@ -43,6 +39,7 @@ export function renderCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
     const log = (line: string) => process.stderr.write(`[sweep] ${line}\n`);
     const modelRoot = args["model-root"] ?? (process.env.SWEEP_MODEL_ROOT || undefined);
     if (args.best) {
+      const [{ NoWorkersError }, { renderBestImages }] = await Promise.all([import("../coordinator/links/grpc-executor.js"), import("../coordinator/render-best.js")]);
       try {
         const best = await renderBestImages(args.run, {
           ...workerConnection(args),
@@ -61,6 +58,7 @@ export function renderCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
       }
       return;
     }
+    const [{ readRunManifest }, { renderCandidate }] = await Promise.all([import("../results/manifest.js"), import("../report/candidate-image.js")]);
     const manifest = readRunManifest(args.run);
     const root = modelRoot ?? manifest.model_root ?? path.dirname(manifest.config_file);
     const device = args.device === "cpu" ? { kind: "cpu" as const, index: 0, intraOpThreads: availableParallelism() } : { kind: "gpu" as const, index: Number(args.device), intraOpThreads: 1 };

@@ -1,7 +1,6 @@
 /** `sweep report`: tables, comparisons and budget curves of a run folder. */
 import type { Argv } from "yargs";
-import { generateReport, type ReportFormat } from "../report/generate.js";
-import { terminalTable } from "../report/render.js";
+import type { ReportFormat } from "../report/generate.js";
 import { nonNegativeInteger, numberFlag } from "./flags.js";
 
 export function reportCommand<T>(y: Argv<T>): Argv<T> {
@@ -13,6 +12,7 @@ export function reportCommand<T>(y: Argv<T>): Argv<T> {
     .option("resamples", { type: "number", default: 10000, coerce: numberFlag("resamples", { integer: true, min: 100, what: "an integer >= 100" }), describe: "Bootstrap resamples for the tables" })
     .option("seed", { type: "number", default: 12345, coerce: nonNegativeInteger("seed"), describe: "Bootstrap resampling seed" }),
   async (args) => {
+    const [{ generateReport }, { terminalTable }] = await Promise.all([import("../report/generate.js"), import("../report/render.js")]);
     const report = await generateReport(args["run-dir"], { baseline: args.baseline, format: args.format as ReportFormat, out: args.out, resamples: args.resamples, seed: args.seed });
     process.stdout.write(`${terminalTable(report.data)}\n\nWrote ${report.files.join(", ")}\n`);
   });

@@ -1,8 +1,6 @@
 /** `sweep rescore`: the held-out check of a finished flux2 run (src/coordinator/rescore.ts). */
 import path from "node:path";
 import type { Argv } from "yargs";
-import { generateReport } from "../report/generate.js";
-import { rescoreRun } from "../coordinator/rescore.js";
 import { parseWorkerList } from "../coordinator/workers/worker-list.js";
 import { positiveInteger, UsageError } from "./flags.js";
 import { stopOnSignals } from "./run.js";
@@ -23,6 +21,7 @@ export function rescoreCommand<T>(y: Argv<T>): Argv<T> {
     }),
   async (args) => {
     const log = (line: string) => process.stderr.write(`[sweep] ${line}\n`);
+    const [{ rescoreRun }, { generateReport }] = await Promise.all([import("../coordinator/rescore.js"), import("../report/generate.js")]);
     const stop = stopOnSignals();
     try {
       const r = await rescoreRun(args.run as string, {

@@ -1,8 +1,7 @@
 /** `sweep run`: a sweep's every search, every evaluation recorded (or `--resume` of an earlier run). */
 import { setFlagsFromString } from "node:v8";
 import type { Argv } from "yargs";
-import { loadSweep } from "../config/load.js";
-import { runSweep, type RunOutcome } from "../coordinator/run-sweep.js";
+import type { RunOutcome } from "../coordinator/run-sweep.js";
 import { InputError } from "../domain/input-error.js";
 import { positiveInteger, positiveSeconds, readableFile, UsageError, withConfig, workerConnection, type CommandResult } from "./flags.js";
 
@@ -60,6 +59,7 @@ export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
       return true;
     }),
   async (args) => {
+    const [{ loadSweep }, { runSweep }] = await Promise.all([import("../config/load.js"), import("../coordinator/run-sweep.js")]);
     // The coordinator's live heap is small (about 30 MB at any scale) but it allocates fast; V8's
     // default lets the heap grow up to 4x between full collections, so resident memory would climb
     // by 80+ MB in a fast run. Growing by 20% keeps it flat for a few percent more GC time. Set once

@@ -1,8 +1,6 @@
 /** `sweep score`: PNG files scored by an imported reward, as DiffSynth-Studio's metric classes score them. */
 import { availableParallelism } from "node:os";
 import type { Argv } from "yargs";
-import { RewardScorer } from "../evaluators/rewards/reward-scorer.js";
-import { readPngRgb } from "../io/png-rgb.js";
 import { UsageError } from "./flags.js";
 
 export function scoreCommand<T>(y: Argv<T>): Argv<T> {
@@ -18,6 +16,7 @@ export function scoreCommand<T>(y: Argv<T>): Argv<T> {
       return true;
     }),
   async (args) => {
+    const [{ RewardScorer }, { readPngRgb }] = await Promise.all([import("../evaluators/rewards/reward-scorer.js"), import("../io/png-rgb.js")]);
     const device = args.device === "cpu" ? { kind: "cpu" as const, index: 0, intraOpThreads: availableParallelism() } : { kind: "gpu" as const, index: Number(args.device), intraOpThreads: 1 };
     const files = (args.images ?? []) as string[];
     const images = files.map((f) => readPngRgb(f));

@@ -4,8 +4,7 @@
  */
 import { setFlagsFromString } from "node:v8";
 import type { Argv } from "yargs";
-import { exitNow } from "../worker/exit-now.js";
-import { startWorker, type RunningWorker } from "../worker/worker-server.js";
+import type { RunningWorker } from "../worker/worker-server.js";
 import { numberFlag, positiveInteger, readableFile, UsageError } from "./flags.js";
 
 export function workerCommand<T>(y: Argv<T>): Argv<T> {
@@ -38,6 +37,7 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
     // default step a worker fed SES candidates ran one several times a second. A worker's JS heap is
     // small next to its models, so it may grow to 3x its live size between collections.
     setFlagsFromString("--heap-growing-percent=200");
+    const { startWorker } = await import("../worker/worker-server.js");
     const worker = await startWorker({
       listen: args.listen,
       devices: args.devices,
@@ -71,6 +71,7 @@ export function workerCommand<T>(y: Argv<T>): Argv<T> {
 async function exitWorker(worker: RunningWorker, code: number): Promise<never> {
   if (!(await worker.halt(0))) {
     process.stderr.write("exiting while a model batch is still inside onnxruntime (the run is abandoned)\n");
+    const { exitNow } = await import("../worker/exit-now.js");
     exitNow(code);
     await worker.halt();
   }

@@ -6,9 +6,9 @@
 import { z } from "zod";
 import { clipImageFields, GRAPH_VERSION, MANIFEST_FORMAT, precisionSchema, readManifestJson, signatureSchema } from "../manifest.js";
 import { ModelInputError } from "../model-error.js";
+import { REWARD_NAMES } from "./reward-names.js";
 
-export const REWARD_NAMES = ["pickscore", "hpsv2", "clip", "aesthetic", "imagereward"] as const;
-export type RewardName = (typeof REWARD_NAMES)[number];
+export { REWARD_NAMES, type RewardName } from "./reward-names.js";
 
 const graph = z.strictObject({ file: z.string(), inputs: z.array(signatureSchema), outputs: z.array(signatureSchema) });
 const precision = precisionSchema;

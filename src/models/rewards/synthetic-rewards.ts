@@ -20,9 +20,9 @@ import { AESTHETIC_LAYERS } from "./clip-rewards.js";
 import { importReward } from "./import-reward.js";
 import { openClipName } from "./open-clip-weights.js";
 import type { RewardManifest, RewardName } from "./reward-manifest.js";
+import type { SyntheticRewardSize } from "./reward-names.js";
 
-export const SYNTHETIC_REWARD_SIZES = ["tiny", "real"] as const;
-export type SyntheticRewardSize = (typeof SYNTHETIC_REWARD_SIZES)[number];
+export { SYNTHETIC_REWARD_SIZES, type SyntheticRewardSize } from "./reward-names.js";
 
 interface Tower { hidden: number; layers: number; heads: number }
 interface RewardDims { text?: Tower & { vocab: number }; vision: Tower; projection: number; act: "gelu" | "quick_gelu"; dtype: "F32" | "BF16" }

@@ -23,9 +23,9 @@ import { buildBatchGraph } from "../batch-graph.js";
 import { parseClipPreprocessorConfig } from "../pickscore/clip-preprocessor-config.js";
 import { stageDimensions, stageGraphBuilders, TEXT_MAX_LENGTH, type StageConfigs } from "../stage-graphs.js";
 import type { TensorLocation, WeightSource } from "../safetensors.js";
+import type { SyntheticModelName } from "./synthetic-names.js";
 
-export const SYNTHETIC_MODELS = ["flux2-tiny", "flux2-klein-4b"] as const;
-export type SyntheticModelName = (typeof SYNTHETIC_MODELS)[number];
+export { SYNTHETIC_MODELS, type SyntheticModelName } from "./synthetic-names.js";
 
 type Dtype = "F32" | "BF16" | "I64";
 export const BYTES: Record<Dtype, number> = { F32: 4, BF16: 2, I64: 8 };
