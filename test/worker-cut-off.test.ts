@@ -18,11 +18,14 @@ afterAll(killAllWorkers);
 const root = tempDir("sweep-cut-off-");
 const models = path.join(root, "models");
 const config = path.join(root, "sweep.yaml");
+/** One candidate: one batch, so nothing else of its run waits for the slot. */
+const oneCandidate = path.join(root, "one.yaml");
 
 beforeAll(async () => {
   const r = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "flux2-tiny")]);
   expect(r.code, r.stderr).toBe(0);
   writeFileSync(config, "name: cut\nprompts: [a cat]\nseeds: [0]\nbudgets: [2]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 64, width: 64, max_batch: 1}\n");
+  writeFileSync(oneCandidate, "name: one\nprompts: [a cat]\nseeds: [0]\nbudgets: [1]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 1024, width: 1024, steps: 16, max_batch: 4, timeout_s: 0.25, retries: 0}\n");
 });
 
 const exitOf = (w: WorkerProcess) => new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => {
@@ -58,14 +61,15 @@ it("a flux2 batch past its timeout fails, and the worker lives on to serve the n
 
 it("a batch inside one long graph run past its timeout: a new thread takes its slot and serves the next run while the old run goes on", async () => {
   const w = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1", "--model-root", models]);
-  const stuck = await runCli(["run", config, "--workers", w.address, "--run-dir", path.join(root, "stuck"), ...LONG_RUN, "--set", "evaluator.timeout_s=0.5", "--set", "evaluator.retries=0"], { timeoutMs: 60_000 });
+  // padded to 4 rows: one graph run of well over 10 s here
+  const stuck = await runCli(["run", oneCandidate, "--workers", w.address, "--run-dir", path.join(root, "stuck")], { timeoutMs: 60_000 });
   expect(stuck.stderr).toMatch(/timed out after 1 s/);
   expect(stuck.code).toBe(1);
   await w.waitForLog(/a new thread takes its slot/, 10_000);
   const next = await runCli(["run", config, "--workers", w.address, "--run-dir", path.join(root, "after-stuck")], { timeoutMs: 60_000 });
   expect(next.code, next.stderr).toBe(0);
   // served by the new thread before the old run came back
-  expect(w.stderr(), w.stderr()).not.toMatch(/the replaced thread's run returned/);
+  expect(w.stderr(), w.stderr()).not.toMatch(/the replaced thread's run returned|slot frees when the run returns/);
   await w.waitForLog(/the replaced thread's run returned [\d.]+ s after its replacement; that thread has exited/);
   expect(w.stderr()).not.toMatch(/Napi::Error|terminate called/);
   const again = await runCli(["run", config, "--workers", w.address, "--run-dir", path.join(root, "after-exit")], { timeoutMs: 60_000 });
