@@ -114,6 +114,23 @@ export function withConfig<T>(y: Argv<T>) {
     .option("set", { type: "string", array: true, default: [] as string[], describe: "Override a field: path=value (YAML value), e.g. budgets=[10,20]" });
 }
 
+/** What each worker flag says in a command's --help. */
+export type WorkerFlagHelp = Record<"threads" | "workers" | "workers-file" | "token" | "tls-ca" | "tls-cert" | "tls-key" | "worker-wait", string>;
+
+/** The flags that name workers and how to reach them, with `help`'s descriptions (`sweep run`, `sweep render --best`). */
+export function withWorkerFlags<T>(y: Argv<T>, help: WorkerFlagHelp) {
+  return y
+    .option("threads", { type: "number", coerce: positiveInteger("threads"), describe: help.threads })
+    .option("workers", { type: "string", describe: help.workers })
+    .option("workers-file", { type: "string", coerce: readableFile("workers-file"), describe: help["workers-file"] })
+    .option("token", { type: "string", describe: help.token })
+    .option("tls-ca", { type: "string", coerce: readableFile("tls-ca"), describe: help["tls-ca"] })
+    .option("tls-cert", { type: "string", coerce: readableFile("tls-cert"), describe: help["tls-cert"] })
+    .option("tls-key", { type: "string", coerce: readableFile("tls-key"), describe: help["tls-key"] })
+    .option("worker-wait", { type: "number", default: 60, coerce: positiveSeconds("worker-wait"), describe: help["worker-wait"] })
+    .conflicts("workers", "workers-file");
+}
+
 /** The flags that name workers and how to reach them (`sweep run`, `sweep render --best`). */
 export interface WorkerFlags {
   workers?: string;

@@ -5,26 +5,28 @@
 import { availableParallelism } from "node:os";
 import path from "node:path";
 import type { Argv } from "yargs";
-import { nonNegativeInteger, positiveInteger, positiveSeconds, readableFile, requireOutFolder, UsageError, workerConnection, type CommandResult } from "./flags.js";
+import { nonNegativeInteger, requireOutFolder, UsageError, withWorkerFlags, workerConnection, type CommandResult, type WorkerFlagHelp } from "./flags.js";
+
+const BEST_WORKER_FLAGS: WorkerFlagHelp = {
+  workers: "With --best: gRPC workers, as for sweep run (default: a local worker)",
+  "workers-file": "With --best: a file of workers, as for sweep run",
+  threads: "With --best: threads of the local worker",
+  token: "With --best: shared token the workers require (default: $SWEEP_TOKEN)",
+  "tls-ca": "With --best: TLS to the workers, verified with this CA (PEM)",
+  "tls-cert": "With --best: client certificate (PEM)",
+  "tls-key": "With --best: client key (PEM)",
+  "worker-wait": "With --best: seconds without any worker up before it stops",
+};
 
 export function renderCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
-  return y.command("render", "Render the image of a recorded candidate of a flux2-pickscore run, as PNG (the image counterpart of noise --run); --best: the best images the run could not render", (c) => c
+  return y.command("render", "Render the image of a recorded candidate of a flux2-pickscore run, as PNG (the image counterpart of noise --run); --best: the best images the run could not render", (c) => withWorkerFlags(c
     .option("run", { type: "string", demandOption: true, describe: "A run folder" })
     .option("search", { type: "string", describe: "A search_id from evaluations.csv, e.g. p0/ses/s3" })
     .option("eval", { type: "number", coerce: nonNegativeInteger("eval"), describe: "The eval_index" })
     .option("out", { type: "string", describe: "Output .png file" })
     .option("best", { type: "boolean", describe: "Render every best image missing from the run's best/ (index.csv rows without an image), on workers" })
     .option("model-root", { type: "string", describe: "Where the run's model directory is (default: $SWEEP_MODEL_ROOT, else where the run found it, else the run's config folder)" })
-    .option("device", { type: "string", default: "cpu", describe: "'cpu' or a GPU index (not with --best: the workers choose)" })
-    .option("workers", { type: "string", describe: "With --best: gRPC workers, as for sweep run (default: a local worker)" })
-    .option("workers-file", { type: "string", coerce: readableFile("workers-file"), describe: "With --best: a file of workers, as for sweep run" })
-    .option("threads", { type: "number", coerce: positiveInteger("threads"), describe: "With --best: threads of the local worker" })
-    .option("token", { type: "string", describe: "With --best: shared token the workers require (default: $SWEEP_TOKEN)" })
-    .option("tls-ca", { type: "string", coerce: readableFile("tls-ca"), describe: "With --best: TLS to the workers, verified with this CA (PEM)" })
-    .option("tls-cert", { type: "string", coerce: readableFile("tls-cert"), describe: "With --best: client certificate (PEM)" })
-    .option("tls-key", { type: "string", coerce: readableFile("tls-key"), describe: "With --best: client key (PEM)" })
-    .option("worker-wait", { type: "number", default: 60, coerce: positiveSeconds("worker-wait"), describe: "With --best: seconds without any worker up before it stops" })
-    .conflicts("workers", "workers-file")
+    .option("device", { type: "string", default: "cpu", describe: "'cpu' or a GPU index (not with --best: the workers choose)" }), BEST_WORKER_FLAGS)
     .check((a) => {
       if (a.best) {
         if (a.search !== undefined || a.eval !== undefined || a.out !== undefined) throw new UsageError("--best renders every missing best image into the run's best/; drop --search, --eval and --out");

@@ -3,7 +3,7 @@ import { setFlagsFromString } from "node:v8";
 import type { Argv } from "yargs";
 import type { RunOutcome } from "../coordinator/run-sweep.js";
 import { InputError } from "../domain/input-error.js";
-import { positiveInteger, positiveSeconds, readableFile, UsageError, withConfig, workerConnection, type CommandResult } from "./flags.js";
+import { positiveSeconds, UsageError, withConfig, withWorkerFlags, workerConnection, type CommandResult, type WorkerFlagHelp } from "./flags.js";
 
 /** The flags of `sweep run` that the printed resume command repeats: how the run reached its workers. */
 function resumeFlags(args: Record<string, unknown>): string[] {
@@ -37,22 +37,24 @@ function exitCodeOf(outcome: RunOutcome): number {
   return outcome.status === "interrupted" && !outcome.error ? 130 : 1;
 }
 
+const RUN_WORKER_FLAGS: WorkerFlagHelp = {
+  threads: "Threads of the local worker started when no workers are named (default: config threads, else CPU cores)",
+  workers: "gRPC workers, HOST:PORT or dns:NAME:PORT (every address NAME resolves to), comma separated (default: the config's workers, else a local worker)",
+  "workers-file": "A file of HOST:PORT (or dns:NAME:PORT) lines, re-read while running: new lines join, removed lines drain",
+  token: "Shared token the workers require (default: $SWEEP_TOKEN)",
+  "tls-ca": "Use TLS to the workers, verifying them with this CA certificate (PEM)",
+  "tls-cert": "Client certificate (PEM), for workers that ask for one",
+  "tls-key": "Client key (PEM)",
+  "worker-wait": "Seconds without any worker up (at the start or later) before the run stops, resumable",
+};
+
 export function runCommand<T>(y: Argv<T>, result: CommandResult): Argv<T> {
-  return y.command("run [config]", "Run a sweep: every search, every evaluation recorded", (c) => withConfig(c)
+  return y.command("run [config]", "Run a sweep: every search, every evaluation recorded", (c) => withWorkerFlags(withConfig(c)
     .option("run-dir", { type: "string", describe: "Run folder (default: <output>/<name>/<run id>)" })
     .option("resume", { type: "string", describe: "Finish the run in this folder (after a crash or stop): dispatches only what is missing" })
-    .option("force", { type: "boolean", default: false, describe: "With --resume: accept a changed config" })
-    .option("threads", { type: "number", coerce: positiveInteger("threads"), describe: "Threads of the local worker started when no workers are named (default: config threads, else CPU cores)" })
-    .option("workers", { type: "string", describe: "gRPC workers, HOST:PORT or dns:NAME:PORT (every address NAME resolves to), comma separated (default: the config's workers, else a local worker)" })
-    .option("workers-file", { type: "string", coerce: readableFile("workers-file"), describe: "A file of HOST:PORT (or dns:NAME:PORT) lines, re-read while running: new lines join, removed lines drain" })
-    .option("token", { type: "string", describe: "Shared token the workers require (default: $SWEEP_TOKEN)" })
-    .option("tls-ca", { type: "string", coerce: readableFile("tls-ca"), describe: "Use TLS to the workers, verifying them with this CA certificate (PEM)" })
-    .option("tls-cert", { type: "string", coerce: readableFile("tls-cert"), describe: "Client certificate (PEM), for workers that ask for one" })
-    .option("tls-key", { type: "string", coerce: readableFile("tls-key"), describe: "Client key (PEM)" })
-    .option("worker-wait", { type: "number", default: 60, coerce: positiveSeconds("worker-wait"), describe: "Seconds without any worker up (at the start or later) before the run stops, resumable" })
+    .option("force", { type: "boolean", default: false, describe: "With --resume: accept a changed config" }), RUN_WORKER_FLAGS)
     .option("log-every", { type: "number", default: 10, coerce: positiveSeconds("log-every"), describe: "Seconds between progress lines when not on a terminal" })
     .option("model-root", { type: "string", describe: "Model root of the local worker: model directories (flux2-pickscore's `model`) and modules resolve inside it (default: $SWEEP_MODEL_ROOT, else the config's folder)" })
-    .conflicts("workers", "workers-file")
     .check((a) => {
       // yargs' "mutually exclusive" would not say that --resume already names the folder.
       if (a.resume && a["run-dir"]) throw new UsageError("--resume names the run folder already; drop --run-dir");

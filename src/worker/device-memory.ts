@@ -45,8 +45,7 @@ function slotInputs(spec: Flux2PickScoreSpec) {
 }
 
 /** One slot's estimate for the spec on this kind of device. */
-function slotEstimate(spec: Flux2PickScoreSpec, device: DeviceTarget): MemoryEstimate | undefined {
-  const inputs = slotInputs(spec);
+function slotEstimate(spec: Flux2PickScoreSpec, device: DeviceTarget, inputs = slotInputs(spec)): MemoryEstimate | undefined {
   return inputs && estimateMemory(inputs.dimensions, inputs.weights, { ...inputs.query, batch: spec.max_batch }, device.kind);
 }
 
@@ -54,7 +53,7 @@ function slotEstimate(spec: Flux2PickScoreSpec, device: DeviceTarget): MemoryEst
 export function checkDeviceMemory(spec: Flux2PickScoreSpec, device: DeviceTarget, slots: number, memory = deviceMemoryBytes(device)): void {
   if (memory === undefined) return;
   const inputs = slotInputs(spec);
-  const est = slotEstimate(spec, device);
+  const est = slotEstimate(spec, device, inputs);
   if (!inputs || !est || slots * est.total <= memory) return;
   const fits = largestFittingBatch(inputs.dimensions, inputs.weights, inputs.query, device.kind, slots, memory);
   const where = device.kind === "gpu" ? `GPU ${device.index} has ${gib(memory)}` : `this machine has ${gib(memory)} available`;
