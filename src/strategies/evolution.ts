@@ -9,6 +9,7 @@
  */
 import { z } from "zod";
 import { TorchGenerator, randnDraws } from "../noise/torch-generator.js";
+import { Rounds } from "./rounds.js";
 import { defineStrategy, type ReportOption, type Strategy, type StrategyContext } from "./strategy.js";
 import { numel, type Candidate, type EvolutionMutation, type EvolutionRecipe, type NoiseShape, type Recipe } from "../domain/candidate.js";
 
@@ -58,12 +59,9 @@ export class EvolutionSearch implements Strategy {
   private position: number;
   private generation = 0;
   private population: Member[];
-  /** The generation's candidates (its members not scored yet) and the eval index of the first. */
-  private pending: Candidate[] = [];
+  /** The generation's candidates (its members not scored yet), and their places in the population. */
+  private readonly rounds: Rounds;
   private pendingMembers: number[] = [];
-  private genStart = 0;
-  private asked = 0;
-  private readonly told = new Map<number, number>();
 
   constructor(private readonly ctx: StrategyContext, private readonly opts: EvolutionOptions) {
     this.D = numel(ctx.shape);
@@ -78,7 +76,8 @@ export class EvolutionSearch implements Strategy {
     this.rng = new TorchGenerator(ctx.seed);
     this.position = randnDraws(initialCount);
     this.rng.skip(this.position);
-    this.startGeneration();
+    this.rounds = new Rounds(ctx.budget, "evolution", () => `generation ${this.generation}`);
+    this.rounds.begin(this.startGeneration());
   }
 
   private size(g: number): number {
@@ -86,45 +85,37 @@ export class EvolutionSearch implements Strategy {
   }
 
   get exhausted(): boolean {
-    return this.asked >= this.ctx.budget;
+    return this.rounds.exhausted;
   }
 
   ask(limit: number): Candidate[] {
-    if (this.exhausted) return [];
-    if (this.asked === this.genStart + this.pending.length) {
-      if (this.told.size < this.pending.length) return [];
+    return this.rounds.ask(limit, () => {
       this.evolve();
-      this.startGeneration();
-    }
-    const end = Math.min(this.genStart + this.pending.length, this.ctx.budget);
-    const out: Candidate[] = [];
-    while (out.length < limit && this.asked < end) out.push(this.pending[this.asked++ - this.genStart]);
-    return out;
+      return this.startGeneration();
+    });
   }
 
   tell(evalIndex: number, score: number): void {
-    if (evalIndex < this.genStart || evalIndex >= this.asked) {
-      throw new Error(`evolution was told eval ${evalIndex}, which is not pending in generation ${this.generation}`);
-    }
-    this.told.set(evalIndex, score);
+    this.rounds.tell(evalIndex, score);
   }
 
-  /** The generation's members without a score, in population order. */
-  private startGeneration(): void {
-    this.genStart = this.asked;
-    this.told.clear();
-    this.pending = [];
+  /** The generation's candidates: its members without a score, in population order. */
+  private startGeneration(): Candidate[] {
+    const start = this.rounds.nextIndex;
+    const pending: Candidate[] = [];
     this.pendingMembers = [];
     this.population.forEach((m, i) => {
       if (m.score !== null) return;
-      this.pending.push({ evalIndex: this.genStart + this.pending.length, generation: this.generation, noiseSeed: m.noiseSeed, recipe: m.recipe });
+      pending.push({ evalIndex: start + pending.length, generation: this.generation, noiseSeed: m.noiseSeed, recipe: m.recipe });
       this.pendingMembers.push(i);
     });
+    return pending;
   }
 
   /** Scores in; elites, tournaments and the mutation noise's place in the stream; the next population. */
   private evolve(): void {
-    this.pendingMembers.forEach((i, k) => { this.population[i].score = this.told.get(this.genStart + k)!; });
+    const scores = this.rounds.scores();
+    this.pendingMembers.forEach((i, k) => { this.population[i].score = scores[k]; });
     const pop = this.population;
     const P = pop.length;
     // The reference holds rewards in a float32 tensor; every comparison is on those.

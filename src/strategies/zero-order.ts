@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { TorchGenerator, randnDraws } from "../noise/torch-generator.js";
+import { Rounds } from "./rounds.js";
 import { defineStrategy, type Strategy, type StrategyContext } from "./strategy.js";
 import { numel, type Candidate, type Recipe, type ZeroOrderStep } from "../domain/candidate.js";
 
@@ -39,50 +40,36 @@ export class ZeroOrderSearch implements Strategy {
   /** The seed torch's generator was last seeded with: fresh pivots chain from it. */
   private chainSeed: number;
   private round = -1;
-  /** The round's candidates, in round order, and the eval index of the first. */
-  private members: Candidate[] = [];
-  private roundStart = 0;
-  private asked = 0;
-  private readonly told = new Map<number, number>();
+  private readonly rounds: Rounds;
 
   constructor(private readonly ctx: StrategyContext, private readonly opts: ZeroOrderOptions) {
     this.D = numel(ctx.shape);
     this.pivot = { seed: ctx.seed, steps: [], score: null };
     this.chainSeed = ctx.seed;
+    this.rounds = new Rounds(ctx.budget, "zero-order", () => `round ${this.round}`);
   }
 
   get exhausted(): boolean {
-    return this.asked >= this.ctx.budget;
+    return this.rounds.exhausted;
   }
 
   ask(limit: number): Candidate[] {
-    if (this.exhausted) return [];
-    if (this.asked === this.roundStart + this.members.length) {
-      if (this.told.size < this.members.length) return [];
+    return this.rounds.ask(limit, () => {
       if (this.round >= 0) this.decide();
-      this.startRound();
-    }
-    const end = Math.min(this.roundStart + this.members.length, this.ctx.budget);
-    const out: Candidate[] = [];
-    while (out.length < limit && this.asked < end) out.push(this.members[this.asked++ - this.roundStart]);
-    return out;
+      return this.startRound();
+    });
   }
 
   tell(evalIndex: number, score: number): void {
-    if (evalIndex < this.roundStart || evalIndex >= this.asked) {
-      throw new Error(`zero-order was told eval ${evalIndex}, which is not pending in round ${this.round}`);
-    }
-    this.told.set(evalIndex, score);
+    this.rounds.tell(evalIndex, score);
   }
 
   /** The round's candidates: the pivot unless already scored, then its N neighbours. */
-  private startRound(): void {
+  private startRound(): Candidate[] {
     this.round++;
-    this.roundStart = this.asked;
-    this.told.clear();
     const { seed, steps, score } = this.pivot;
     const members: Candidate[] = [];
-    let evalIndex = this.asked;
+    let evalIndex = this.rounds.nextIndex;
     if (score === null) {
       members.push({ evalIndex: evalIndex++, generation: this.round, noiseSeed: seed, recipe: { kind: "random", seed } });
     }
@@ -93,12 +80,12 @@ export class ZeroOrderSearch implements Strategy {
       };
       members.push({ evalIndex: evalIndex++, generation: this.round, noiseSeed: null, recipe });
     }
-    this.members = members;
+    return members;
   }
 
   /** After a whole round: move to the first best neighbour if it beats the pivot, else a fresh pivot. */
   private decide(): void {
-    const scores = this.members.map((c) => this.told.get(c.evalIndex)!);
+    const scores = this.rounds.scores();
     const first = this.pivot.score === null ? 1 : 0;
     const pivotScore = this.pivot.score ?? scores[0];
     let best = -1;
@@ -107,7 +94,7 @@ export class ZeroOrderSearch implements Strategy {
       if (scores[first + j] > (best < 0 ? pivotScore : scores[first + best])) best = j;
     }
     if (best >= 0) {
-      const recipe = this.members[first + best].recipe as Extract<Recipe, { kind: "zero-order" }>;
+      const recipe = this.rounds.members[first + best].recipe as Extract<Recipe, { kind: "zero-order" }>;
       this.pivot = { seed: recipe.pivotSeed, steps: recipe.steps, score: scores[first + best] };
     } else {
       this.chainSeed = freshPivotSeed(this.chainSeed, this.D);
