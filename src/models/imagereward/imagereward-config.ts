@@ -150,7 +150,19 @@ function section(json: Json, key: string, file: string) {
     if (hidden % n !== 0) f.fail(name("num_attention_heads"), `a divisor of hidden_size ${hidden}`, n);
     return n;
   };
-  return { f, positiveInt, positive, gelu, heads };
+  /** The fields both towers have: GELU, widths, layers, heads, LayerNorm's eps. */
+  const tower = (eps: number) => {
+    gelu();
+    const hiddenSize = positiveInt("hidden_size");
+    return {
+      hiddenSize,
+      intermediateSize: positiveInt("intermediate_size"),
+      numLayers: positiveInt("num_hidden_layers"),
+      numHeads: heads(hiddenSize),
+      layerNormEps: positive("layer_norm_eps", eps),
+    };
+  };
+  return { f, positiveInt, tower };
 }
 
 /**
@@ -164,28 +176,17 @@ export function parseImageRewardConfig(json: unknown, file: string): ImageReward
     root.fail("model_type", '"blip" (an ImageReward folder, DiffSynth-Studio/ImageMetrics/ImageReward)', root.c.model_type ?? null);
   }
   const v = section(root.c, "vision_config", file);
-  v.gelu();
-  const vHidden = v.positiveInt("hidden_size");
   const vision: ImageRewardVisionConfig = {
-    hiddenSize: vHidden,
-    intermediateSize: v.positiveInt("intermediate_size"),
-    numLayers: v.positiveInt("num_hidden_layers"),
-    numHeads: v.heads(vHidden),
-    layerNormEps: v.positive("layer_norm_eps", VISION_EPS),
+    ...v.tower(VISION_EPS),
     imageSize: v.positiveInt("image_size", IMAGE_SIZE),
     patchSize: v.positiveInt("patch_size", PATCH_SIZE),
   };
   if (vision.imageSize % vision.patchSize !== 0) v.f.fail("vision_config.patch_size", `a divisor of image_size ${vision.imageSize}`, vision.patchSize);
 
+  const vHidden = vision.hiddenSize;
   const t = section(root.c, "text_config", file);
-  t.gelu();
-  const tHidden = t.positiveInt("hidden_size");
   const text: ImageRewardTextConfig = {
-    hiddenSize: tHidden,
-    intermediateSize: t.positiveInt("intermediate_size"),
-    numLayers: t.positiveInt("num_hidden_layers"),
-    numHeads: t.heads(tHidden),
-    layerNormEps: t.positive("layer_norm_eps", TEXT_EPS),
+    ...t.tower(TEXT_EPS),
     vocabSize: t.positiveInt("vocab_size"),
     maxPositions: t.positiveInt("max_position_embeddings", TEXT_POSITIONS),
     encoderHiddenSize: t.positiveInt("encoder_hidden_size", vHidden),
@@ -197,8 +198,8 @@ export function parseImageRewardConfig(json: unknown, file: string): ImageReward
   const ir = root.c.image_reward ?? {};
   if (typeof ir !== "object" || ir === null || Array.isArray(ir)) root.fail("image_reward", "an object (the head's mlp, mean, std, max_length)", ir);
   const h = configFields(ir, file);
-  const widths = h.c.mlp ?? [tHidden, ...MLP_WIDTHS];
-  const expected = [tHidden, ...MLP_WIDTHS];
+  const widths = h.c.mlp ?? [text.hiddenSize, ...MLP_WIDTHS];
+  const expected = [text.hiddenSize, ...MLP_WIDTHS];
   if (!Array.isArray(widths) || widths.length !== expected.length || widths.some((w, i) => w !== expected[i])) {
     h.fail("image_reward.mlp", JSON.stringify(expected), widths);
   }
