@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { afterAll } from "vitest";
+import { afterAll, expect } from "vitest";
 import { repoRoot } from "./reference.js";
 
 export interface CliResult { code: number | null; signal: NodeJS.Signals | null; stdout: string; stderr: string }
@@ -26,6 +26,13 @@ export function runCli(args: string[], opts: { cwd?: string; timeoutMs?: number;
       resolve({ code, signal, stdout, stderr });
     });
   });
+}
+
+/** The synthetic tiny FLUX.2 model imported into `dir` (the test fails if the import does); returns `dir`. */
+export async function importTinyFlux2(dir: string): Promise<string> {
+  const r = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", dir]);
+  expect(r.code, r.stderr).toBe(0);
+  return dir;
 }
 
 /** A new temporary folder holding `sweep.yaml` with this text; returns the folder. */

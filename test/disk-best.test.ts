@@ -11,7 +11,7 @@ import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { decode } from "fast-png";
 import { expect, test } from "vitest";
-import { runCli, tempDir } from "./cli.js";
+import { importTinyFlux2, runCli, tempDir } from "./cli.js";
 import { mountTmpfs } from "./tmpfs.js";
 
   // the run's 256 KiB reserve, its manifest and evaluations.csv, and less than the two 12 KiB images
@@ -22,7 +22,7 @@ const csv = (file: string) => parse(readFileSync(file), { columns: true }) as Re
 test.runIf(mnt)("a disk full while best/ is written: the run completes with its CSVs, report and index.csv marking the missing images; sweep render --best fills them in (needs root for a tmpfs)", async () => {
   const root = tempDir("sweep-disk-best-");
   const models = path.join(root, "models");
-  expect((await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "flux2-tiny")])).code).toBe(0);
+  await importTinyFlux2(path.join(models, "flux2-tiny"));
   const config = path.join(root, "sweep.yaml");
   writeFileSync(config, "name: disk-best\nprompts: [a cat]\nseeds: [0]\nbudgets: [2]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 64, width: 64, max_batch: 1, steps: 1}\n");
   const runDir = path.join(mnt!, "run");

@@ -7,15 +7,14 @@
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { beforeAll, describe, expect, it } from "vitest";
-import { runCli, startCli, sweepDir, tempDir } from "./cli.js";
+import { importTinyFlux2, runCli, startCli, sweepDir, tempDir } from "./cli.js";
 
 const root = tempDir("sweep-new-user-");
 const models = path.join(root, "models");
 const config = path.join(root, "sweep.yaml");
 
 beforeAll(async () => {
-  const r = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "flux2-tiny")]);
-  expect(r.code, r.stderr).toBe(0);
+  await importTinyFlux2(path.join(models, "flux2-tiny"));
   writeFileSync(config, "prompts: [a cat]\nseeds: [0]\nbudgets: [2]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 64, width: 64, max_batch: 1}\n");
 });
 
@@ -57,7 +56,7 @@ describe("flux2 setups", () => {
 
   it("a model manifest edited by hand is refused, naming it", async () => {
     const edited = path.join(root, "edited");
-    expect((await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(edited, "flux2-tiny")])).code).toBe(0);
+    await importTinyFlux2(path.join(edited, "flux2-tiny"));
     const file = path.join(edited, "flux2-tiny", "manifest.json");
     const manifest = JSON.parse(readFileSync(file, "utf8"));
     manifest.constants.clip_max_length = 7;

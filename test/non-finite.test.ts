@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import { cpSync, closeSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs";
 import path from "node:path";
 import { expect, it } from "vitest";
-import { runCli, sweepDir, tempDir } from "./cli.js";
+import { importTinyFlux2, runCli, sweepDir, tempDir } from "./cli.js";
 import { flux2Dir } from "./flux2-reference.js";
 import { readCsv, readManifest } from "./run-results.js";
 import { readSafetensorsHeader } from "../src/models/safetensors.js";
@@ -28,7 +28,7 @@ function fillWithNaN(file: string): void {
 it("a VAE that outputs NaN fails its evaluations naming the VAE decoder: no score recorded, the run fails (exit 1)", async () => {
   const dir = sweepDir("prompts: [a cat]\nseeds: [0]\nbudgets: [2]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 64, width: 64, max_batch: 1, retries: 0}\n");
   const models = path.join(dir, "models");
-  expect((await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "flux2-tiny")])).code).toBe(0);
+  await importTinyFlux2(path.join(models, "flux2-tiny"));
   fillWithNaN(path.join(models, "flux2-tiny", "weights", "vae", "diffusion_pytorch_model.safetensors"));
   const runDir = path.join(dir, "run");
   const r = await runCli(["run", path.join(dir, "sweep.yaml"), "--model-root", models, "--run-dir", runDir, "--threads", "1"]);
@@ -58,7 +58,7 @@ it("sweep models import refuses a checkpoint with NaN weights, naming the file a
 it("sweep worker --verify refuses a model imported before that check whose weights are NaN, naming the file and tensor (exit 2)", async () => {
   const models = path.join(tempDir(), "models");
   const dir = path.join(models, "flux2-tiny");
-  expect((await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", dir])).code).toBe(0);
+  await importTinyFlux2(dir);
   const vae = "weights/vae/diffusion_pytorch_model.safetensors";
   fillWithNaN(path.join(dir, vae));
   // as a directory imported before weights were checked: the file's digest recorded, no manifest digest

@@ -9,7 +9,7 @@ import path from "node:path";
 import { parse } from "csv-parse/sync";
 import { decode } from "fast-png";
 import { beforeAll, describe, expect, test } from "vitest";
-import { runCli, tempDir } from "./cli.js";
+import { importTinyFlux2, runCli, tempDir } from "./cli.js";
 import { repoRoot } from "./reference.js";
 
 describe("configs/tiny-flux2.yaml on synthetic flux2-tiny models", () => {
@@ -18,8 +18,7 @@ describe("configs/tiny-flux2.yaml on synthetic flux2-tiny models", () => {
   let stdout = "";
 
   beforeAll(async () => {
-    const imported = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(root, "models", "flux2-tiny")]);
-    expect(imported.code, imported.stderr).toBe(0);
+    await importTinyFlux2(path.join(root, "models", "flux2-tiny"));
     const r = await runCli(["run", "configs/tiny-flux2.yaml", "--model-root", path.join(root, "models"), "--run-dir", runDir], { timeoutMs: 300_000 });
     expect(r.code, r.stderr).toBe(0);
     stdout = r.stdout;

@@ -7,7 +7,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
-import { runCli, tempDir } from "./cli.js";
+import { importTinyFlux2, runCli, tempDir } from "./cli.js";
 import { killAllWorkers, startWorkerProcess } from "./workers.js";
 
 afterAll(killAllWorkers);
@@ -18,8 +18,7 @@ const config = path.join(root, "sweep.yaml");
 const notice = /is longer than 512 Qwen tokens and 77 CLIP tokens: truncated as the reference does/g;
 
 beforeAll(async () => {
-  const r = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "flux2-tiny")]);
-  expect(r.code, r.stderr).toBe(0);
+  await importTinyFlux2(path.join(models, "flux2-tiny"));
   const long = Array.from({ length: 600 }, (_, i) => `word${i}`).join(" ");
   // max_batch 1: four batches, so both threads of a two-thread worker encode the prompt
   writeFileSync(config, `name: long\nprompts: ["${long}"]\nseeds: [0]\nbudgets: [4]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 64, width: 64, max_batch: 1, steps: 1}\n`);

@@ -9,7 +9,7 @@ import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, expect, it } from "vitest";
 import { exitNowMissing } from "../src/worker/exit-now.js";
-import { runCli, startCli, tempDir } from "./cli.js";
+import { importTinyFlux2, runCli, startCli, tempDir } from "./cli.js";
 import { needAddon } from "./native-addon.js";
 import { killAllWorkers, startWorkerProcess, type WorkerProcess } from "./workers.js";
 
@@ -22,8 +22,7 @@ const config = path.join(root, "sweep.yaml");
 const oneCandidate = path.join(root, "one.yaml");
 
 beforeAll(async () => {
-  const r = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "flux2-tiny")]);
-  expect(r.code, r.stderr).toBe(0);
+  await importTinyFlux2(path.join(models, "flux2-tiny"));
   writeFileSync(config, "name: cut\nprompts: [a cat]\nseeds: [0]\nbudgets: [2]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 64, width: 64, max_batch: 1}\n");
   writeFileSync(oneCandidate, "name: one\nprompts: [a cat]\nseeds: [0]\nbudgets: [1]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 1024, width: 1024, steps: 16, max_batch: 4, timeout_s: 0.25, retries: 0}\n");
 });

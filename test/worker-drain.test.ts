@@ -10,7 +10,7 @@ import path from "node:path";
 import * as grpc from "@grpc/grpc-js";
 import * as protoLoader from "@grpc/proto-loader";
 import { afterAll, describe, expect, it } from "vitest";
-import { runCli, sweepBin, sweepDir, tempDir } from "./cli.js";
+import { importTinyFlux2, runCli, sweepBin, sweepDir, tempDir } from "./cli.js";
 import { repoRoot } from "./reference.js";
 import { readCsv, readManifest, scoresByKey } from "./run-results.js";
 import { killAllWorkers, startWorkerProcess } from "./workers.js";
@@ -73,8 +73,7 @@ async function holdingSlowCandidate(drainTimeout: string) {
 describe("worker health and readiness", () => {
   it("says NOT_SERVING while --preload models load, SERVING once warm, NOT_SERVING while draining, without the token; Evaluate without it is refused", async () => {
     const models = tempDir();
-    const imported = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "tiny")]);
-    expect(imported.code, imported.stderr).toBe(0);
+    await importTinyFlux2(path.join(models, "tiny"));
     const w = await startWorkerProcess(["--listen", "127.0.0.1:0", "--threads", "1", "--model-root", models, "--preload", "tiny"], { SWEEP_TOKEN: "s3cret" });
     const health = new pkg.grpc.health.v1.Health(w.address, insecure);
     try {

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { estimateMemory, largestFittingBatch } from "../src/models/memory-estimate.js";
 import { GRAPH_NAMES } from "../src/models/manifest.js";
 import { syntheticDimensions, syntheticStageGraphs } from "../src/models/synthetic/synthetic-models.js";
-import { removeTempDirs, runCli, tempDir } from "./cli.js";
+import { importTinyFlux2, removeTempDirs, runCli, tempDir } from "./cli.js";
 import { killAllWorkers, startWorkerProcess } from "./workers.js";
 
 const root = tempDir("sweep-memory-");
@@ -37,8 +37,7 @@ function sweepYaml(name: string, lines: string[]): string {
 }
 
 beforeAll(async () => {
-  const r = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "flux2-tiny")]);
-  expect(r.code, r.stderr).toBe(0);
+  await importTinyFlux2(path.join(models, "flux2-tiny"));
 }, 120_000);
 
 afterAll(() => {
@@ -94,8 +93,7 @@ describe("sweeps that cannot fit", () => {
 
   it("refuses a model directory of older graphs with the command that rebuilds them", async () => {
     const old = path.join(models, "flux2-old");
-    const r0 = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", old]);
-    expect(r0.code, r0.stderr).toBe(0);
+    await importTinyFlux2(old);
     const manifestFile = path.join(old, "manifest.json");
     const manifest = JSON.parse(readFileSync(manifestFile, "utf8"));
     delete manifest.graph_version;

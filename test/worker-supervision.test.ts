@@ -8,7 +8,7 @@
 import { writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, startCli, sweepDir, tempDir } from "./cli.js";
+import { importTinyFlux2, runCli, startCli, sweepDir, tempDir } from "./cli.js";
 import { readCsv, readManifest, scoresByKey } from "./run-results.js";
 import { killAllWorkers, startWorkerProcess } from "./workers.js";
 
@@ -87,8 +87,7 @@ describe("the best images", () => {
   const models = path.join(root, "models");
   const config = path.join(root, "sweep.yaml");
   beforeAll(async () => {
-    const r = await runCli(["models", "import", "--synthetic", "flux2-tiny", "--out", path.join(models, "flux2-tiny")]);
-    expect(r.code, r.stderr).toBe(0);
+    await importTinyFlux2(path.join(models, "flux2-tiny"));
     writeFileSync(config, "name: best\nprompts: [a cat, a dog]\nseeds: [0]\nbudgets: [2]\nstrategies: [{name: random}]\nevaluator: {kind: flux2-pickscore, model: flux2-tiny, height: 64, width: 64, max_batch: 1, steps: 8}\n");
   });
 
