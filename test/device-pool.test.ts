@@ -1,5 +1,7 @@
 import { realpathSync, writeFileSync } from "node:fs";
 import path from "node:path";
+import { spawnSync } from "node:child_process";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { torchRandn } from "../src/noise/torch-generator.js";
 import { tempDir } from "./cli.js";
@@ -7,7 +9,7 @@ import type { EvaluatorSpec } from "../src/domain/sweep.js";
 import type { EvaluationTask } from "../src/domain/outcome.js";
 
 // The pool starts threads from the built file (dist/), as a worker does.
-const { DevicePool } = (await import("../dist/worker/device-pool.js")) as unknown as typeof import("../src/worker/device-pool.js");
+const { DevicePool, threadEntry } = (await import("../dist/worker/device-pool.js")) as unknown as typeof import("../src/worker/device-pool.js");
 const { EvaluationError } = (await import("../dist/domain/outcome.js")) as unknown as typeof import("../src/domain/outcome.js");
 
 const shape = [1, 4, 8, 8] as const;
@@ -70,5 +72,17 @@ describe("a device pool", () => {
     } finally {
       await pool.close();
     }
+  });
+
+  it("starts threads from a CommonJS entry, so no thread loads the ES module thread through require()", () => {
+    // From Node 20.19 piscina's require() of an ES module loads it synchronously, and a thread
+    // terminated inside that load (a worker closing as its threads start) aborts the process.
+    const entry = fileURLToPath(threadEntry);
+    const probe = `const handler = require(${JSON.stringify(entry)});
+      const loaded = Object.keys(require.cache).filter((f) => f !== ${JSON.stringify(entry)});
+      console.log(JSON.stringify({ handler: typeof handler, loaded }));`;
+    const r = spawnSync(process.execPath, ["-e", probe], { encoding: "utf8" });
+    expect(r.status, r.stderr).toBe(0);
+    expect(JSON.parse(r.stdout)).toEqual({ handler: "function", loaded: [] });
   });
 });

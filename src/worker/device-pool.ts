@@ -45,6 +45,9 @@ interface Queued {
   alone?: boolean;
 }
 
+/** The file piscina starts each thread with: CommonJS, which loads the ES module thread asynchronously (why: its header). */
+export const threadEntry = new URL("./evaluation-thread-entry.cjs", import.meta.url);
+
 export class DevicePool implements Executor {
   private readonly pool: Piscina;
   private readonly queue = new BatchQueue<Queued>();
@@ -70,7 +73,7 @@ export class DevicePool implements Executor {
     private readonly log: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
   ) {
     this.pool = new Piscina({
-      filename: new URL("./evaluation-thread.js", import.meta.url).href,
+      filename: threadEntry.href,
       minThreads: capacity,
       // room for a replacement of every slot (a thread stuck in a cancelled run keeps its place until the run returns)
       maxThreads: 2 * capacity,
