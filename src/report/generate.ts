@@ -3,13 +3,14 @@ import { readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { analyse, type AnalyseOptions, type ReportData } from "./analyse.js";
 import { galleryImages, type Gallery } from "./gallery.js";
-import { heldoutGainSpec, heldoutHtml, heldoutMarkdown, heldoutReport, type HeldoutReport } from "./heldout.js";
+import { heldoutGainSpec, heldoutReport, type HeldoutReport } from "./heldout.js";
 import { loadRun, type LoadedRun } from "./load-run.js";
 import { readHeldoutRows } from "../results/heldout-csv.js";
 import { DEFAULT_BOOTSTRAP_SEED, DEFAULT_RESAMPLES } from "../statistics/bootstrap.js";
 import { createFolder } from "../results/run-dir.js";
 import { budgetCurveSpec, renderSvg, svgToPng } from "./plots.js";
 import { csvReport, htmlReport, latexReport, markdownReport, perPromptCsv, type EmbeddedThumbnail } from "./render.js";
+import type { SectionOptions } from "./sections.js";
 import { jpegThumbnail } from "./thumbnail.js";
 
 export type ReportFormat = "md" | "csv" | "latex" | "json";
@@ -53,16 +54,15 @@ export async function generateReport(runDir: string, opts: ReportOptions = {}): 
   write("budget_curve.png", await svgToPng(svg));
   const runLink = path.relative(path.resolve(out), path.resolve(runDir)).split(path.sep).join("/");
   const heldout = heldoutSection(run, data, opts);
-  let heldoutSvg = "";
+  let heldoutPart: SectionOptions = {};
   if (heldout) {
-    heldoutSvg = await renderSvg(heldoutGainSpec(heldout, data.name));
+    const heldoutSvg = await renderSvg(heldoutGainSpec(heldout, data.name));
     write("heldout_gain.svg", heldoutSvg);
     write("heldout_gain.png", await svgToPng(heldoutSvg));
+    heldoutPart = { heldout: { report: heldout, svg: heldoutSvg } };
   }
-  const md = markdownReport(data, { runLink });
-  write("report.md", heldout ? `${md.trimEnd()}\n\n${heldoutMarkdown(heldout)}` : md);
-  const page = htmlReport(data, svg, { runLink, thumbnails: galleryThumbnails(runDir, data.gallery) });
-  write("report.html", heldout ? page.replace("</body></html>", `${heldoutHtml(heldout, heldoutSvg)}\n</body></html>`) : page);
+  write("report.md", markdownReport(data, { runLink, ...heldoutPart }));
+  write("report.html", htmlReport(data, svg, { runLink, thumbnails: galleryThumbnails(runDir, data.gallery), ...heldoutPart }));
   write("per_prompt.csv", perPromptCsv(data));
   if (opts.format === "csv") write("report.csv", csvReport(data));
   if (opts.format === "latex") write("report.tex", latexReport(data));

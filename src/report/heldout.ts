@@ -3,12 +3,13 @@
  * each held-out reward (mean and 95% CI over (prompt, seed)), each strategy against the baseline on
  * each reward (paired by (prompt, seed), Wilcoxon, as the main tables), and one plot of the gain
  * over the baseline on the optimised reward beside the gain on each held-out reward. Pure numbers
- * and text; generate.ts writes them.
+ * and text; the report's section of that name (sections.ts) shows them.
  */
 import type { TopLevelSpec } from "vega-lite";
 import { bootstrapMeanCi } from "../statistics/bootstrap.js";
 import { mean } from "../statistics/descriptive.js";
 import { wilcoxon } from "../statistics/wilcoxon.js";
+import { f, html, htmlTable, mdTable, p } from "./format.js";
 import { BASE_STRATEGY, type HeldoutRow } from "../results/heldout-csv.js";
 
 export interface HeldoutTableRow { reward: string; strategy: string; budget: number; n: number; mean: number; ci_low: number; ci_high: number }
@@ -69,8 +70,6 @@ export function heldoutReport(rows: HeldoutRow[], strategies: string[], budgets:
   return { rewards, optimised, baseline, table, comparisons };
 }
 
-const f = (x: number, digits = 4) => (Number.isNaN(x) ? "-" : x.toFixed(digits));
-const p = (x: number) => (Number.isNaN(x) ? "-" : x < 1e-4 ? x.toExponential(2) : x.toFixed(4));
 const label = (h: HeldoutReport, reward: string) => (reward === h.optimised ? `${reward} (optimised)` : reward);
 
 const TABLE_HEADER = ["reward", "strategy", "budget", "n", "mean", "95% CI"];
@@ -84,35 +83,30 @@ const INTRO = (h: HeldoutReport) =>
   `Each trial's best candidate and each (prompt, seed)'s base noise (strategy \`${BASE_STRATEGY}\`), rendered once and scored by rewards the searches did not climb (heldout.csv). ` +
   `A gain on ${h.optimised} that vanishes on the held-out rewards is that reward's quirk, not a better image.`;
 
+const comparisonTitle = (h: HeldoutReport) => `Against the baseline (${h.baseline}) on each reward, paired by (prompt, seed)`;
+
+/** The section's markdown body (its heading is the report's). */
 export function heldoutMarkdown(h: HeldoutReport): string {
-  const md = (header: string[], rows: string[][]) => [`| ${header.join(" | ")} |`, `| ${header.map((_, i) => (i === 0 ? "---" : "---:")).join(" | ")} |`, ...rows.map((r) => `| ${r.map((s) => s.replace(/\|/g, "\\|")).join(" | ")} |`)].join("\n");
   return [
-    "## Held-out rewards",
-    "",
     INTRO(h),
     "",
-    md(TABLE_HEADER, tableRows(h)),
+    mdTable(TABLE_HEADER, tableRows(h)),
     "",
-    `### Against the baseline (${h.baseline}) on each reward, paired by (prompt, seed)`,
+    `### ${comparisonTitle(h)}`,
     "",
-    md(COMPARISON_HEADER, comparisonRows(h)),
+    mdTable(COMPARISON_HEADER, comparisonRows(h)),
     "",
     "![gain on the optimised and the held-out rewards](heldout_gain.svg)",
-    "",
   ].join("\n");
 }
 
-const esc = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
-
+/** The section's HTML body, the gain plot inlined (its heading is the report's). */
 export function heldoutHtml(h: HeldoutReport, svg: string): string {
-  const table = (id: string, header: string[], rows: string[][]) =>
-    `<div class="scroll"><table id="${id}"><thead><tr>${header.map((x) => `<th>${esc(x)}</th>`).join("")}</tr></thead><tbody>${rows.map((r) => `<tr>${r.map((x) => `<td>${esc(x)}</td>`).join("")}</tr>`).join("")}</tbody></table></div>`;
   return [
-    `<h2 id="heldout">Held-out rewards</h2>`,
-    `<p>${esc(INTRO(h))}</p>`,
-    table("heldout-table", TABLE_HEADER, tableRows(h)),
-    `<h3>Against the baseline (${esc(h.baseline)}) on each reward, paired by (prompt, seed)</h3>`,
-    table("heldout-comparisons", COMPARISON_HEADER, comparisonRows(h)),
+    `<p>${html(INTRO(h))}</p>`,
+    `<div class="scroll">${htmlTable("heldout-table", TABLE_HEADER, tableRows(h))}</div>`,
+    `<h3>${html(comparisonTitle(h))}</h3>`,
+    `<div class="scroll">${htmlTable("heldout-comparisons", COMPARISON_HEADER, comparisonRows(h))}</div>`,
     `<figure id="heldout-gain">${svg.replace(/^<\?xml[^>]*>/, "")}</figure>`,
   ].join("\n");
 }

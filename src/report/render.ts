@@ -1,8 +1,8 @@
 /** A report's pages: markdown and HTML from REPORT_SECTIONS, CSV, LaTeX and the terminal table. */
 import { stringify } from "csv-stringify/sync";
 import type { ReportData } from "./analyse.js";
-import { f, html, type RenderOptions } from "./format.js";
-import { mainPivot, pivotText, REPORT_SECTIONS } from "./sections.js";
+import { f, html } from "./format.js";
+import { mainPivot, pivotText, REPORT_SECTIONS, type SectionOptions } from "./sections.js";
 
 export type { EmbeddedThumbnail, RenderOptions } from "./format.js";
 
@@ -18,7 +18,7 @@ export function terminalTable(d: ReportData): string {
   return `${completeness(d)}\n${pivotText(d)}`;
 }
 
-export function markdownReport(d: ReportData, opts: RenderOptions = {}): string {
+export function markdownReport(d: ReportData, opts: SectionOptions = {}): string {
   const sections = REPORT_SECTIONS.flatMap((s) => {
     const body = s.markdown(d, opts);
     return body === null ? [] : [`## ${s.title(d)}`, "", body, ""];
@@ -95,7 +95,7 @@ details summary{cursor:pointer;color:#1565c0}td.prompt{max-width:28em}
 .gallery td.top{outline:3px solid #2e7d32;outline-offset:-3px}.gallery .mark{color:#2e7d32;font-weight:bold;font-size:.9em}`;
 
 /** One self-contained page: inline CSS, SVG and thumbnails (data: URIs), no scripts, no network. */
-export function htmlReport(d: ReportData, curveSvg: string, opts: RenderOptions = {}): string {
+export function htmlReport(d: ReportData, curveSvg: string, opts: SectionOptions = {}): string {
   const o = { ...opts, curveSvg };
   const sections = REPORT_SECTIONS.flatMap((s) => {
     const body = s.html(d, o);

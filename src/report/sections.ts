@@ -6,17 +6,24 @@ import type { ReportData } from "./analyse.js";
 import { durationText, optionsLine, optionValue } from "./experiment.js";
 import { BEST_MARK, cellText, f, html, htmlTable, mdTable, p, pivotLegend, signed, SIG_MARK, uniformN, type RenderOptions } from "./format.js";
 import { htmlGallery, markdownBestImages } from "./gallery-html.js";
+import { heldoutHtml, heldoutMarkdown, type HeldoutReport } from "./heldout.js";
 import { shortPrompt } from "./per-prompt.js";
 import { pivot, type Pivot } from "./pivot.js";
 import { textTable } from "./text-table.js";
+
+/** What the sections render besides the run's numbers. */
+export interface SectionOptions extends RenderOptions {
+  /** the held-out rewards' numbers and gain plot (SVG), when the run has heldout.csv */
+  heldout?: { report: HeldoutReport; svg: string };
+}
 
 export interface ReportSection {
   /** the HTML element id of the section */
   id: string;
   title: (d: ReportData) => string;
   /** the body, or null to leave the section out */
-  markdown: (d: ReportData, opts: RenderOptions) => string | null;
-  html: (d: ReportData, opts: RenderOptions) => string | null;
+  markdown: (d: ReportData, opts: SectionOptions) => string | null;
+  html: (d: ReportData, opts: SectionOptions) => string | null;
 }
 
 /** Above this many prompts the per-prompt table starts collapsed in the HTML. */
@@ -209,6 +216,11 @@ export const REPORT_SECTIONS: ReportSection[] = [
     id: "evaluations-to-match", title: (d) => `Evaluations to match ${d.baseline} at its largest budget`,
     markdown: (d) => (d.evaluations_to_match.length > 0 ? mdTable(MATCH_HEADER, matchRows(d)) : d.no_match ?? ""),
     html: (d) => (d.evaluations_to_match.length > 0 ? htmlTable("match", MATCH_HEADER, matchRows(d)) : `<p id="no-match">${html(d.no_match ?? "")}</p>`),
+  },
+  {
+    id: "heldout", title: () => "Held-out rewards",
+    markdown: (_d, o) => (o.heldout ? heldoutMarkdown(o.heldout.report) : null),
+    html: (_d, o) => (o.heldout ? heldoutHtml(o.heldout.report, o.heldout.svg) : null),
   },
   { id: "experiment", title: () => "The experiment", markdown: markdownExperiment, html: htmlExperiment },
   { id: "per-prompt-section", title: () => "Per prompt", markdown: markdownPerPrompt, html: htmlPerPrompt },
