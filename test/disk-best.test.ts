@@ -32,7 +32,7 @@ test.runIf(mnt)("a disk full while best/ is written: the run completes with its 
   expect(r.code, r.stderr).toBe(0);
   expect(r.stderr).not.toMatch(/\n\s+at /);
   expect(r.stderr).toMatch(/cannot write best\/ \(ENOSPC/);
-  expect(r.stderr).toMatch(/\d+ best images? could not be rendered .*; render them with: (npx )?sweep render --run .*run --best/);
+  expect(r.stderr).toMatch(/\d+ best images? missing from best\/ \(not rendered, or not written: .*\); render (it|them) with: (npx )?sweep render --run .*run --best/);
   expect(JSON.parse(readFileSync(path.join(runDir, "manifest.json"), "utf8"))).toMatchObject({ status: "completed", counts: { evaluations: 2 } });
   expect(csv(path.join(runDir, "evaluations.csv"))).toHaveLength(2);
   expect(csv(path.join(runDir, "trials.csv"))).toHaveLength(1);

@@ -233,7 +233,7 @@ describe("report sections beyond the tables", () => {
     expect(failures.render_command).toBe(`sweep render --run ${runDir} --best`);
     const data = { ...analyse(run, { resamples: 100 }), failures };
     const page = htmlReport(data, "<svg></svg>");
-    expect(page).toContain(`<p id="missing-images">${expected.size - 1} best images missing (rendering stopped before them); render them with <code>sweep render --run ${runDir} --best</code>`);
+    expect(page).toContain(`<p id="missing-images">${expected.size - 1} best images missing from best/ (not rendered, or not written); render them with <code>sweep render --run ${runDir} --best</code>`);
     expect(markdownReport(data)).toMatch(/## What went wrong\n\n\d+ best images missing .*`sweep render --run .* --best`/);
   });
 

@@ -103,7 +103,7 @@ describe("the best images", () => {
     expect(r.code, r.stderr).toBe(0);
     expect(readManifest(runDir)).toMatchObject({ status: "completed" });
     expect(r.stderr).toMatch(/no worker was up for 1 s \(--worker-wait\).*; the best images not rendered yet are left for later/);
-    expect(r.stderr).toMatch(/best images could not be rendered \(their image cell in index\.csv is empty\); render them with: (npx )?sweep render --run \S+ --best --workers 127\.0\.0\.1:\d+/);
+    expect(r.stderr).toMatch(/best images? missing from best\/ \(not rendered, or not written: the image cell in index\.csv is empty\); render (it|them) with: (npx )?sweep render --run \S+ --best --workers 127\.0\.0\.1:\d+/);
     const before = readCsv(path.join(runDir, "best"), "index.csv");
     expect(before.length).toBe(2);
     expect(before.some((row) => row.image === "")).toBe(true);

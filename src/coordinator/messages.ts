@@ -65,7 +65,8 @@ export class RunMessages {
   results(runDir: string, best: BestFiles | undefined, renderCommand: string): void {
     if (best) this.out.write(`\nBest candidates: ${best.noises} noises and ${best.images} images for ${best.trials} trials in ${path.join(runDir, BEST_DIR)} (index.csv)\n`);
     if (best?.missingImages) {
-      this.err.write(`${best.missingImages} best images could not be rendered (their image cell in index.csv is empty); render them with: ${renderCommand}\n`);
+      const k = best.missingImages;
+      this.err.write(`${k} best image${k === 1 ? "" : "s"} missing from ${BEST_DIR}/ (not rendered, or not written: the image cell in index.csv is empty); render ${k === 1 ? "it" : "them"} with: ${renderCommand}\n`);
     }
     this.out.write(`\nResults: ${runDir}\n`);
   }

@@ -132,7 +132,7 @@ const hasFailures = (d: ReportData) => d.failures.run_error !== null || d.failur
 
 function missingImagesText(d: ReportData): string {
   const k = d.failures.missing_best_images;
-  return `${k} best image${k === 1 ? "" : "s"} missing (rendering stopped before them); render them with \`${d.failures.render_command}\`, then run sweep report again.`;
+  return `${k} best image${k === 1 ? "" : "s"} missing from best/ (not rendered, or not written); render them with \`${d.failures.render_command}\`, then run sweep report again.`;
 }
 
 function failedIntro(d: ReportData): string {
