@@ -5,12 +5,14 @@
  * real) fails at once with max_batch and the estimate; a model directory of older graphs is refused
  * with the command that rebuilds it.
  */
-import { readFileSync, writeFileSync } from "node:fs";
+import { readFileSync, statSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { estimateMemory, largestFittingBatch } from "../src/models/memory-estimate.js";
 import { GRAPH_NAMES } from "../src/models/manifest.js";
 import { syntheticDimensions, syntheticStageGraphs } from "../src/models/synthetic/synthetic-models.js";
+import { checkDeviceMemory, slotEstimate } from "../src/worker/device-memory.js";
+import type { Flux2PickScoreSpec } from "../src/domain/sweep.js";
 import { importTinyFlux2, removeTempDirs, runCli, tempDir } from "./cli.js";
 import { killAllWorkers, startWorkerProcess } from "./workers.js";
 
@@ -38,6 +40,10 @@ function sweepYaml(name: string, lines: string[]): string {
 
 beforeAll(async () => {
   await importTinyFlux2(path.join(models, "flux2-tiny"));
+  for (const reward of ["aesthetic", "clip"]) {
+    const r = await runCli(["models", "import", "--reward", reward, "--synthetic", "tiny", "--out", path.join(models, `${reward}-tiny`)]);
+    expect(r.code, r.stderr).toBe(0);
+  }
 }, 120_000);
 
 afterAll(() => {
@@ -69,6 +75,36 @@ describe("the estimate of the real model", () => {
     expect(fits).toBeGreaterThanOrEqual(4);
     expect(at(1024, fits).total).toBeLessThanOrEqual(80e9);
     expect(at(1024, fits + 1).total).toBeGreaterThan(80e9);
+  });
+});
+
+describe("reward models beside the FLUX.2 model", () => {
+  const cpu = { kind: "cpu" } as const;
+  const spec = (precision: Flux2PickScoreSpec["precision"], more: Partial<Flux2PickScoreSpec> = {}): Flux2PickScoreSpec => ({
+    kind: "flux2-pickscore", model: "flux2-tiny", model_dir: path.join(models, "flux2-tiny"), shape: [1, 128, 48, 48],
+    height: 768, width: 768, steps: 4, score: "cosine", precision, max_batch: 2, ...more,
+  });
+  const checkpoint = (reward: string) => statSync(path.join(models, reward, "weights", "reward", "model.safetensors")).size;
+  const objective = { reward: "aesthetic-tiny", reward_dir: path.join(models, "aesthetic-tiny") };
+
+  it("count an objective reward's checkpoint in the compute type (float32 checkpoints: halved in float16)", () => {
+    const plain = slotEstimate(spec("float32"), cpu)!;
+    const withReward = slotEstimate(spec("float32", objective), cpu)!;
+    expect(plain.rewardWeights).toBe(0);
+    expect(withReward.rewardWeights).toBe(checkpoint("aesthetic-tiny"));
+    expect(withReward.total - plain.total).toBe(checkpoint("aesthetic-tiny"));
+    expect(slotEstimate(spec("float16", objective), cpu)!.rewardWeights).toBe(checkpoint("aesthetic-tiny") / 2);
+  });
+
+  it("refuse a spec that fits without its reward models, naming them; held-out rewards count too", () => {
+    const fitsAlone = slotEstimate(spec("float32"), cpu)!.total;
+    expect(() => checkDeviceMemory(spec("float32"), cpu, 1, { memory: fitsAlone })).not.toThrow();
+    expect(() => checkDeviceMemory(spec("float32", objective), cpu, 1, { memory: fitsAlone })).toThrow(/weights [\d.]+ GB \(reward models [\d.]+ GB\)/);
+    const withOne = fitsAlone + checkpoint("aesthetic-tiny");
+    expect(() => checkDeviceMemory(spec("float32"), cpu, 1, { memory: withOne, heldoutDirs: [path.join(models, "aesthetic-tiny")] })).not.toThrow();
+    expect(() => checkDeviceMemory(spec("float32"), cpu, 1, { memory: withOne, heldoutDirs: [path.join(models, "aesthetic-tiny"), path.join(models, "clip-tiny")] })).toThrow(/reward models/);
+    // the objective also held out is one model, counted once
+    expect(() => checkDeviceMemory(spec("float32", objective), cpu, 1, { memory: withOne, heldoutDirs: [objective.reward_dir] })).not.toThrow();
   });
 });
 

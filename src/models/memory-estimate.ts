@@ -24,6 +24,7 @@
  * and 1024x1024, max_batch 1 and 4). Not yet measured on a GPU.
  */
 import type { GraphName, ModelDimensions, Precision } from "./manifest.js";
+import type { RewardManifest } from "./rewards/reward-manifest.js";
 
 export interface MemoryQuery {
   precision: Precision;
@@ -34,8 +35,10 @@ export interface MemoryQuery {
 }
 
 export interface MemoryEstimate {
-  /** weights of every stage, in the compute type */
+  /** weights of every stage and of the reward models beside them, in the compute type */
   weights: number;
+  /** of which the reward models' (an objective other than PickScore, held-out rewards) */
+  rewardWeights: number;
   /** peak activations per stage (what the stage uses at once; its arena holds up to ARENA_GROWTH times that) */
   activations: Record<GraphName, number>;
   /** weights + every stage's activations + the runtime's own (CUDA context, cuDNN/cuBLAS workspaces) */
@@ -101,13 +104,26 @@ export function stageActivations(stage: GraphName, dims: ModelDimensions, q: Mem
   }
 }
 
-export function estimateMemory(dims: ModelDimensions, weightBytes: Record<GraphName, number>, q: MemoryQuery, device: "cpu" | "gpu"): MemoryEstimate {
+/**
+ * `rewardWeights`: the weights of reward models loaded beside the stages (rewardWeightBytes); their
+ * activations (one 224-384 px tower per row, tens of MB) are left out.
+ */
+export function estimateMemory(dims: ModelDimensions, weightBytes: Record<GraphName, number>, q: MemoryQuery, device: "cpu" | "gpu", rewardWeights = 0): MemoryEstimate {
   const stages = Object.keys(weightBytes) as GraphName[];
   const activations = Object.fromEntries(stages.map((s) => [s, stageActivations(s, dims, q, device)])) as Record<GraphName, number>;
-  const weights = stages.reduce((n, s) => n + weightBytes[s], 0);
+  const weights = stages.reduce((n, s) => n + weightBytes[s], rewardWeights);
   const batch = Math.max(activations.transformer, activations.vae_decoder, activations.clip_vision);
   const total = weights + ARENA_GROWTH * (activations.text_encoder + activations.clip_text + batch) + RUNTIME_OVERHEAD_BYTES[device];
-  return { weights, activations, total };
+  return { weights, rewardWeights, activations, total };
+}
+
+/**
+ * A reward model's weights as its sessions hold them in `precision`: its checkpoint's bytes scaled
+ * from the checkpoint's dtype to the compute type (its graphs read every tensor once, in that type).
+ */
+export function rewardWeightBytes(manifest: RewardManifest, precision: Precision): number {
+  const checkpoint = manifest.files.filter((f) => f.path.startsWith("weights/") && f.path.endsWith(".safetensors")).reduce((n, f) => n + f.bytes, 0);
+  return (checkpoint * BYTES[precision]) / BYTES[manifest.weights_dtype];
 }
 
 /** The largest max_batch (up to `limit`) whose estimate, times `slots` sessions, fits in `budget` bytes; 0 if none. */
@@ -118,11 +134,12 @@ export function largestFittingBatch(
   device: "cpu" | "gpu",
   slots: number,
   budget: number,
+  rewardWeights = 0,
   limit = 64,
 ): number {
   let best = 0;
   for (let batch = 1; batch <= limit; batch++) {
-    if (slots * estimateMemory(dims, weightBytes, { ...q, batch }, device).total > budget) break;
+    if (slots * estimateMemory(dims, weightBytes, { ...q, batch }, device, rewardWeights).total > budget) break;
     best = batch;
   }
   return best;

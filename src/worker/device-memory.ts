@@ -1,13 +1,15 @@
 /**
  * The memory check of a flux2 spec on one device, before its models load: the estimate
- * (models/memory-estimate.ts) for every slot of the device against the device's memory; a spec
- * that cannot fit is refused (fatal: no retry helps) naming the largest max_batch that fits.
+ * (models/memory-estimate.ts), with the reward models each slot holds beside them, for every slot
+ * of the device against the device's memory; a spec that cannot fit is refused (fatal: no retry
+ * helps) naming the largest max_batch that fits.
  */
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { freemem } from "node:os";
-import { estimateMemory, gib, largestFittingBatch, type MemoryEstimate } from "../models/memory-estimate.js";
+import { estimateMemory, gib, largestFittingBatch, rewardWeightBytes, type MemoryEstimate } from "../models/memory-estimate.js";
 import { GRAPH_NAMES, readManifest, type GraphName } from "../models/manifest.js";
+import { readRewardManifest } from "../models/rewards/reward-manifest.js";
 import { ModelInputError } from "../models/model-error.js";
 import type { DeviceTarget } from "../evaluators/flux2-pickscore/model-sessions.js";
 import type { Flux2PickScoreSpec } from "../domain/sweep.js";
@@ -35,32 +37,44 @@ function safeRead(file: string): string {
   }
 }
 
-/** The manifest's figures the estimate of one slot needs; undefined without graphs of the spec's precision. */
-function slotInputs(spec: Flux2PickScoreSpec) {
+/**
+ * The manifests' figures the estimate of one slot needs: the FLUX.2 model's graphs, and the reward
+ * models a slot holds (the spec's objective and held-out ones, and `heldoutDirs`); undefined without
+ * graphs of the spec's precision.
+ */
+function slotInputs(spec: Flux2PickScoreSpec, heldoutDirs: string[] = []) {
   const manifest = readManifest(spec.model_dir as string);
   const graphs = manifest.graphs[spec.precision];
   if (!graphs) return undefined;
   const weights = Object.fromEntries(GRAPH_NAMES.map((g) => [g, graphs[g].weight_bytes])) as Record<GraphName, number>;
-  return { dimensions: manifest.dimensions, weights, query: { precision: spec.precision, height: spec.height, width: spec.width } };
+  const rewardDirs = new Set([...(spec.reward_dir ? [spec.reward_dir] : []), ...(spec.heldout_dirs ?? []), ...heldoutDirs]);
+  const rewards = [...rewardDirs].reduce((n, dir) => n + rewardWeightBytes(readRewardManifest(dir), spec.precision), 0);
+  return { dimensions: manifest.dimensions, weights, rewards, query: { precision: spec.precision, height: spec.height, width: spec.width } };
 }
 
-/** One slot's estimate for the spec on this kind of device. */
-function slotEstimate(spec: Flux2PickScoreSpec, device: DeviceTarget, inputs = slotInputs(spec)): MemoryEstimate | undefined {
-  return inputs && estimateMemory(inputs.dimensions, inputs.weights, { ...inputs.query, batch: spec.max_batch }, device.kind);
+/** One slot's estimate for the spec on this kind of device (its reward models included). */
+export function slotEstimate(spec: Flux2PickScoreSpec, device: DeviceTarget, inputs = slotInputs(spec)): MemoryEstimate | undefined {
+  return inputs && estimateMemory(inputs.dimensions, inputs.weights, { ...inputs.query, batch: spec.max_batch }, device.kind, inputs.rewards);
 }
 
-/** Throws a ModelInputError when `slots` sessions of the spec would not fit the device's memory. */
-export function checkDeviceMemory(spec: Flux2PickScoreSpec, device: DeviceTarget, slots: number, memory = deviceMemoryBytes(device)): void {
+const weightsText = (est: MemoryEstimate) => `weights ${gib(est.weights)}${est.rewardWeights > 0 ? ` (reward models ${gib(est.rewardWeights)})` : ""}`;
+
+/**
+ * Throws a ModelInputError when `slots` sessions of the spec, each with the held-out reward models
+ * `heldoutDirs`, would not fit the device's memory.
+ */
+export function checkDeviceMemory(spec: Flux2PickScoreSpec, device: DeviceTarget, slots: number, opts: { heldoutDirs?: string[]; memory?: number } = {}): void {
+  const memory = "memory" in opts ? opts.memory : deviceMemoryBytes(device);
   if (memory === undefined) return;
-  const inputs = slotInputs(spec);
+  const inputs = slotInputs(spec, opts.heldoutDirs);
   const est = slotEstimate(spec, device, inputs);
   if (!inputs || !est || slots * est.total <= memory) return;
-  const fits = largestFittingBatch(inputs.dimensions, inputs.weights, inputs.query, device.kind, slots, memory);
+  const fits = largestFittingBatch(inputs.dimensions, inputs.weights, inputs.query, device.kind, slots, memory, inputs.rewards);
   const where = device.kind === "gpu" ? `GPU ${device.index} has ${gib(memory)}` : `this machine has ${gib(memory)} available`;
   const perSlot = slots > 1 ? ` per slot x ${slots} slots` : "";
   throw new ModelInputError(
     `${spec.model} at ${spec.height}x${spec.width} in ${spec.precision}, max_batch ${spec.max_batch}: needs about ${gib(est.total)}${perSlot} ` +
-      `(weights ${gib(est.weights)}, activations ${gib(est.total - est.weights)}), ${where}: ` +
+      `(${weightsText(est)}, activations ${gib(est.total - est.weights)}), ${where}: ` +
       (fits > 0 ? `the largest max_batch that fits is ${fits}` : "no max_batch fits (a smaller image, fewer slots per device or a larger device)"),
   );
 }
@@ -69,9 +83,9 @@ export function checkDeviceMemory(spec: Flux2PickScoreSpec, device: DeviceTarget
  * Whether the device has room now for one more slot of the spec (a thread replacing one stuck in a
  * run loads the models again while the old copy is still held); true when it cannot be known.
  */
-export function roomForAnotherSlot(spec: Flux2PickScoreSpec, device: DeviceTarget, free = deviceMemoryBytes(device, "free")): boolean {
+export function roomForAnotherSlot(spec: Flux2PickScoreSpec, device: DeviceTarget, heldoutDirs: string[] = [], free = deviceMemoryBytes(device, "free")): boolean {
   try {
-    const est = slotEstimate(spec, device);
+    const est = slotEstimate(spec, device, slotInputs(spec, heldoutDirs));
     return free === undefined || !est || est.total <= free;
   } catch {
     return true;
@@ -94,7 +108,7 @@ export function outOfMemoryMessage(spec: Flux2PickScoreSpec, device: DeviceTarge
   let estimate = "";
   try {
     const est = slotEstimate(spec, device);
-    if (est) estimate = ` (estimate ${gib(est.total)} per device slot: weights ${gib(est.weights)}, activations ${gib(est.total - est.weights)})`;
+    if (est) estimate = ` (estimate ${gib(est.total)} per device slot: ${weightsText(est)}, activations ${gib(est.total - est.weights)})`;
   } catch {
     // the estimate is a courtesy: the failure is reported without it
   }

@@ -62,6 +62,8 @@ export class DevicePool implements Executor {
   private readonly prepared = new Map<string, Promise<void>>();
   /** Model tasks (loads and batches) on threads now, by their control; settled when they leave the thread. */
   private readonly modelTasks = new Map<TaskControl, Promise<unknown>>();
+  /** Held-out reward model directories this device's threads may hold (memory-checked). */
+  private readonly heldoutDirs = new Set<string>();
   /** Threads replaced while still inside a cancelled run, not yet out of it. */
   private stuck = 0;
   private closing = false;
@@ -112,13 +114,27 @@ export class DevicePool implements Executor {
     return ready;
   }
 
+  /**
+   * The memory check again when a task brings held-out reward models new to this device: every
+   * thread keeps each one it has scored with, beside its models. Throws the check's ModelInputError.
+   */
+  private checkHeldout(spec: Flux2PickScoreSpec, dirs: string[]): void {
+    const added = dirs.filter((d) => !this.heldoutDirs.has(d));
+    if (added.length === 0) return;
+    if (this.device) checkDeviceMemory(spec, this.device, this.capacity, { heldoutDirs: [...this.heldoutDirs, ...added] });
+    for (const d of added) this.heldoutDirs.add(d);
+  }
+
   /** Evaluations given to this device and not finished. */
   get busy(): number {
     return this.running + this.queue.length;
   }
 
   async evaluate(task: EvaluationTask, opts: EvaluateOptions): Promise<EvaluationResult> {
-    if (task.evaluator.kind === "flux2-pickscore") await this.prepare(task.evaluator);
+    if (task.evaluator.kind === "flux2-pickscore") {
+      await this.prepare(task.evaluator);
+      this.checkHeldout(task.evaluator, task.heldoutDirs ?? []);
+    }
     return new Promise((resolve, reject) => {
       if (opts.signal.aborted) return reject(opts.signal.reason);
       this.queue.push({ task, opts, resolve, reject });
@@ -257,7 +273,7 @@ export class DevicePool implements Executor {
       if (!task || !insideNative(control) || this.closing) return;
       const why = this.stuck >= this.capacity
         ? `${this.stuck} threads are replaced already`
-        : this.device && !roomForAnotherSlot(spec, this.device)
+        : this.device && !roomForAnotherSlot(spec, this.device, [...this.heldoutDirs])
           ? "the device has no memory for another copy of the models"
           : undefined;
       if (why) return this.log(`device ${this.name}: a cancelled batch is still inside onnxruntime; ${why}, so its slot frees when the run returns`);
