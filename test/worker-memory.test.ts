@@ -79,7 +79,7 @@ describe("the estimate of the real model", () => {
 });
 
 describe("reward models beside the FLUX.2 model", () => {
-  const cpu = { kind: "cpu" } as const;
+  const cpu = { kind: "cpu", index: 0, intraOpThreads: 1 } as const;
   const spec = (precision: Flux2PickScoreSpec["precision"], more: Partial<Flux2PickScoreSpec> = {}): Flux2PickScoreSpec => ({
     kind: "flux2-pickscore", model: "flux2-tiny", model_dir: path.join(models, "flux2-tiny"), shape: [1, 128, 48, 48],
     height: 768, width: 768, steps: 4, score: "cosine", precision, max_batch: 2, ...more,
