@@ -64,7 +64,7 @@ const weightsText = (est: MemoryEstimate) => `weights ${gib(est.weights)}${est.r
  * `heldoutDirs`, would not fit the device's memory.
  */
 export function checkDeviceMemory(spec: Flux2PickScoreSpec, device: DeviceTarget, slots: number, opts: { heldoutDirs?: string[]; memory?: number } = {}): void {
-  const memory = "memory" in opts ? opts.memory : deviceMemoryBytes(device);
+  const memory = opts.memory ?? deviceMemoryBytes(device);
   if (memory === undefined) return;
   const inputs = slotInputs(spec, opts.heldoutDirs);
   const est = slotEstimate(spec, device, inputs);
